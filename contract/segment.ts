@@ -1,0 +1,85 @@
+/**
+ * Shapes of a segmentation request's options and of its answer, shared by the edge, the GPU
+ * service, the SDK and the playground. JSON field names are the public API's.
+ */
+import { z } from 'zod';
+
+export const MaskFormatSchema = z.enum(['polygon', 'rle', 'png']);
+export type MaskFormat = z.infer<typeof MaskFormatSchema>;
+
+/** Options a client may set. */
+export const SegmentOptionsSchema = z.object({
+  format: MaskFormatSchema.default('polygon'),
+  /** Probability threshold; the bundle's default when absent. */
+  threshold: z.number().gt(0).lt(1).optional(),
+});
+export type SegmentOptions = z.infer<typeof SegmentOptionsSchema>;
+
+/** Options the edge forwards to the GPU service (multipart field `options`, JSON). */
+export const ForwardOptionsSchema = SegmentOptionsSchema.extend({
+  /** Result key computed by the edge; the service stores the result under it. */
+  resultKey: z.string().regex(/^[0-9a-f]{64}$/),
+});
+export type ForwardOptions = z.infer<typeof ForwardOptionsSchema>;
+
+/** GeoJSON MultiPolygon coordinates in pixels (x right, y down): polygons -> rings -> [x, y]. */
+export const PolygonMaskSchema = z.object({
+  format: z.literal('polygon'),
+  coordinates: z.array(z.array(z.array(z.tuple([z.number(), z.number()])))),
+});
+/** COCO compressed RLE (column-major), as pycocotools' `encode` gives it. */
+export const RleMaskSchema = z.object({
+  format: z.literal('rle'),
+  size: z.tuple([z.number().int(), z.number().int()]), // [height, width]
+  counts: z.string(),
+});
+/** A single-channel PNG (255 inside, 0 outside), base64. */
+export const PngMaskSchema = z.object({
+  format: z.literal('png'),
+  data: z.string(),
+});
+export const MaskSchema = z.discriminatedUnion('format', [
+  PolygonMaskSchema,
+  RleMaskSchema,
+  PngMaskSchema,
+]);
+export type Mask = z.infer<typeof MaskSchema>;
+
+export const PhraseResultSchema = z.object({
+  text: z.string(),
+  /** Mean probability inside the mask (0 when the mask is empty). */
+  score: z.number(),
+  /** [x, y, width, height] in pixels of the original image; zeros when empty. */
+  bbox: z.tuple([z.number(), z.number(), z.number(), z.number()]),
+  /** Mask pixels. */
+  area: z.number().int(),
+  mask: MaskSchema,
+});
+export type PhraseResult = z.infer<typeof PhraseResultSchema>;
+
+export const TimingSchema = z.object({
+  total_ms: z.number(),
+  queue_ms: z.number().optional(),
+  preprocess_ms: z.number().optional(),
+  image_encoder_ms: z.number().optional(),
+  head_ms: z.number().optional(),
+  postprocess_ms: z.number().optional(),
+});
+
+export const SegmentResultSchema = z.object({
+  /** The result key: `GET /v1/results/{id}` serves it again. */
+  id: z.string(),
+  /** `<model id>@<version>`. */
+  model: z.string(),
+  width: z.number().int(),
+  height: z.number().int(),
+  results: z.array(PhraseResultSchema),
+  cached: z.boolean(),
+  timing: TimingSchema,
+});
+export type SegmentResult = z.infer<typeof SegmentResultSchema>;
+
+/** Where the GPU service stores a result, and the edge finds it. */
+export function resultObjectKey(model: string, resultKey: string): string {
+  return `results/${model}/${resultKey}.json`;
+}
