@@ -1,0 +1,2 @@
+export { ClipTokenizer } from './clip-bpe.js';
+export { parseMerges, readMergesFile, type MergePair } from './merges.js';

@@ -1,0 +1,60 @@
+/**
+ * Test helpers for the golden files made by the reference code: where the shared folder is, and a
+ * reader for numpy `.npy` files (little-endian, C order).
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** `/work/shared` beside the repository root, or `$CRIS_SHARED_DIR`. Throws when it is missing. */
+export function sharedDir(): string {
+  const dir = process.env.CRIS_SHARED_DIR ?? resolve(REPO_ROOT, '..', 'shared');
+  if (!existsSync(dir)) throw new Error(`shared golden folder not found at ${dir} (set CRIS_SHARED_DIR)`);
+  return dir;
+}
+
+export function goldenPath(...parts: string[]): string {
+  return join(sharedDir(), 'golden', ...parts);
+}
+
+export type NpyData = Float32Array | Float64Array | Uint8Array | Int32Array | BigInt64Array;
+
+export interface NpyArray<T extends NpyData = NpyData> {
+  dtype: string;
+  shape: number[];
+  data: T;
+}
+
+const DTYPES: Record<string, (buf: ArrayBuffer) => NpyData> = {
+  '<f4': (b) => new Float32Array(b),
+  '<f8': (b) => new Float64Array(b),
+  '|u1': (b) => new Uint8Array(b),
+  '|b1': (b) => new Uint8Array(b),
+  '<i4': (b) => new Int32Array(b),
+  '<i8': (b) => new BigInt64Array(b),
+};
+
+/** Parses an `.npy` file (format versions 1-3). */
+export function readNpy<T extends NpyData = NpyData>(path: string): NpyArray<T> {
+  const bytes = readFileSync(path);
+  if (bytes.toString('latin1', 0, 6) !== '\x93NUMPY') throw new Error(`${path}: not an .npy file`);
+  const major = bytes[6];
+  const headerLength = major === 1 ? bytes.readUInt16LE(8) : bytes.readUInt32LE(8);
+  const headerStart = major === 1 ? 10 : 12;
+  const header = bytes.toString('latin1', headerStart, headerStart + headerLength);
+  const descr = /'descr':\s*'([^']+)'/.exec(header)?.[1];
+  const fortran = /'fortran_order':\s*True/.test(header);
+  const shapeText = /'shape':\s*\(([^)]*)\)/.exec(header)?.[1] ?? '';
+  const shape = shapeText
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map(Number);
+  if (!descr || !DTYPES[descr]) throw new Error(`${path}: unsupported dtype ${descr}`);
+  if (fortran) throw new Error(`${path}: fortran order not supported`);
+  const start = headerStart + headerLength;
+  const copy = bytes.buffer.slice(bytes.byteOffset + start, bytes.byteOffset + bytes.length);
+  return { dtype: descr, shape, data: DTYPES[descr](copy) as T };
+}
