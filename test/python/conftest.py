@@ -1,0 +1,47 @@
+"""Shared pytest fixtures: where the read-only shared data lives (golden files, CLIP vocabulary).
+
+`../shared` beside the repository root, or $CRIS_SHARED_DIR. Tests that need it skip, saying why,
+when it is absent.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def shared_dir_path() -> Path:
+    override = os.environ.get("CRIS_SHARED_DIR")
+    return Path(override) if override else Path(__file__).resolve().parents[3] / "shared"
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return REPO_ROOT
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    path = shared_dir_path()
+    if not path.is_dir():
+        pytest.skip(f"shared data folder {path} is missing (set CRIS_SHARED_DIR)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def official_mini_dir(shared_dir: Path) -> Path:
+    path = shared_dir / "golden" / "official-mini"
+    if not (path / "best_model.pth").is_file():
+        pytest.skip(f"{path} has no best_model.pth")
+    return path
+
+
+@pytest.fixture(scope="session")
+def clip_merges_path(shared_dir: Path) -> Path:
+    path = shared_dir / "clip-bpe" / "bpe_simple_vocab_16e6.txt.gz"
+    if not path.is_file():
+        pytest.skip(f"{path} is missing")
+    return path
