@@ -1,0 +1,152 @@
+/**
+ * A bounded request queue that forms batches the way Triton's dynamic batcher does:
+ * a batch leaves as soon as it holds `maxBatch` rows, or when its oldest request has waited
+ * `maxQueueDelayMs`. A full queue refuses at once (429 overloaded + Retry-After); a request
+ * whose AbortSignal fires while queued (client gone, timeout) is dropped before it runs.
+ *
+ * Rows are head-batch rows (one per phrase); a request is never split across batches, and a
+ * request with more rows than `maxBatch` travels alone.
+ */
+import { ApiError } from '../../../contract/errors.js';
+
+export interface BatcherOptions {
+  maxBatch: number;
+  maxQueueDelayMs: number;
+  maxQueueSize: number;
+  /** Retry-After sent with 429 overloaded. */
+  retryAfterSeconds?: number;
+}
+
+export interface QueuedRequest<P, R> {
+  payload: P;
+  rows: number;
+  enqueuedAt: number;
+  signal?: AbortSignal;
+  resolve(result: R): void;
+  reject(error: unknown): void;
+}
+
+interface Waiter<P, R> {
+  resolve(batch: QueuedRequest<P, R>[] | null): void;
+}
+
+export class DynamicBatcher<P, R> {
+  private readonly queue: QueuedRequest<P, R>[] = [];
+  private readonly waiters: Waiter<P, R>[] = [];
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private closed = false;
+  /** Requests dropped because their signal fired while queued. */
+  dropped = 0;
+
+  constructor(private readonly options: BatcherOptions) {
+    if (options.maxBatch < 1 || options.maxQueueSize < 1 || options.maxQueueDelayMs < 0) {
+      throw new RangeError('batcher: maxBatch and maxQueueSize must be >= 1, maxQueueDelayMs >= 0');
+    }
+  }
+
+  /** Requests waiting for a batch. */
+  get depth(): number {
+    return this.queue.length;
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Queues a request; settles when the batch that carries it has run. */
+  append(payload: P, rows: number, signal?: AbortSignal): Promise<R> {
+    if (this.closed) return Promise.reject(new ApiError('unavailable', 'the service is shutting down'));
+    if (signal?.aborted) return Promise.reject(abortError(signal));
+    if (this.queue.length >= this.options.maxQueueSize) {
+      return Promise.reject(
+        new ApiError('overloaded', 'the inference queue is full, retry later', this.options.retryAfterSeconds ?? 1),
+      );
+    }
+    return new Promise<R>((resolve, reject) => {
+      const request: QueuedRequest<P, R> = { payload, rows: Math.max(1, rows), enqueuedAt: Date.now(), signal, resolve, reject };
+      this.queue.push(request);
+      signal?.addEventListener('abort', () => this.drop(request), { once: true });
+      this.serve();
+    });
+  }
+
+  /**
+   * The next batch: resolves when one is due (full, or its oldest request waited
+   * maxQueueDelayMs), or `null` once the batcher is closed and empty.
+   */
+  nextBatch(): Promise<QueuedRequest<P, R>[] | null> {
+    return new Promise((resolve) => {
+      this.waiters.push({ resolve });
+      this.serve();
+    });
+  }
+
+  /** Stops accepting requests; queued ones are still handed out, then nextBatch gives null. */
+  close(): void {
+    this.closed = true;
+    this.serve();
+  }
+
+  private drop(request: QueuedRequest<P, R>): void {
+    const index = this.queue.indexOf(request);
+    if (index < 0) return; // already taken into a batch
+    this.queue.splice(index, 1);
+    this.dropped++;
+    request.reject(abortError(request.signal!));
+    this.serve();
+  }
+
+  private queuedRows(): number {
+    let rows = 0;
+    for (const request of this.queue) rows += request.rows;
+    return rows;
+  }
+
+  /** Hands batches to waiting consumers while one is due; otherwise arms the delay timer. */
+  private serve(): void {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    while (this.waiters.length > 0) {
+      if (this.queue.length === 0) {
+        if (!this.closed) return;
+        this.waiters.shift()!.resolve(null);
+        continue;
+      }
+      const waited = Date.now() - this.queue[0].enqueuedAt;
+      const due = this.closed || this.queuedRows() >= this.options.maxBatch || waited >= this.options.maxQueueDelayMs;
+      if (!due) {
+        this.timer = setTimeout(() => this.serve(), this.options.maxQueueDelayMs - waited);
+        return;
+      }
+      const batch = this.take();
+      if (batch.length > 0) this.waiters.shift()!.resolve(batch);
+    }
+  }
+
+  /** Takes requests in FIFO order up to maxBatch rows (at least one request). */
+  private take(): QueuedRequest<P, R>[] {
+    const batch: QueuedRequest<P, R>[] = [];
+    let rows = 0;
+    while (this.queue.length > 0) {
+      const next = this.queue[0];
+      if (batch.length > 0 && rows + next.rows > this.options.maxBatch) break;
+      this.queue.shift();
+      if (next.signal?.aborted) {
+        this.dropped++;
+        next.reject(abortError(next.signal));
+        continue;
+      }
+      batch.push(next);
+      rows += next.rows;
+    }
+    return batch;
+  }
+}
+
+function abortError(signal: AbortSignal): unknown {
+  const reason: unknown = signal.reason;
+  if (reason instanceof ApiError) return reason;
+  return new ApiError('bad_request', 'the client closed the request before it ran');
+}

@@ -1,0 +1,6 @@
+// Worker-thread entry. Node 20 does not apply the parent's tsx loader hooks inside worker
+// threads, so register them here, then load the TypeScript worker.
+import { register } from 'tsx/esm/api';
+
+register();
+await import('./inference-worker.ts');

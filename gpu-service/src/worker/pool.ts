@@ -1,0 +1,150 @@
+/**
+ * The serving side's handle on inference: a pool of worker threads, each holding one
+ * ModelRunner and its own feature cache (inference-worker.ts). A job goes to the worker with
+ * the fewest jobs outstanding. A worker that dies fails its jobs and marks the pool failed.
+ */
+import { Worker } from 'node:worker_threads';
+import { ApiError } from '../../../contract/errors.js';
+import type { BatchJob, BatchOutput, FromWorker, ToWorker, WorkerInit } from './protocol.js';
+import { jobTransferables } from './protocol.js';
+
+/** What the batch scheduler runs jobs on (a worker pool, or in-process in tests). */
+export interface InferenceBackend {
+  readonly provider: 'cuda' | 'cpu';
+  /** Jobs that can run at once. */
+  readonly concurrency: number;
+  /** Set once a worker has died; the service then reports `failed`. */
+  readonly failure: string | undefined;
+  run(job: BatchJob): Promise<BatchOutput>;
+  close(): Promise<void>;
+}
+
+interface Pending {
+  resolve(output: BatchOutput): void;
+  reject(error: unknown): void;
+}
+
+interface PoolWorker {
+  worker: Worker;
+  pending: Map<number, Pending>;
+}
+
+const WORKER_ENTRY = new URL('./bootstrap.mjs', import.meta.url);
+
+export class WorkerPool implements InferenceBackend {
+  private nextJobId = 1;
+  private closing = false;
+  failure: string | undefined;
+
+  private constructor(
+    private readonly workers: PoolWorker[],
+    readonly provider: 'cuda' | 'cpu',
+  ) {}
+
+  get concurrency(): number {
+    return this.workers.length;
+  }
+
+  /** Starts `count` workers and resolves once every one has loaded its bundle. */
+  static async start(init: WorkerInit, count: number, entry: URL = WORKER_ENTRY): Promise<WorkerPool> {
+    const started = await Promise.allSettled(
+      Array.from({ length: count }, () => startWorker(init, entry)),
+    );
+    const failed = started.find((result) => result.status === 'rejected');
+    if (failed) {
+      await Promise.all(
+        started.map((result) => (result.status === 'fulfilled' ? result.value.worker.terminate() : undefined)),
+      );
+      throw (failed as PromiseRejectedResult).reason;
+    }
+    const ready = started.map((result) => (result as PromiseFulfilledResult<{ worker: Worker; provider: 'cuda' | 'cpu' }>).value);
+    const pool = new WorkerPool(
+      ready.map(({ worker }) => ({ worker, pending: new Map() })),
+      ready[0].provider,
+    );
+    for (const entryWorker of pool.workers) pool.watch(entryWorker);
+    return pool;
+  }
+
+  run(job: BatchJob): Promise<BatchOutput> {
+    if (this.failure) return Promise.reject(new ApiError('unavailable', 'the inference backend has failed'));
+    const target = this.workers.reduce((best, candidate) =>
+      candidate.pending.size < best.pending.size ? candidate : best,
+    );
+    const id = this.nextJobId++;
+    return new Promise<BatchOutput>((resolve, reject) => {
+      target.pending.set(id, { resolve, reject });
+      const message: ToWorker = { type: 'run', id, job };
+      target.worker.postMessage(message, jobTransferables(job));
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    await Promise.all(
+      this.workers.map(
+        ({ worker }) =>
+          new Promise<void>((resolve) => {
+            const timer = setTimeout(() => void worker.terminate().then(() => resolve()), 5000);
+            worker.once('exit', () => {
+              clearTimeout(timer);
+              resolve();
+            });
+            const message: ToWorker = { type: 'close' };
+            worker.postMessage(message);
+          }),
+      ),
+    );
+  }
+
+  private watch(entry: PoolWorker): void {
+    entry.worker.on('message', (message: FromWorker) => {
+      if (message.type !== 'result' && message.type !== 'error') return;
+      const pending = entry.pending.get(message.id);
+      if (!pending) return;
+      entry.pending.delete(message.id);
+      if (message.type === 'result') pending.resolve(message.output);
+      else pending.reject(new Error(`inference failed: ${message.message}`));
+    });
+    const die = (reason: string) => {
+      if (this.closing) return;
+      this.failure = reason;
+      for (const pending of entry.pending.values()) pending.reject(new Error(reason));
+      entry.pending.clear();
+    };
+    entry.worker.on('error', (error) => die(`inference worker crashed: ${error.message}`));
+    entry.worker.on('exit', (code) => die(`inference worker exited with code ${code}`));
+  }
+}
+
+function startWorker(init: WorkerInit, entry: URL): Promise<{ worker: Worker; provider: 'cuda' | 'cpu' }> {
+  const worker = new Worker(entry, { workerData: init });
+  return new Promise((resolve, reject) => {
+    const onMessage = (message: FromWorker) => {
+      if (message.type === 'ready') {
+        cleanup();
+        resolve({ worker, provider: message.provider });
+      } else if (message.type === 'init-error') {
+        cleanup();
+        void worker.terminate();
+        reject(new Error(message.message));
+      }
+    };
+    const onError = (error: Error) => {
+      cleanup();
+      reject(error);
+    };
+    const onExit = (code: number) => {
+      cleanup();
+      reject(new Error(`inference worker exited with code ${code} while loading`));
+    };
+    const cleanup = () => {
+      worker.off('message', onMessage);
+      worker.off('error', onError);
+      worker.off('exit', onExit);
+    };
+    worker.on('message', onMessage);
+    worker.on('error', onError);
+    worker.on('exit', onExit);
+  });
+}

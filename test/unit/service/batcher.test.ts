@@ -1,0 +1,220 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { ApiError } from '../../../contract/errors.js';
+import { DynamicBatcher } from '../../../gpu-service/src/batcher/dynamic-batcher.js';
+import { BatchScheduler, type ScheduledResult } from '../../../gpu-service/src/batcher/scheduler.js';
+import { executeBatch } from '../../../gpu-service/src/worker/batch-executor.js';
+import { FeatureCache } from '../../../gpu-service/src/worker/feature-cache.js';
+import { InProcessBackend } from '../../../gpu-service/src/worker/in-process-backend.js';
+import type { BatchItemInput } from '../../../gpu-service/src/worker/protocol.js';
+import { FakeRunner, fakeEncodeMask, fakeItem, fakePostprocess } from '../../helpers/service-fakes.js';
+
+const settled = async () => {
+  for (let i = 0; i < 5; i++) await Promise.resolve();
+};
+
+describe('DynamicBatcher', () => {
+  beforeEach(() => vi.useFakeTimers());
+  afterEach(() => vi.useRealTimers());
+
+  it('hands out a full batch at once, capped at maxBatch rows', async () => {
+    const batcher = new DynamicBatcher<string, void>({ maxBatch: 4, maxQueueDelayMs: 50, maxQueueSize: 100 });
+    for (const name of ['a', 'b', 'c', 'd', 'e', 'f']) void batcher.append(name, 1).catch(() => {});
+    const first = await batcher.nextBatch();
+    expect(first!.map((request) => request.payload)).toEqual(['a', 'b', 'c', 'd']);
+    expect(batcher.depth).toBe(2);
+  });
+
+  it('counts rows: a 3-phrase request and a 2-phrase request do not share a batch of 4', async () => {
+    const batcher = new DynamicBatcher<string, void>({ maxBatch: 4, maxQueueDelayMs: 0, maxQueueSize: 100 });
+    void batcher.append('three', 3);
+    void batcher.append('two', 2);
+    expect((await batcher.nextBatch())!.map((r) => r.payload)).toEqual(['three']);
+    expect((await batcher.nextBatch())!.map((r) => r.payload)).toEqual(['two']);
+  });
+
+  it('flushes a partial batch once the oldest request has waited maxQueueDelayMs', async () => {
+    const batcher = new DynamicBatcher<string, void>({ maxBatch: 8, maxQueueDelayMs: 10, maxQueueSize: 100 });
+    void batcher.append('a', 1);
+    let batch: unknown = undefined;
+    void batcher.nextBatch().then((value) => (batch = value));
+    vi.advanceTimersByTime(5);
+    void batcher.append('b', 1);
+    vi.advanceTimersByTime(4);
+    await settled();
+    expect(batch).toBeUndefined();
+    vi.advanceTimersByTime(1);
+    await settled();
+    expect((batch as { payload: string }[]).map((r) => r.payload)).toEqual(['a', 'b']);
+  });
+
+  it('refuses at once with 429 overloaded and Retry-After when the queue is full', async () => {
+    const batcher = new DynamicBatcher<string, void>({ maxBatch: 8, maxQueueDelayMs: 10, maxQueueSize: 2, retryAfterSeconds: 2 });
+    void batcher.append('a', 1);
+    void batcher.append('b', 1);
+    const refused = await batcher.append('c', 1).catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(ApiError);
+    expect((refused as ApiError).code).toBe('overloaded');
+    expect((refused as ApiError).status).toBe(429);
+    expect((refused as ApiError).headers()).toEqual({ 'retry-after': '2' });
+    expect(batcher.depth).toBe(2);
+  });
+
+  it('drops a request whose client has gone before it runs', async () => {
+    const batcher = new DynamicBatcher<string, void>({ maxBatch: 8, maxQueueDelayMs: 10, maxQueueSize: 10 });
+    const gone = new AbortController();
+    void batcher.append('kept-1', 1);
+    const dropped = batcher.append('gone', 1, gone.signal).catch((error: unknown) => error);
+    void batcher.append('kept-2', 1);
+    gone.abort();
+    expect(await dropped).toBeInstanceOf(ApiError);
+    expect(batcher.depth).toBe(2);
+    const pending = batcher.nextBatch();
+    vi.advanceTimersByTime(10);
+    expect((await pending)!.map((r) => r.payload)).toEqual(['kept-1', 'kept-2']);
+    expect(batcher.dropped).toBe(1);
+  });
+
+  it('refuses a request whose signal already fired, and hands out the rest then null after close', async () => {
+    const batcher = new DynamicBatcher<string, void>({ maxBatch: 8, maxQueueDelayMs: 1000, maxQueueSize: 10 });
+    await expect(batcher.append('late', 1, AbortSignal.abort())).rejects.toBeInstanceOf(ApiError);
+    void batcher.append('queued', 1);
+    batcher.close();
+    await expect(batcher.append('after-close', 1)).rejects.toMatchObject({ code: 'unavailable' });
+    expect((await batcher.nextBatch())!.map((r) => r.payload)).toEqual(['queued']);
+    expect(await batcher.nextBatch()).toBeNull();
+  });
+});
+
+describe('executeBatch', () => {
+  const deps = (runner = new FakeRunner(), cache = new FeatureCache({ maxEntries: 8, maxBytes: 1 << 20 })) => ({
+    runner,
+    cache,
+    postprocess: fakePostprocess,
+    encodeMask: fakeEncodeMask,
+  });
+
+  it('encodes an image once for N phrases and pairs each row with its own phrase', async () => {
+    const d = deps();
+    const output = await executeBatch(d, { items: [fakeItem('img-a', 10, [1, 2, 3, 4, 5])], maxBatch: 8 });
+    expect(d.runner.encodeCalls).toEqual([1]);
+    expect(d.runner.headCalls).toEqual([5]);
+    expect(output.items[0].phrases.map((p) => p.score)).toEqual([11, 12, 13, 14, 15]);
+    expect(output.stats).toMatchObject({ rows: 5, distinctImages: 1, encodedImages: 1 });
+  });
+
+  it('runs the encoder once per distinct image in a batch and keeps rows in request order', async () => {
+    const d = deps();
+    const output = await executeBatch(d, {
+      items: [fakeItem('img-a', 10, [1]), fakeItem('img-b', 20, [2, 3]), fakeItem('img-a', 10, [4])],
+      maxBatch: 8,
+    });
+    expect(d.runner.encodeCalls).toEqual([2]);
+    expect(d.runner.headCalls).toEqual([4]);
+    expect(output.items.map((item) => item.phrases.map((p) => p.score))).toEqual([[11], [22, 23], [14]]);
+  });
+
+  it('splits head rows into chunks of maxBatch', async () => {
+    const d = deps();
+    const output = await executeBatch(d, { items: [fakeItem('img-a', 0, [1, 2, 3, 4, 5])], maxBatch: 2 });
+    expect(d.runner.headCalls).toEqual([2, 2, 1]);
+    expect(output.items[0].phrases.map((p) => p.score)).toEqual([1, 2, 3, 4, 5]);
+  });
+
+  it('skips the encoder on a feature-cache hit', async () => {
+    const d = deps();
+    await executeBatch(d, { items: [fakeItem('img-a', 10, [1])], maxBatch: 8 });
+    const second = await executeBatch(d, { items: [fakeItem('img-a', 10, [2])], maxBatch: 8 });
+    expect(d.runner.encodeCalls).toEqual([1]);
+    expect(second.items[0].cacheHit).toBe(true);
+    expect(second.items[0].phrases[0].score).toBe(12);
+    expect(second.stats).toMatchObject({ cacheHits: 1, cacheMisses: 0, encodedImages: 0 });
+    expect(d.cache.hits).toBe(1);
+  });
+
+  it('warm-up jobs bypass the cache', async () => {
+    const d = deps();
+    await executeBatch(d, { items: [fakeItem('warm', 1, [1])], maxBatch: 8, bypassCache: true });
+    expect(d.cache.size).toBe(0);
+  });
+
+  it('encodes every requested format', async () => {
+    const d = deps();
+    const item = { ...fakeItem('img-a', 10, [1]), formats: ['rle', 'png'] as BatchItemInput['formats'] };
+    const output = await executeBatch(d, { items: [item], maxBatch: 8 });
+    expect(Object.keys(output.items[0].phrases[0].masks).sort()).toEqual(['png', 'rle']);
+  });
+});
+
+describe('FeatureCache', () => {
+  const features = (floats: number) => ({ tensors: { c5: { data: new Float32Array(floats), dims: [floats] } } });
+
+  it('evicts the least recently used entry beyond maxEntries', () => {
+    const cache = new FeatureCache({ maxEntries: 2, maxBytes: 1 << 20 });
+    cache.set('a', features(1));
+    cache.set('b', features(1));
+    cache.get('a');
+    cache.set('c', features(1));
+    expect(cache.get('b')).toBeUndefined();
+    expect(cache.get('a')).toBeDefined();
+    expect(cache.get('c')).toBeDefined();
+  });
+
+  it('evicts by bytes and refuses an entry larger than the whole budget', () => {
+    const cache = new FeatureCache({ maxEntries: 100, maxBytes: 40 });
+    cache.set('a', features(4)); // 16 bytes
+    cache.set('b', features(4));
+    cache.set('c', features(4)); // 48 > 40: a goes
+    expect(cache.size).toBe(2);
+    expect(cache.bytes).toBe(32);
+    expect(cache.get('a')).toBeUndefined();
+    cache.set('huge', features(11)); // 44 bytes > budget
+    expect(cache.get('huge')).toBeUndefined();
+    expect(cache.size).toBe(2);
+  });
+});
+
+describe('BatchScheduler with a fake runner', () => {
+  beforeEach(() => vi.useFakeTimers());
+  afterEach(() => vi.useRealTimers());
+
+  const setup = (maxBatch: number, maxQueueDelayMs: number) => {
+    const runner = new FakeRunner();
+    const cache = new FeatureCache({ maxEntries: 8, maxBytes: 1 << 20 });
+    const backend = new InProcessBackend({ runner, cache, postprocess: fakePostprocess, encodeMask: fakeEncodeMask });
+    const batcher = new DynamicBatcher<BatchItemInput, ScheduledResult>({ maxBatch, maxQueueDelayMs, maxQueueSize: 64 });
+    const batches: number[] = [];
+    const scheduler = new BatchScheduler(batcher, backend, { maxBatch, onBatch: (stats) => batches.push(stats.rows) });
+    scheduler.start();
+    return { runner, batcher, scheduler, batches };
+  };
+
+  it('groups concurrent requests into batches of at most maxBatch rows', async () => {
+    const { runner, batcher, batches } = setup(4, 10);
+    let release!: () => void;
+    runner.gate = new Promise((resolve) => (release = resolve));
+    const results = Array.from({ length: 9 }, (_, i) => batcher.append(fakeItem(`img-${i}`, i * 10, [i]), 1));
+    await vi.advanceTimersByTimeAsync(20);
+    release();
+    runner.gate = undefined;
+    await vi.advanceTimersByTimeAsync(20);
+    const scores = (await Promise.all(results)).map((result) => result.item.phrases[0].score);
+    expect(scores).toEqual(Array.from({ length: 9 }, (_, i) => i * 10 + i));
+    expect(batches).toEqual([4, 4, 1]);
+    expect(Math.max(...runner.headCalls)).toBeLessThanOrEqual(4);
+  });
+
+  it('never runs a request aborted while its batch was waiting, and drains on shutdown', async () => {
+    const { runner, batcher, scheduler } = setup(8, 10);
+    const gone = new AbortController();
+    const kept = batcher.append(fakeItem('kept', 100, [1]), 1);
+    const dropped = batcher.append(fakeItem('gone', 200, [2]), 1, gone.signal).catch((error: unknown) => error);
+    gone.abort();
+    const drained = scheduler.drain();
+    await vi.advanceTimersByTimeAsync(20);
+    await drained;
+    expect((await kept).item.phrases[0].score).toBe(101);
+    expect(await dropped).toBeInstanceOf(ApiError);
+    expect(runner.encodeCalls).toEqual([1]);
+    expect(runner.headCalls).toEqual([1]);
+  });
+});
