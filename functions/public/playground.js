@@ -1,0 +1,185 @@
+// The playground: pick or drop a photo (or a sample scene), type a phrase, draw the mask the API
+// returns over the image. Uses the SDK's browser bundle (sdk.js, built from sdk/ by sdk/build.mjs).
+const $ = (id) => document.getElementById(id);
+const els = {
+  form: $('form'), file: $('file'), drop: $('drop'), dropText: $('drop-text'), samples: $('samples'),
+  phrase: $('phrase'), format: $('format'), key: $('key'), run: $('run'), stage: $('stage'),
+  photo: $('photo'), overlay: $('overlay'), placeholder: $('placeholder'), stats: $('stats'), status: $('status'),
+};
+const params = new URLSearchParams(location.search);
+const endpoint = params.get('endpoint') || location.origin;
+const KEY_STORAGE = 'cris.apiKey';
+/** Photos above these are re-encoded smaller before upload (the model sees 416 px anyway). */
+const MAX_UPLOAD_BYTES = 8 * 1024 * 1024;
+const MAX_UPLOAD_SIDE = 2048;
+const MASK_FILL = [10, 108, 255, 110];
+const MASK_EDGE = [255, 214, 0, 255];
+
+let current = null; // { blob, bitmap, label }
+let sdk = null;
+
+function setStatus(text, kind = '') {
+  els.status.textContent = text;
+  els.status.className = kind;
+}
+
+function setState(state) {
+  document.body.dataset.state = state;
+}
+
+async function loadSdk() {
+  try {
+    sdk = await import('./sdk.js');
+  } catch (error) {
+    setStatus('sdk.js is missing: run `node sdk/build.mjs` (npm start does it).', 'error');
+    throw error;
+  }
+}
+
+function initKey() {
+  const fromUrl = params.get('key');
+  if (fromUrl) localStorage.setItem(KEY_STORAGE, fromUrl);
+  els.key.value = fromUrl || localStorage.getItem(KEY_STORAGE) || '';
+  els.key.addEventListener('change', () => localStorage.setItem(KEY_STORAGE, els.key.value.trim()));
+}
+
+/** Shrinks a photo that is too big to upload quickly; returns the blob to send. */
+async function uploadable(blob, bitmap) {
+  const side = Math.max(bitmap.width, bitmap.height);
+  if (blob.size <= MAX_UPLOAD_BYTES && side <= MAX_UPLOAD_SIDE) return { blob, bitmap };
+  const scale = Math.min(1, MAX_UPLOAD_SIDE / side);
+  const canvas = document.createElement('canvas');
+  canvas.width = Math.round(bitmap.width * scale);
+  canvas.height = Math.round(bitmap.height * scale);
+  canvas.getContext('2d').drawImage(bitmap, 0, 0, canvas.width, canvas.height);
+  const smaller = await new Promise((resolve) => canvas.toBlob(resolve, 'image/jpeg', 0.9));
+  return { blob: smaller, bitmap: await createImageBitmap(smaller) };
+}
+
+async function useImage(blob, label) {
+  const decoded = await createImageBitmap(blob); // EXIF orientation applied, as the service does
+  const { blob: upload, bitmap } = await uploadable(blob, decoded);
+  current = { blob: upload, bitmap, label };
+  els.dropText.textContent = label;
+  drawPhoto(bitmap, bitmap.width, bitmap.height);
+  clearOverlay();
+  els.stats.hidden = true;
+  setStatus('');
+}
+
+function drawPhoto(bitmap, width, height) {
+  els.photo.width = width;
+  els.photo.height = height;
+  els.photo.getContext('2d').drawImage(bitmap, 0, 0, width, height);
+  els.stage.hidden = false;
+  els.placeholder.hidden = true;
+}
+
+function clearOverlay() {
+  els.overlay.width = els.photo.width;
+  els.overlay.height = els.photo.height;
+}
+
+/** Fills the mask translucent and paints its boundary pixels opaque. */
+function drawMask(bitmap) {
+  const { width, height, data } = bitmap;
+  els.overlay.width = width;
+  els.overlay.height = height;
+  const context = els.overlay.getContext('2d');
+  const pixels = context.createImageData(width, height);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const i = y * width + x;
+      if (!data[i]) continue;
+      const edge = x === 0 || y === 0 || x === width - 1 || y === height - 1 ||
+        !data[i - 1] || !data[i + 1] || !data[i - width] || !data[i + width];
+      pixels.data.set(edge ? MASK_EDGE : MASK_FILL, i * 4);
+    }
+  }
+  context.putImageData(pixels, 0, 0);
+}
+
+function showStats(result, phrase) {
+  $('score').textContent = phrase.score.toFixed(3);
+  $('timing').textContent = `${Math.round(result.timing.total_ms)} ms`;
+  $('cached').textContent = result.cached ? 'yes' : 'no';
+  $('area').textContent = `${phrase.area} px`;
+  $('model').textContent = result.model;
+  els.stats.hidden = false;
+}
+
+async function segment(event) {
+  event.preventDefault();
+  if (!current) return setStatus('Choose a photo or a sample first.', 'error');
+  const apiKey = els.key.value.trim();
+  if (!apiKey) return setStatus('Enter an API key (npm start prints a demo key).', 'error');
+  localStorage.setItem(KEY_STORAGE, apiKey);
+  els.run.disabled = true;
+  setState('running');
+  setStatus('Segmenting...');
+  try {
+    const client = sdk.createClient({ endpoint, apiKey, retry: { maxAttempts: 3 } });
+    const started = performance.now();
+    const result = await client.segment({ image: current.blob, text: els.phrase.value, format: els.format.value });
+    const phrase = result.results[0];
+    const bitmap = await sdk.maskToBitmap(phrase.mask, result.width, result.height);
+    drawPhoto(current.bitmap, result.width, result.height);
+    drawMask(bitmap);
+    showStats(result, phrase);
+    setStatus(`${phrase.area ? 'Mask' : 'Empty mask'} for "${phrase.text}" (${phrase.mask.format}), round trip ${Math.round(performance.now() - started)} ms.`);
+    setState('done');
+  } catch (error) {
+    setStatus(error.code ? `${error.code}: ${error.message}` : String(error), 'error');
+    setState('error');
+  } finally {
+    els.run.disabled = false;
+  }
+}
+
+async function loadSamples() {
+  const response = await fetch('samples/index.json');
+  if (!response.ok) return;
+  const samples = await response.json();
+  for (const sample of samples) {
+    const button = document.createElement('button');
+    button.type = 'button';
+    button.dataset.sample = sample.file;
+    button.title = sample.phrase;
+    const thumbnail = document.createElement('img');
+    thumbnail.alt = sample.phrase;
+    thumbnail.src = `samples/${sample.file}`;
+    button.append(thumbnail);
+    button.addEventListener('click', async () => {
+      for (const other of els.samples.children) other.classList.toggle('selected', other === button);
+      const blob = await (await fetch(`samples/${sample.file}`)).blob();
+      await useImage(blob, `Sample: ${sample.file}`);
+      els.phrase.value = sample.phrase;
+    });
+    els.samples.append(button);
+  }
+}
+
+function initDrop() {
+  els.file.addEventListener('change', () => {
+    const file = els.file.files[0];
+    if (file) useImage(file, file.name).catch((e) => setStatus(`Cannot read that image: ${e}`, 'error'));
+  });
+  for (const name of ['dragenter', 'dragover']) {
+    els.drop.addEventListener(name, (event) => { event.preventDefault(); els.drop.classList.add('over'); });
+  }
+  for (const name of ['dragleave', 'drop']) {
+    els.drop.addEventListener(name, () => els.drop.classList.remove('over'));
+  }
+  els.drop.addEventListener('drop', (event) => {
+    event.preventDefault();
+    const file = event.dataTransfer.files[0];
+    if (file) useImage(file, file.name).catch((e) => setStatus(`Cannot read that image: ${e}`, 'error'));
+  });
+}
+
+initKey();
+initDrop();
+els.form.addEventListener('submit', segment);
+els.format.addEventListener('change', () => { if (current && document.body.dataset.state === 'done') els.form.requestSubmit(); });
+await Promise.all([loadSdk(), loadSamples()]);
+setState('ready');

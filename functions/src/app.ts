@@ -1,0 +1,85 @@
+/**
+ * Composition root: wires config (parsed once per bindings object), the per-isolate circuit
+ * breaker, middleware and routes. Nothing else holds state across requests.
+ */
+import { OpenAPIHono } from '@hono/zod-openapi';
+import { bodyLimit } from 'hono/body-limit';
+import { cors } from 'hono/cors';
+import { createMiddleware } from 'hono/factory';
+import { secureHeaders } from 'hono/secure-headers';
+import { ApiError } from '../../contract/errors.js';
+import { LIMITS } from '../../contract/limits.js';
+import { bearerAuth } from './auth/bearer.js';
+import { parseConfig, type AppEnv, type Bindings, type EdgeConfig } from './env.js';
+import { CircuitBreaker } from './forward/breaker.js';
+import type { GpuClientOptions } from './forward/gpu-client.js';
+import { onError, onNotFound } from './http/errors.js';
+import { OPENAPI_INFO, registerOpenApi } from './http/openapi.js';
+import { resultHandler } from './routes/results.js';
+import { segmentHandler } from './routes/segment.js';
+import { usageHandler } from './routes/usage.js';
+
+export const EXPOSED_HEADERS = ['x-cache', 'x-result-id', 'retry-after', 'location', 'etag', 'idempotent-replayed', 'preference-applied'];
+
+export function createApp(): OpenAPIHono<AppEnv> {
+  const configs = new WeakMap<Bindings, { config: EdgeConfig; breaker: CircuitBreaker }>();
+  const state = (env: Bindings) => {
+    let entry = configs.get(env);
+    if (!entry) {
+      const config = parseConfig(env);
+      const breaker = new CircuitBreaker({ failures: config.breaker.failures, cooldownMs: config.breaker.cooldownSeconds * 1000 });
+      entry = { config, breaker };
+      configs.set(env, entry);
+    }
+    return entry;
+  };
+  const gpuOptions = (env: Bindings): GpuClientOptions => {
+    const { config, breaker } = state(env);
+    return { urls: config.gpuServiceUrls, timeoutMs: config.gpuTimeoutMs, hmacSecret: config.hmacSecret, breaker };
+  };
+
+  const app = new OpenAPIHono<AppEnv>({
+    defaultHook: (result) => {
+      if (!result.success) throw new ApiError('bad_request', result.error.issues.map((issue) => issue.message).join('; '));
+    },
+  });
+  app.onError(onError);
+  app.notFound(onNotFound);
+
+  app.use('*', secureHeaders({ crossOriginResourcePolicy: 'cross-origin' }));
+  app.use(
+    '*',
+    cors({
+      origin: '*',
+      allowMethods: ['GET', 'POST', 'OPTIONS'],
+      allowHeaders: ['authorization', 'content-type', 'idempotency-key', 'prefer', 'accept', 'if-none-match'],
+      exposeHeaders: EXPOSED_HEADERS,
+      maxAge: 86400,
+    }),
+  );
+  app.use('*', createMiddleware<AppEnv>(async (c, next) => {
+    c.set('config', state(c.env).config);
+    await next();
+  }));
+
+  app.get('/healthz', (c) => c.json({ status: 'ok', gpu_breaker: state(c.env).breaker.state() }));
+  app.get('/v1/models', (c) => {
+    const ref = c.get('config').model;
+    const [id, version] = ref.split('@');
+    return c.json({ data: [{ id, version, ref, default: true }] });
+  });
+
+  const limitBody = bodyLimit({
+    maxSize: LIMITS.maxBodyBytes,
+    onError: () => {
+      throw new ApiError('payload_too_large', `The body is larger than ${LIMITS.maxBodyBytes} bytes.`);
+    },
+  });
+  app.post('/v1/segment', limitBody, bearerAuth(), (c) => segmentHandler(c, gpuOptions(c.env)));
+  app.get('/v1/results/:id', bearerAuth(), resultHandler);
+  app.get('/v1/usage', bearerAuth(), usageHandler);
+
+  registerOpenApi(app);
+  app.doc31('/openapi.json', OPENAPI_INFO);
+  return app;
+}

@@ -1,0 +1,30 @@
+/**
+ * Bearer authentication: the key is hashed (sha256) before the KV lookup, so KV never holds a
+ * key and the lookup time does not depend on how much of a key matches. 401 for a missing or
+ * unknown key, 403 for a disabled one.
+ */
+import { createMiddleware } from 'hono/factory';
+import { ApiError } from '../../../contract/errors.js';
+import type { AppEnv } from '../env.js';
+import { hashApiKey, KeyRecordSchema, type KeyRecord } from './key-record.js';
+
+const BEARER = /^Bearer\s+(\S+)\s*$/i;
+
+export async function lookupKey(kv: KVNamespace, header: string | undefined): Promise<KeyRecord> {
+  const match = header ? BEARER.exec(header) : null;
+  if (!match) throw new ApiError('unauthorized', 'Send your API key as "Authorization: Bearer <key>".');
+  const stored = await kv.get(await hashApiKey(match[1]), { type: 'json', cacheTtl: 60 });
+  if (stored === null) throw new ApiError('unauthorized', 'Unknown API key.');
+  const record = KeyRecordSchema.safeParse(stored);
+  if (!record.success) throw new ApiError('internal', 'The stored key record is malformed.');
+  if (record.data.disabled) throw new ApiError('key_disabled', 'This API key has been revoked.');
+  return record.data;
+}
+
+/** Sets `apiKey` for the handlers after it. */
+export function bearerAuth() {
+  return createMiddleware<AppEnv>(async (c, next) => {
+    c.set('apiKey', await lookupKey(c.env.API_KEYS, c.req.header('authorization')));
+    await next();
+  });
+}

@@ -1,0 +1,90 @@
+/**
+ * Where finished results are found again, nearest first: the Cache API (keyed by the GET URL of
+ * the result) -> the S3 object the GPU service wrote (signed GET with aws4fetch). The GPU service
+ * writes S3; the edge fills the Cache API.
+ */
+import { AwsClient } from 'aws4fetch';
+import { resultObjectKey, type SegmentResult } from '../../../contract/segment.js';
+import type { EdgeConfig } from '../env.js';
+
+export type ResultSource = 'edge-cache' | 's3';
+
+export interface FoundResult {
+  result: SegmentResult;
+  source: ResultSource;
+}
+
+export function resultPath(id: string): string {
+  return `/v1/results/${id}`;
+}
+
+export class ResultStore {
+  private readonly s3: AwsClient;
+
+  constructor(
+    private readonly config: EdgeConfig,
+    private readonly cache: Cache,
+    /** Origin of the public URL the results are cached under. */
+    private readonly origin: string,
+    private readonly waitUntil: (promise: Promise<unknown>) => void,
+  ) {
+    const { accessKeyId, secretAccessKey, region } = config.s3;
+    this.s3 = new AwsClient({ accessKeyId, secretAccessKey, region, service: 's3', retries: 0 });
+  }
+
+  resultUrl(id: string): string {
+    return `${this.origin}${resultPath(id)}`;
+  }
+
+  /** Path-style URL of the object (works with S3, R2, MinIO, s3rver). */
+  objectUrl(id: string): string {
+    const key = resultObjectKey(this.config.model, id).split('/').map(encodeURIComponent).join('/');
+    return `${this.config.s3.endpoint}/${encodeURIComponent(this.config.s3.bucket)}/${key}`;
+  }
+
+  async find(id: string): Promise<FoundResult | null> {
+    const hit = await this.cache.match(this.resultUrl(id));
+    if (hit) return { result: (await hit.json()) as SegmentResult, source: 'edge-cache' };
+    const stored = await this.fromS3(id);
+    if (!stored) return null;
+    this.remember(stored);
+    return { result: stored, source: 's3' };
+  }
+
+  /** Puts a result into the edge cache in the background. */
+  remember(result: SegmentResult): void {
+    const response = new Response(JSON.stringify({ ...result, cached: false }), {
+      headers: {
+        'content-type': 'application/json; charset=utf-8',
+        'cache-control': `public, max-age=${this.config.resultMaxAgeSeconds}, immutable`,
+        etag: etagOf(result.id),
+      },
+    });
+    this.waitUntil(this.cache.put(this.resultUrl(result.id), response).catch((error) => console.warn('cache put failed', error)));
+  }
+
+  private async fromS3(id: string): Promise<SegmentResult | null> {
+    let response: Response;
+    try {
+      response = await this.s3.fetch(this.objectUrl(id), { method: 'GET' });
+    } catch (error) {
+      console.warn('s3 lookup failed', (error as Error).message);
+      return null;
+    }
+    if (response.status === 404 || response.status === 403) {
+      await response.body?.cancel();
+      return null;
+    }
+    if (!response.ok) {
+      console.warn('s3 lookup answered', response.status);
+      await response.body?.cancel();
+      return null;
+    }
+    const result = (await response.json().catch(() => null)) as SegmentResult | null;
+    return result && result.id === id ? result : null;
+  }
+}
+
+export function etagOf(id: string): string {
+  return `"${id}"`;
+}

@@ -1,0 +1,84 @@
+/**
+ * The Worker's bindings, typed once, and its configuration parsed once (zod) from vars/secrets.
+ */
+import { z } from 'zod';
+import type { KeyMeter } from './meter/key-meter.js';
+import type { KeyRecord } from './auth/key-record.js';
+
+/** Bindings declared in wrangler.toml (vars, secrets, KV, Durable Object, assets). */
+export interface Bindings {
+  API_KEYS: KVNamespace;
+  KEY_METER: DurableObjectNamespace<KeyMeter>;
+  /** Comma-separated GPU service base URLs, tried in order from a per-image start. */
+  GPU_SERVICE_URLS: string;
+  GPU_TIMEOUT_MS: string;
+  /** `<model id>@<version>`: part of every result key. */
+  MODEL: string;
+  S3_ENDPOINT: string;
+  S3_BUCKET: string;
+  S3_REGION: string;
+  BREAKER_FAILURES: string;
+  BREAKER_COOLDOWN_S: string;
+  RESULT_MAX_AGE_S: string;
+  /** Secrets. */
+  HMAC_SECRET: string;
+  S3_ACCESS_KEY_ID: string;
+  S3_SECRET_ACCESS_KEY: string;
+}
+
+/** Per-request values middleware hands to handlers. */
+export interface Variables {
+  config: EdgeConfig;
+  apiKey: KeyRecord;
+  requestId: string;
+}
+
+export interface AppEnv {
+  Bindings: Bindings;
+  Variables: Variables;
+}
+
+const ConfigSchema = z.object({
+  gpuServiceUrls: z.array(z.string().url()).min(1),
+  gpuTimeoutMs: z.number().int().positive(),
+  model: z.string().regex(/^[a-z0-9-]+@[0-9A-Za-z.+-]+$/),
+  s3: z.object({
+    endpoint: z.string().url(),
+    bucket: z.string().min(1),
+    region: z.string().min(1),
+    accessKeyId: z.string().min(1),
+    secretAccessKey: z.string().min(1),
+  }),
+  hmacSecret: z.string().min(8),
+  breaker: z.object({ failures: z.number().int().positive(), cooldownSeconds: z.number().positive() }),
+  resultMaxAgeSeconds: z.number().int().nonnegative(),
+});
+export type EdgeConfig = z.infer<typeof ConfigSchema>;
+
+/** Parses and checks the vars once; a misconfigured Worker fails loudly on its first request. */
+export function parseConfig(env: Bindings): EdgeConfig {
+  const urls = (env.GPU_SERVICE_URLS ?? '')
+    .split(',')
+    .map((url) => url.trim().replace(/\/+$/, ''))
+    .filter(Boolean);
+  const parsed = ConfigSchema.safeParse({
+    gpuServiceUrls: urls,
+    gpuTimeoutMs: Number(env.GPU_TIMEOUT_MS ?? 30000),
+    model: env.MODEL,
+    s3: {
+      endpoint: (env.S3_ENDPOINT ?? '').replace(/\/+$/, ''),
+      bucket: env.S3_BUCKET,
+      region: env.S3_REGION ?? 'us-east-1',
+      accessKeyId: env.S3_ACCESS_KEY_ID,
+      secretAccessKey: env.S3_SECRET_ACCESS_KEY,
+    },
+    hmacSecret: env.HMAC_SECRET,
+    breaker: { failures: Number(env.BREAKER_FAILURES ?? 3), cooldownSeconds: Number(env.BREAKER_COOLDOWN_S ?? 15) },
+    resultMaxAgeSeconds: Number(env.RESULT_MAX_AGE_S ?? 86400),
+  });
+  if (!parsed.success) {
+    const where = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ');
+    throw new Error(`edge configuration is invalid: ${where}`);
+  }
+  return parsed.data;
+}

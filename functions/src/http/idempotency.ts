@@ -1,0 +1,75 @@
+/**
+ * `Idempotency-Key`: the first request with a key runs and its response is stored in the key's
+ * Durable Object; the same key with the same request replays that response; the same key with a
+ * different request is 409 `idempotency_conflict`. Failures worth retrying (429, 5xx) are not
+ * stored, so a retry runs again. Records live 24 hours.
+ */
+import { ApiError } from '../../../contract/errors.js';
+import type { KeyMeter, StoredResponse } from '../meter/key-meter.js';
+import { errorResponse } from './errors.js';
+
+const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
+const REPLAYED_HEADERS = ['content-type', 'x-cache', 'x-result-id', 'location', 'preference-applied', 'retry-after', 'etag'];
+
+function toBase64(bytes: Uint8Array): string {
+  let binary = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(binary);
+}
+
+function fromBase64(text: string): Uint8Array {
+  const binary = atob(text);
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  return bytes;
+}
+
+async function store(response: Response): Promise<{ stored: StoredResponse; response: Response }> {
+  const body = new Uint8Array(await response.arrayBuffer());
+  const headers: Record<string, string> = {};
+  for (const name of REPLAYED_HEADERS) {
+    const value = response.headers.get(name);
+    if (value !== null) headers[name] = value;
+  }
+  return {
+    stored: { status: response.status, headers, body: toBase64(body) },
+    response: new Response(body, { status: response.status, headers: response.headers }),
+  };
+}
+
+function replay(stored: StoredResponse): Response {
+  return new Response(fromBase64(stored.body), {
+    status: stored.status,
+    headers: { ...stored.headers, 'idempotent-replayed': 'true' },
+  });
+}
+
+export async function withIdempotency(
+  meter: DurableObjectStub<KeyMeter>,
+  key: string,
+  fingerprint: string,
+  run: () => Promise<Response>,
+): Promise<Response> {
+  if (!KEY_PATTERN.test(key)) throw new ApiError('bad_request', 'Idempotency-Key must be 1 to 255 printable ASCII characters.');
+  const begun = await meter.idempotencyBegin(key, fingerprint);
+  if (begun.state === 'conflict') {
+    throw new ApiError('idempotency_conflict', 'This Idempotency-Key was already used with a different request.');
+  }
+  if (begun.state === 'in_flight') {
+    throw new ApiError('idempotency_conflict', 'A request with this Idempotency-Key is still in progress.', 1);
+  }
+  if (begun.state === 'done') return replay(begun.response);
+  let response: Response;
+  try {
+    response = await run();
+  } catch (error) {
+    response = errorResponse(error);
+  }
+  if (response.status === 429 || response.status >= 500) {
+    await meter.idempotencyRelease(key);
+    return response;
+  }
+  const kept = await store(response);
+  await meter.idempotencyComplete(key, kept.stored);
+  return kept.response;
+}

@@ -1,0 +1,120 @@
+/**
+ * The OpenAPI document (`GET /openapi.json`). Paths are registered here from zod schemas (the
+ * contract's result and error shapes); handlers parse their own input, because multipart with a
+ * repeated `text` field and byte-limited bodies do not fit a generic validator.
+ */
+import { z, type OpenAPIHono } from '@hono/zod-openapi';
+import { ErrorBodySchema } from '../../../contract/errors.js';
+import { LIMITS } from '../../../contract/limits.js';
+import { MaskFormatSchema, SegmentResultSchema } from '../../../contract/segment.js';
+import type { AppEnv } from '../env.js';
+
+const errorContent = { 'application/json': { schema: ErrorBodySchema } };
+const errors = (...statuses: number[]) =>
+  Object.fromEntries(statuses.map((status) => [String(status), { description: `Error (${status})`, content: errorContent }]));
+
+const Phrases = z.union([z.string(), z.array(z.string()).min(1).max(LIMITS.maxPhrases)]);
+
+const SegmentJsonBody = z.object({
+  image: z.string().openapi({ description: 'Image bytes, base64 (a data: URL is accepted).' }),
+  text: Phrases.openapi({ description: `1..${LIMITS.maxPhrases} phrases of at most ${LIMITS.maxPhraseChars} characters.` }),
+  format: MaskFormatSchema.optional(),
+  threshold: z.number().gt(0).lt(1).optional(),
+});
+
+const SegmentMultipartBody = z.object({
+  image: z.string().openapi({ type: 'string', format: 'binary' }),
+  text: z.array(z.string()).openapi({ description: 'Repeat the field for several phrases.' }),
+  format: MaskFormatSchema.optional(),
+  threshold: z.number().optional(),
+});
+
+const Pending = z.object({ id: z.string(), status: z.literal('pending'), result_url: z.string() });
+
+const DayUsage = z.object({ date: z.string(), requests: z.number().int(), billable: z.number().int(), cached: z.number().int() });
+const Usage = z.object({
+  key_id: z.string(),
+  plan: z.string(),
+  from: z.string(),
+  to: z.string(),
+  days: z.array(DayUsage),
+  totals: z.object({ requests: z.number().int(), billable: z.number().int(), cached: z.number().int() }),
+  quota: z.object({ month: z.string(), limit: z.number().int(), used: z.number().int(), reserved: z.number().int(), remaining: z.number().int() }),
+});
+
+const Models = z.object({
+  data: z.array(z.object({ id: z.string(), version: z.string(), ref: z.string(), default: z.boolean() })),
+});
+
+const ResultId = z.string().regex(/^[0-9a-f]{64}$/).openapi({ param: { name: 'id', in: 'path' } });
+
+export function registerOpenApi(app: OpenAPIHono<AppEnv>): void {
+  const registry = app.openAPIRegistry;
+  registry.registerComponent('securitySchemes', 'apiKey', { type: 'http', scheme: 'bearer' });
+  const secured = [{ apiKey: [] }];
+  registry.registerPath({
+    method: 'post',
+    path: '/v1/segment',
+    summary: 'Segment the objects the phrases refer to',
+    security: secured,
+    request: {
+      headers: z.object({
+        'idempotency-key': z.string().optional(),
+        prefer: z.string().optional().openapi({ description: '`respond-async`: answer 202 and finish in the background.' }),
+        accept: z.string().optional().openapi({ description: '`image/png` with one phrase: answer the mask PNG.' }),
+      }),
+      body: {
+        required: true,
+        content: {
+          'multipart/form-data': { schema: SegmentMultipartBody },
+          'application/json': { schema: SegmentJsonBody },
+        },
+      },
+    },
+    responses: {
+      200: {
+        description: 'The masks. Header `X-Cache: HIT|MISS`.',
+        content: { 'application/json': { schema: SegmentResultSchema }, 'image/png': { schema: z.string().openapi({ format: 'binary' }) } },
+      },
+      202: { description: 'Accepted (Prefer: respond-async); poll `result_url`.', content: { 'application/json': { schema: Pending } } },
+      ...errors(400, 401, 403, 409, 413, 415, 422, 429, 502, 503, 504),
+    },
+  });
+  registry.registerPath({
+    method: 'get',
+    path: '/v1/results/{id}',
+    summary: 'A stored result (ETag, Cache-Control); 404 until it exists',
+    security: secured,
+    request: { params: z.object({ id: ResultId }) },
+    responses: {
+      200: { description: 'The result', content: { 'application/json': { schema: SegmentResultSchema } } },
+      304: { description: 'Not modified (If-None-Match)' },
+      ...errors(401, 403, 404),
+    },
+  });
+  registry.registerPath({
+    method: 'get',
+    path: '/v1/usage',
+    summary: "The caller's usage per day and this month's quota",
+    security: secured,
+    request: { query: z.object({ from: z.string().optional(), to: z.string().optional() }) },
+    responses: { 200: { description: 'Usage', content: { 'application/json': { schema: Usage } } }, ...errors(400, 401, 403) },
+  });
+  registry.registerPath({
+    method: 'get',
+    path: '/v1/models',
+    summary: 'Models served',
+    responses: { 200: { description: 'Models', content: { 'application/json': { schema: Models } } } },
+  });
+  registry.registerPath({
+    method: 'get',
+    path: '/healthz',
+    summary: 'Edge health',
+    responses: { 200: { description: 'Healthy', content: { 'application/json': { schema: z.object({ status: z.string(), gpu_breaker: z.string() }) } } } },
+  });
+}
+
+export const OPENAPI_INFO = {
+  openapi: '3.1.0',
+  info: { title: 'CRIS referring-segmentation API', version: '1.0.0' },
+} as const;

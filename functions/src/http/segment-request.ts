@@ -1,0 +1,123 @@
+/**
+ * Parses and checks a `POST /v1/segment` body (multipart or JSON) into one typed request.
+ * Errors: 415 for other media types, 400 for a missing image or malformed body, 422 for bad
+ * phrases or options.
+ */
+import { ApiError } from '../../../contract/errors.js';
+import { LIMITS } from '../../../contract/limits.js';
+import { SegmentOptionsSchema, type SegmentOptions } from '../../../contract/segment.js';
+
+export interface SegmentRequest {
+  image: Uint8Array;
+  imageType: string;
+  /** As sent, trimmed. */
+  phrases: string[];
+  options: SegmentOptions;
+}
+
+function checkPhrases(raw: unknown[]): string[] {
+  if (raw.length === 0) throw new ApiError('invalid_text', 'Send at least one phrase in `text`.');
+  if (raw.length > LIMITS.maxPhrases) {
+    throw new ApiError('too_many_phrases', `At most ${LIMITS.maxPhrases} phrases per request (got ${raw.length}).`);
+  }
+  return raw.map((value, index) => {
+    if (typeof value !== 'string') throw new ApiError('invalid_text', `text[${index}] must be a string.`);
+    const phrase = value.trim();
+    if (phrase.length === 0) throw new ApiError('invalid_text', `text[${index}] is empty.`);
+    if (phrase.length > LIMITS.maxPhraseChars) {
+      throw new ApiError('invalid_text', `text[${index}] has ${phrase.length} characters; at most ${LIMITS.maxPhraseChars}.`);
+    }
+    return phrase;
+  });
+}
+
+function checkOptions(raw: Record<string, unknown>): SegmentOptions {
+  const parsed = SegmentOptionsSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new ApiError('invalid_options', `Option ${issue.path.join('.') || '(options)'}: ${issue.message}.`);
+  }
+  return parsed.data;
+}
+
+function numberOrSelf(value: unknown): unknown {
+  if (typeof value !== 'string' || value.trim() === '') return value;
+  const number = Number(value);
+  return Number.isFinite(number) ? number : value;
+}
+
+function decodeBase64Image(value: unknown): { image: Uint8Array; imageType: string } {
+  if (typeof value !== 'string' || value.length === 0) throw new ApiError('missing_image', 'Send the image as base64 in `image`.');
+  const dataUrl = /^data:([^;,]+)?;base64,/.exec(value);
+  const payload = (dataUrl ? value.slice(dataUrl[0].length) : value).replace(/\s+/g, '');
+  let binary: string;
+  try {
+    binary = atob(payload);
+  } catch {
+    throw new ApiError('invalid_image', '`image` is not valid base64.');
+  }
+  const image = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) image[i] = binary.charCodeAt(i);
+  if (image.length === 0) throw new ApiError('missing_image', '`image` is empty.');
+  return { image, imageType: dataUrl?.[1] ?? 'application/octet-stream' };
+}
+
+async function fromMultipart(contentType: string, body: ArrayBuffer): Promise<SegmentRequest> {
+  let form: FormData;
+  try {
+    form = await new Request('http://body.invalid/', { method: 'POST', headers: { 'content-type': contentType }, body }).formData();
+  } catch {
+    throw new ApiError('bad_request', 'The multipart body could not be parsed.');
+  }
+  // With this compatibility date file fields parse as File (the default types predate that).
+  const file = form.get('image') as unknown as File | string | null;
+  if (file === null || typeof file === 'string') throw new ApiError('missing_image', 'Send the image as a file field `image`.');
+  const image = new Uint8Array(await file.arrayBuffer());
+  if (image.length === 0) throw new ApiError('missing_image', 'The image file is empty.');
+  let options: Record<string, unknown> = {};
+  const optionsField = form.get('options');
+  if (typeof optionsField === 'string' && optionsField.trim() !== '') {
+    try {
+      options = JSON.parse(optionsField) as Record<string, unknown>;
+    } catch {
+      throw new ApiError('invalid_options', 'The `options` field is not valid JSON.');
+    }
+  }
+  for (const name of ['format', 'threshold'] as const) {
+    const field = form.get(name);
+    if (typeof field === 'string') options[name] = numberOrSelf(field);
+  }
+  return {
+    image,
+    imageType: file.type,
+    phrases: checkPhrases(form.getAll('text')),
+    options: checkOptions(options),
+  };
+}
+
+function fromJson(body: ArrayBuffer): SegmentRequest {
+  let payload: Record<string, unknown>;
+  try {
+    payload = JSON.parse(new TextDecoder().decode(body)) as Record<string, unknown>;
+  } catch {
+    throw new ApiError('bad_request', 'The body is not valid JSON.');
+  }
+  if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) {
+    throw new ApiError('bad_request', 'The body must be a JSON object.');
+  }
+  const { image, imageType } = decodeBase64Image(payload.image);
+  const text = payload.text;
+  const phrases = checkPhrases(Array.isArray(text) ? text : text === undefined ? [] : [text]);
+  const nested = payload.options && typeof payload.options === 'object' ? (payload.options as Record<string, unknown>) : {};
+  const options: Record<string, unknown> = { ...nested };
+  if (payload.format !== undefined) options.format = payload.format;
+  if (payload.threshold !== undefined) options.threshold = payload.threshold;
+  return { image, imageType, phrases, options: checkOptions(options) };
+}
+
+export async function parseSegmentRequest(contentType: string | undefined, body: ArrayBuffer): Promise<SegmentRequest> {
+  const mediaType = (contentType ?? '').split(';')[0].trim().toLowerCase();
+  if (mediaType === 'multipart/form-data') return fromMultipart(contentType ?? '', body);
+  if (mediaType === 'application/json') return fromJson(body);
+  throw new ApiError('unsupported_media_type', 'Send multipart/form-data or application/json.');
+}

@@ -1,0 +1,122 @@
+/**
+ * `POST /v1/segment`: parse -> result key -> (idempotency) -> admission (rate limit, quota) ->
+ * edge cache -> S3 -> GPU service -> ledger. `Prefer: respond-async` answers 202 at once and
+ * finishes in the background; `Accept: image/png` with one phrase answers the mask PNG.
+ */
+import type { Context } from 'hono';
+import { ApiError } from '../../../contract/errors.js';
+import { sha256Hex } from '../../../contract/hmac.js';
+import { resultKey } from '../../../contract/result-key.js';
+import type { SegmentResult } from '../../../contract/segment.js';
+import type { AppEnv } from '../env.js';
+import { ResultStore } from '../cache/result-store.js';
+import { forwardSegment, type GpuClientOptions } from '../forward/gpu-client.js';
+import { withIdempotency } from '../http/idempotency.js';
+import { parseSegmentRequest, type SegmentRequest } from '../http/segment-request.js';
+import type { KeyMeter } from '../meter/key-meter.js';
+
+export function acceptsPng(accept: string | undefined): boolean {
+  return /(^|,)\s*image\/png\s*(;|,|$)/i.test(accept ?? '');
+}
+
+export function prefersAsync(prefer: string | undefined): boolean {
+  return /(^|[,\s])respond-async\s*(,|;|$)/i.test(prefer ?? '');
+}
+
+function decodeBase64(text: string): Uint8Array {
+  const binary = atob(text);
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  return bytes;
+}
+
+function render(result: SegmentResult, cached: boolean, wantsPng: boolean, startedMs: number): Response {
+  const headers: Record<string, string> = { 'x-cache': cached ? 'HIT' : 'MISS', 'x-result-id': result.id };
+  if (wantsPng) {
+    const mask = result.results[0]?.mask;
+    if (!mask || mask.format !== 'png') throw new ApiError('upstream_error', 'The GPU tier did not return a PNG mask.');
+    return new Response(decodeBase64(mask.data), { headers: { ...headers, 'content-type': 'image/png' } });
+  }
+  const timing = cached ? { total_ms: Date.now() - startedMs } : result.timing;
+  return new Response(JSON.stringify({ ...result, cached, timing }), {
+    headers: { ...headers, 'content-type': 'application/json; charset=utf-8' },
+  });
+}
+
+interface Job {
+  request: SegmentRequest;
+  id: string;
+  imageSha256: string;
+  wantsPng: boolean;
+  respondAsync: boolean;
+  startedMs: number;
+}
+
+async function answer(c: Context<AppEnv>, meter: DurableObjectStub<KeyMeter>, gpu: GpuClientOptions, job: Job): Promise<Response> {
+  const { request, id } = job;
+  const units = request.phrases.length;
+  const admission = await meter.admit(c.get('apiKey').limits, units);
+  if (!admission.ok) throw new ApiError(admission.code, admission.message, admission.retryAfterSeconds);
+  const settle = (billable: number, cached: number) => meter.settle(admission.reservation, { billable, cached });
+  const store = new ResultStore(c.get('config'), caches.default, new URL(c.req.url).origin, (p) => c.executionCtx.waitUntil(p));
+  const compute = async (): Promise<SegmentResult> => {
+    const result = await forwardSegment(gpu, {
+      image: request.image,
+      imageType: request.imageType,
+      imageSha256: job.imageSha256,
+      phrases: request.phrases,
+      options: { ...request.options, resultKey: id },
+    });
+    const stored = { ...result, id };
+    store.remember(stored);
+    return stored;
+  };
+  try {
+    const found = await store.find(id);
+    if (found) {
+      await settle(0, units);
+      return render(found.result, true, job.wantsPng, job.startedMs);
+    }
+    if (job.respondAsync) {
+      c.executionCtx.waitUntil(
+        compute().then(
+          () => settle(units, 0),
+          async (error) => {
+            console.warn('async segmentation failed', id, (error as Error).message);
+            await settle(0, 0);
+          },
+        ),
+      );
+      const url = store.resultUrl(id);
+      return new Response(JSON.stringify({ id, status: 'pending', result_url: url }), {
+        status: 202,
+        headers: { 'content-type': 'application/json; charset=utf-8', location: url, 'preference-applied': 'respond-async', 'retry-after': '1', 'x-result-id': id },
+      });
+    }
+    const result = await compute();
+    await settle(units, 0);
+    return render(result, false, job.wantsPng, job.startedMs);
+  } catch (error) {
+    await settle(0, 0);
+    throw error;
+  }
+}
+
+export async function segmentHandler(c: Context<AppEnv>, gpu: GpuClientOptions): Promise<Response> {
+  const startedMs = Date.now();
+  const config = c.get('config');
+  const request = await parseSegmentRequest(c.req.header('content-type'), await c.req.arrayBuffer());
+  const wantsPng = acceptsPng(c.req.header('accept'));
+  if (wantsPng) {
+    if (request.phrases.length !== 1) throw new ApiError('invalid_options', '`Accept: image/png` needs exactly one phrase.');
+    request.options = { ...request.options, format: 'png' };
+  }
+  const imageSha256 = await sha256Hex(request.image);
+  const id = await resultKey({ model: config.model, imageSha256, phrases: request.phrases, options: request.options });
+  const job: Job = { request, id, imageSha256, wantsPng, respondAsync: prefersAsync(c.req.header('prefer')), startedMs };
+  const meter = c.env.KEY_METER.get(c.env.KEY_METER.idFromName(c.get('apiKey').keyId));
+  const idempotencyKey = c.req.header('idempotency-key');
+  if (idempotencyKey === undefined) return answer(c, meter, gpu, job);
+  const fingerprint = await sha256Hex(JSON.stringify([imageSha256, request.phrases, request.options, wantsPng, job.respondAsync]));
+  return withIdempotency(meter, idempotencyKey, fingerprint, () => answer(c, meter, gpu, job));
+}
