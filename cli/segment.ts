@@ -1,0 +1,78 @@
+/** `cris segment`: one image, one or more phrases, through the API or the in-process engine. */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { MaskFormat, SegmentResult } from '../contract/segment.js';
+import { createClient, maskToBitmap } from '../sdk/index.js';
+import { writeMaskPng, writeOverlayPng } from './images.js';
+
+export interface SegmentCommandOptions {
+  image: string;
+  phrases: string[];
+  format: MaskFormat;
+  threshold?: number;
+  out?: string;
+  overlay?: string;
+  json: boolean;
+  local: boolean;
+  bundle?: string;
+  endpoint: string;
+  apiKey?: string;
+}
+
+const ROOT = join(fileURLToPath(import.meta.url), '..', '..');
+type CreateEngine = (options: { bundleDir: string; provider?: 'cpu' | 'cuda' | 'auto' }) => Promise<{
+  model: string;
+  segment(image: Uint8Array, phrases: readonly string[], options?: { format?: MaskFormat; threshold?: number }): Promise<Pick<SegmentResult, 'width' | 'height' | 'results' | 'timing'>>;
+  close(): Promise<void>;
+}>;
+
+export const DEFAULT_BUNDLE = join(ROOT, 'models', 'cris-shapes-s');
+
+async function segmentLocally(image: Uint8Array, options: SegmentCommandOptions): Promise<SegmentResult> {
+  // TODO(engine lands): a static import of createEngine.
+  const enginePath = '../gpu-service/src/engine/engine.js';
+  const { createEngine } = (await import(enginePath)) as { createEngine: CreateEngine };
+  const engine = await createEngine({ bundleDir: options.bundle ?? DEFAULT_BUNDLE, provider: 'cpu' });
+  try {
+    const started = performance.now();
+    const answer = await engine.segment(image, options.phrases, { format: options.format, threshold: options.threshold });
+    return {
+      id: 'local',
+      model: engine.model,
+      width: answer.width,
+      height: answer.height,
+      results: answer.results,
+      cached: false,
+      timing: { ...answer.timing, total_ms: performance.now() - started },
+    };
+  } finally {
+    await engine.close();
+  }
+}
+
+async function segmentRemotely(image: Uint8Array, options: SegmentCommandOptions): Promise<SegmentResult> {
+  if (!options.apiKey) throw new Error('an API key is needed: --key KEY or env CRIS_API_KEY (or --local)');
+  const client = createClient({ endpoint: options.endpoint, apiKey: options.apiKey });
+  return client.segment({ image, text: options.phrases, format: options.format, threshold: options.threshold });
+}
+
+export async function segmentCommand(options: SegmentCommandOptions): Promise<SegmentResult> {
+  const image = new Uint8Array(await readFile(options.image));
+  const result = options.local ? await segmentLocally(image, options) : await segmentRemotely(image, options);
+  if (options.json) console.log(JSON.stringify(result, null, 2));
+  else {
+    for (const phrase of result.results) {
+      const [x, y, w, h] = phrase.bbox;
+      console.log(`"${phrase.text}": score ${phrase.score.toFixed(3)}, area ${phrase.area} px, bbox [${x}, ${y}, ${w}, ${h}]`);
+    }
+    console.log(`${result.model}, ${result.width}x${result.height}, ${Math.round(result.timing.total_ms)} ms${result.cached ? ', cached' : ''}`);
+  }
+  const first = result.results[0];
+  if (first && (options.out || options.overlay)) {
+    const bitmap = await maskToBitmap(first.mask, result.width, result.height);
+    if (options.out) await writeMaskPng(bitmap, options.out);
+    if (options.overlay) await writeOverlayPng(image, bitmap, options.overlay);
+  }
+  return result;
+}
