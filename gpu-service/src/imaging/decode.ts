@@ -1,0 +1,98 @@
+/**
+ * Image bytes -> packed RGB with sharp: JPEG, PNG and WebP only (sniffed from the bytes), EXIF
+ * orientation applied, grey and alpha images to 3-channel RGB (alpha dropped, as cv2 IMREAD_COLOR
+ * does), the pixel limit checked from the header before anything is decoded.
+ */
+import sharp from 'sharp';
+import { ApiError } from '../../../contract/errors.js';
+import { LIMITS } from '../../../contract/limits.js';
+import type { DecodedImage } from '../engine/types.js';
+
+export type ImageFormat = 'jpeg' | 'png' | 'webp';
+
+export interface DecodedRgb extends DecodedImage {
+  /** Size of the image after EXIF orientation, before any shrink. */
+  originalWidth: number;
+  originalHeight: number;
+  format: ImageFormat;
+}
+
+export interface DecodeOptions {
+  /** Decode at about this size instead of the full size (sharp shrink-on-load); exact when absent. */
+  shrinkTo?: { width: number; height: number };
+  maxPixels?: number;
+}
+
+/** Image format from the magic bytes; null for anything else. */
+export function sniffFormat(bytes: Uint8Array): ImageFormat | null {
+  if (bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff) return 'jpeg';
+  const png = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+  if (bytes.length >= 8 && png.every((b, i) => bytes[i] === b)) return 'png';
+  const ascii = (from: number, to: number) => String.fromCharCode(...bytes.subarray(from, to));
+  if (bytes.length >= 12 && ascii(0, 4) === 'RIFF' && ascii(8, 12) === 'WEBP') return 'webp';
+  return null;
+}
+
+export interface ImageHeader {
+  format: ImageFormat;
+  /** After EXIF orientation. */
+  width: number;
+  height: number;
+}
+
+/** Reads the header only: format, oriented size; refuses other formats and too many pixels. */
+export async function readImageHeader(bytes: Uint8Array, maxPixels: number = LIMITS.maxImagePixels): Promise<ImageHeader> {
+  const format = sniffFormat(bytes);
+  if (!format) throw new ApiError('unsupported_media_type', 'image must be JPEG, PNG or WebP');
+  let meta: sharp.Metadata;
+  try {
+    meta = await sharp(bytes, { limitInputPixels: false }).metadata();
+  } catch (error) {
+    throw new ApiError('invalid_image', `image header cannot be read: ${reason(error)}`);
+  }
+  if (meta.format !== format || !meta.width || !meta.height) {
+    throw new ApiError('invalid_image', 'image header cannot be read');
+  }
+  if (meta.width * meta.height > maxPixels) {
+    throw new ApiError('image_too_large', `image has ${meta.width}x${meta.height} pixels, the limit is ${maxPixels}`);
+  }
+  const swap = (meta.orientation ?? 1) >= 5;
+  return { format, width: swap ? meta.height : meta.width, height: swap ? meta.width : meta.height };
+}
+
+/** Decodes to packed RGB (uint8), EXIF-rotated, optionally shrunk on load. */
+export async function decodeImage(bytes: Uint8Array, options: DecodeOptions = {}): Promise<DecodedRgb> {
+  const maxPixels = options.maxPixels ?? LIMITS.maxImagePixels;
+  const header = await readImageHeader(bytes, maxPixels);
+  let pipeline = sharp(bytes, { limitInputPixels: maxPixels, failOn: 'warning' })
+    .rotate() // EXIF orientation
+    .toColourspace('srgb')
+    .removeAlpha();
+  if (options.shrinkTo) {
+    pipeline = pipeline.resize(options.shrinkTo.width, options.shrinkTo.height, {
+      fit: 'fill',
+      kernel: 'linear',
+      fastShrinkOnLoad: true,
+    });
+  }
+  let decoded: { data: Buffer; info: sharp.OutputInfo };
+  try {
+    decoded = await pipeline.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
+  } catch (error) {
+    throw new ApiError('invalid_image', `image cannot be decoded: ${reason(error)}`);
+  }
+  const { data, info } = decoded;
+  if (info.channels !== 3) throw new ApiError('invalid_image', `decoded image has ${info.channels} channels`);
+  return {
+    width: info.width,
+    height: info.height,
+    rgb: new Uint8Array(data.buffer, data.byteOffset, data.length), // [height, width, 3]
+    originalWidth: header.width,
+    originalHeight: header.height,
+    format: header.format,
+  };
+}
+
+function reason(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).split('\n')[0];
+}

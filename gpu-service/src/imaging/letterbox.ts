@@ -1,0 +1,52 @@
+/**
+ * Letterbox + CLIP normalisation, as the reference's RefDataset (mode 'test'): warpAffine with
+ * INTER_CUBIC and the pad colour as border, then /255, -mean, /std in float32 -> [3, S, S].
+ */
+import type { LetterboxTransform } from '../engine/types.js';
+import { letterboxMatrix, type Affine } from './affine.js';
+import type { DecodedRgb } from './decode.js';
+import { warpAffineCubicU8 } from './warp.js';
+
+export interface NormaliseParams {
+  size: number;
+  mean: readonly number[];
+  std: readonly number[];
+  pad_rgb: readonly number[];
+}
+
+/**
+ * The matrix mapping decoded pixels to network pixels. When the image was shrunk on load the
+ * reference matrix is composed with the shrink, mapping shrunk pixel x' to original k * x' (the
+ * reference's own corner-aligned convention), so the first row and column land where the
+ * reference puts them and the content edges do not blend with the border.
+ */
+export function decodedToNetworkMatrix(image: DecodedRgb, transform: LetterboxTransform): Affine {
+  const mat = letterboxMatrix(transform);
+  if (image.width === image.originalWidth && image.height === image.originalHeight) return mat;
+  const kx = image.originalWidth / image.width; // original pixels per decoded pixel
+  const ky = image.originalHeight / image.height;
+  return [mat[0] * kx, mat[1] * ky, mat[2], mat[3] * kx, mat[4] * ky, mat[5]];
+}
+
+/** [S, S, 3] uint8 letterboxed RGB. */
+export function letterboxRgb(image: DecodedRgb, transform: LetterboxTransform, padRgb: readonly number[]): Uint8Array {
+  return warpAffineCubicU8(
+    { src: image.rgb, width: image.width, height: image.height, channels: 3 },
+    { matrix: decodedToNetworkMatrix(image, transform), dstWidth: transform.size, dstHeight: transform.size, border: padRgb },
+  );
+}
+
+/** [S, S, 3] uint8 -> [3, S, S] float32: (v / 255 - mean) / std, each step in float32 as torch does. */
+export function normaliseToChw(rgb: Uint8Array, size: number, mean: readonly number[], std: readonly number[]): Float32Array {
+  const f = Math.fround;
+  const plane = size * size;
+  const out = new Float32Array(3 * plane); // [3, S, S]
+  for (let c = 0; c < 3; c++) {
+    const m = f(mean[c]);
+    const s = f(std[c]);
+    const lut = new Float32Array(256);
+    for (let v = 0; v < 256; v++) lut[v] = f(f(f(v / 255) - m) / s);
+    for (let i = 0; i < plane; i++) out[c * plane + i] = lut[rgb[i * 3 + c]];
+  }
+  return out;
+}

@@ -1,0 +1,120 @@
+/**
+ * Logits -> mask on the original image, as the reference's engine.inference does it:
+ * sigmoid -> bicubic upsample to S (align_corners=True) -> inverse letterbox (cv2.warpAffine with
+ * mat_inv, INTER_CUBIC, border 0) -> prob > threshold.
+ */
+import type { LetterboxTransform, PhraseMask } from '../engine/types.js';
+import { inverseLetterboxMatrix } from '../imaging/affine.js';
+import { warpAffineCubicF32 } from '../imaging/warp.js';
+
+export function sigmoid(logits: Float32Array): Float32Array {
+  const out = new Float32Array(logits.length);
+  for (let i = 0; i < logits.length; i++) out[i] = 1 / (1 + Math.exp(-logits[i]));
+  return out;
+}
+
+interface CubicTaps {
+  /** [out, 4] source indices, clamped to the input. */
+  index: Int32Array;
+  /** [out, 4] weights. */
+  weight: Float64Array;
+}
+
+/** torch's bicubic (A = -0.75) taps for align_corners=True along one axis (float32 coordinates). */
+function alignCornersTaps(inSize: number, outSize: number): CubicTaps {
+  const f = Math.fround;
+  const A = -0.75;
+  const conv1 = (x: number) => ((A + 2) * x - (A + 3)) * x * x + 1;
+  const conv2 = (x: number) => ((A * x - 5 * A) * x + 8 * A) * x - 4 * A;
+  const scale = outSize > 1 ? f((inSize - 1) / (outSize - 1)) : 0;
+  const index = new Int32Array(outSize * 4);
+  const weight = new Float64Array(outSize * 4);
+  for (let o = 0; o < outSize; o++) {
+    const real = f(scale * o);
+    const base = Math.min(Math.max(Math.floor(real), 0), inSize - 1);
+    const t = Math.min(Math.max(f(real - base), 0), 1);
+    const w = [conv2(t + 1), conv1(t), conv1(1 - t), conv2(2 - t)];
+    for (let j = 0; j < 4; j++) {
+      index[o * 4 + j] = Math.min(Math.max(base - 1 + j, 0), inSize - 1);
+      weight[o * 4 + j] = w[j];
+    }
+  }
+  return { index, weight };
+}
+
+/** [inH, inW] -> [outH, outW] bicubic, align_corners=True (F.interpolate). */
+export function upsampleBicubicAlignCorners(
+  src: Float32Array,
+  inW: number,
+  inH: number,
+  outW: number,
+  outH: number,
+): Float32Array {
+  const tx = alignCornersTaps(inW, outW);
+  const ty = alignCornersTaps(inH, outH);
+  const rows = new Float64Array(inH * outW); // [inH, outW]: horizontal pass first
+  for (let y = 0; y < inH; y++) {
+    for (let x = 0; x < outW; x++) {
+      let sum = 0;
+      for (let j = 0; j < 4; j++) sum += tx.weight[x * 4 + j] * src[y * inW + tx.index[x * 4 + j]];
+      rows[y * outW + x] = sum;
+    }
+  }
+  const out = new Float32Array(outH * outW); // [outH, outW]
+  for (let y = 0; y < outH; y++) {
+    for (let x = 0; x < outW; x++) {
+      let sum = 0;
+      for (let j = 0; j < 4; j++) sum += ty.weight[y * 4 + j] * rows[ty.index[y * 4 + j] * outW + x];
+      out[y * outW + x] = sum;
+    }
+  }
+  return out;
+}
+
+/** One head output row [G*G] -> probability map at the network size [S, S]. */
+export function probabilityAtNetworkSize(logits: Float32Array, size: number): Float32Array {
+  const grid = Math.round(Math.sqrt(logits.length));
+  if (grid * grid !== logits.length) throw new Error(`logits row of ${logits.length} values is not square`);
+  return upsampleBicubicAlignCorners(sigmoid(logits), grid, grid, size, size);
+}
+
+/** [S, S] probability -> [height, width] on the original image (inverse letterbox, border 0). */
+export function probabilityOnOriginal(prob: Float32Array, transform: LetterboxTransform): Float32Array {
+  return warpAffineCubicF32(
+    { src: prob, width: transform.size, height: transform.size, channels: 1 },
+    { matrix: inverseLetterboxMatrix(transform), dstWidth: transform.width, dstHeight: transform.height, border: [0] },
+  );
+}
+
+/** Thresholds a probability map (strictly greater, as `pred > 0.35`) and measures the mask. */
+export function thresholdMask(prob: Float32Array, width: number, height: number, threshold: number): PhraseMask {
+  const mask = new Uint8Array(width * height); // [height, width] 0/1
+  let area = 0;
+  let probSum = 0;
+  let minX = width;
+  let minY = height;
+  let maxX = -1;
+  let maxY = -1;
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const p = prob[y * width + x];
+      if (p > threshold) {
+        mask[y * width + x] = 1;
+        area++;
+        probSum += p;
+        if (x < minX) minX = x;
+        if (x > maxX) maxX = x;
+        if (y < minY) minY = y;
+        if (y > maxY) maxY = y;
+      }
+    }
+  }
+  const bbox: [number, number, number, number] = area > 0 ? [minX, minY, maxX - minX + 1, maxY - minY + 1] : [0, 0, 0, 0];
+  return { mask, width, height, score: area > 0 ? probSum / area : 0, bbox, area };
+}
+
+/** The whole post-processing of one phrase: logits row [G*G] -> PhraseMask on the original image. */
+export function logitsToPhraseMask(logits: Float32Array, transform: LetterboxTransform, threshold: number): PhraseMask {
+  const prob = probabilityOnOriginal(probabilityAtNetworkSize(logits, transform.size), transform);
+  return thresholdMask(prob, transform.width, transform.height, threshold);
+}

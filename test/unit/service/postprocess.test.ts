@@ -1,0 +1,71 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { letterboxTransform } from '../../../gpu-service/src/imaging/index.js';
+import {
+  logitsToPhraseMask,
+  probabilityAtNetworkSize,
+  probabilityOnOriginal,
+  thresholdMask,
+} from '../../../gpu-service/src/masks/index.js';
+import { goldenPath, readNpy } from '../../helpers/golden.js';
+
+const golden = JSON.parse(readFileSync(goldenPath('preprocess', 'preprocess_golden.json'), 'utf8')) as {
+  meta: { input_size: number };
+  images: Array<{ name: string; width: number; height: number }>;
+};
+const S = golden.meta.input_size;
+const npy = <T>(name: string, suffix: string) => readNpy(goldenPath('preprocess', `${name}${suffix}.npy`)).data as T;
+
+function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  expect(a.length).toBe(b.length);
+  let max = 0;
+  for (let i = 0; i < a.length; i++) max = Math.max(max, Math.abs(a[i] - b[i]));
+  return max;
+}
+
+// Tolerances: measured 3e-6 at 416 (float64 vs torch float32 arithmetic) and 2.4e-7 on the
+// original (same fixed-point sampling as OpenCV, float weights); masks identical.
+describe.each(golden.images.map((im) => [im.name, im] as const))('post-processing %s', (_name, im) => {
+  const t = letterboxTransform(im.width, im.height, S);
+
+  it('sigmoid + bicubic align-corners upsample matches prob416', () => {
+    const prob = probabilityAtNetworkSize(npy<Float32Array>(im.name, '_logits'), S);
+    expect(maxAbsDiff(prob, npy<Float32Array>(im.name, '_prob416'))).toBeLessThan(2e-5);
+  });
+
+  it('inverse letterbox matches prob_orig', () => {
+    const prob = probabilityOnOriginal(npy<Float32Array>(im.name, '_prob416'), t);
+    expect(maxAbsDiff(prob, npy<Float32Array>(im.name, '_prob_orig'))).toBeLessThan(2e-5);
+  });
+
+  it('the final mask has IoU >= 0.99 with the reference and consistent stats', () => {
+    const result = logitsToPhraseMask(npy<Float32Array>(im.name, '_logits'), t, 0.35);
+    const ref = npy<Uint8Array>(im.name, '_mask');
+    let inter = 0;
+    let union = 0;
+    for (let i = 0; i < ref.length; i++) {
+      inter += ref[i] & result.mask[i];
+      union += ref[i] | result.mask[i];
+    }
+    expect(inter / union).toBeGreaterThanOrEqual(0.99);
+    expect(result.area).toBe(result.mask.reduce((a, b) => a + b, 0));
+    expect(result.score).toBeGreaterThan(0.35);
+    expect(result.score).toBeLessThanOrEqual(1);
+  });
+});
+
+describe('thresholdMask', () => {
+  it('measures area, bbox and mean probability inside; a per-request threshold changes the mask', () => {
+    // 4x3 map: [height 3, width 4]
+    const prob = Float32Array.from([0.1, 0.2, 0.3, 0.1, 0.1, 0.9, 0.6, 0.1, 0.1, 0.4, 0.1, 0.1]);
+    const m = thresholdMask(prob, 4, 3, 0.35);
+    expect(Array.from(m.mask)).toEqual([0, 0, 0, 0, 0, 1, 1, 0, 0, 1, 0, 0]);
+    expect(m.area).toBe(3);
+    expect(m.bbox).toEqual([1, 1, 2, 2]);
+    expect(m.score).toBeCloseTo((0.9 + 0.6 + 0.4) / 3, 6);
+    const strict = thresholdMask(prob, 4, 3, 0.5);
+    expect(strict.area).toBe(2);
+    const none = thresholdMask(prob, 4, 3, 0.95);
+    expect(none).toMatchObject({ area: 0, score: 0, bbox: [0, 0, 0, 0] });
+  });
+});
