@@ -1,0 +1,88 @@
+/**
+ * The service's Prometheus metrics, on a registry the composition root creates (never
+ * prom-client's global default), so tests and several app instances do not share counters.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export interface ServiceMetrics {
+  registry: Registry;
+  requests: Counter<'route' | 'status'>;
+  errors: Counter<'code'>;
+  queueDepth: Gauge;
+  batchSize: Histogram;
+  inferenceSeconds: Histogram<'graph'>;
+  featureCacheHits: Counter;
+  featureCacheMisses: Counter;
+  s3WriteFailures: Counter;
+  requestSeconds: Histogram<'route'>;
+}
+
+export interface MetricsOptions {
+  /** Read at scrape time. */
+  queueDepth?: () => number;
+  /** Also export Node process metrics (CPU, memory, event-loop lag). */
+  processMetrics?: boolean;
+}
+
+export function createServiceMetrics(registry: Registry = new Registry(), options: MetricsOptions = {}): ServiceMetrics {
+  if (options.processMetrics) collectDefaultMetrics({ register: registry, prefix: 'cris_' });
+  const depthSource = options.queueDepth;
+  return {
+    registry,
+    requests: new Counter({
+      name: 'cris_requests_total',
+      help: 'HTTP requests by route and status code',
+      labelNames: ['route', 'status'] as const,
+      registers: [registry],
+    }),
+    errors: new Counter({
+      name: 'cris_errors_total',
+      help: 'Error responses by error code',
+      labelNames: ['code'] as const,
+      registers: [registry],
+    }),
+    queueDepth: new Gauge({
+      name: 'cris_queue_depth',
+      help: 'Requests waiting in the batcher queue',
+      registers: [registry],
+      collect() {
+        if (depthSource) this.set(depthSource());
+      },
+    }),
+    batchSize: new Histogram({
+      name: 'cris_batch_size',
+      help: 'Head rows (phrases) per batch',
+      buckets: [1, 2, 4, 8, 16, 32, 64],
+      registers: [registry],
+    }),
+    inferenceSeconds: new Histogram({
+      name: 'cris_inference_seconds',
+      help: 'Time per graph run of a batch',
+      labelNames: ['graph'] as const,
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    }),
+    featureCacheHits: new Counter({
+      name: 'cris_feature_cache_hits_total',
+      help: 'Images whose features came from the LRU',
+      registers: [registry],
+    }),
+    featureCacheMisses: new Counter({
+      name: 'cris_feature_cache_misses_total',
+      help: 'Images the encoder had to run for',
+      registers: [registry],
+    }),
+    s3WriteFailures: new Counter({
+      name: 'cris_s3_write_failures_total',
+      help: 'Result objects that could not be written to S3',
+      registers: [registry],
+    }),
+    requestSeconds: new Histogram({
+      name: 'cris_request_seconds',
+      help: 'HTTP request duration by route',
+      labelNames: ['route'] as const,
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers: [registry],
+    }),
+  };
+}

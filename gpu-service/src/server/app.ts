@@ -1,0 +1,143 @@
+/**
+ * The GPU service's HTTP surface, built from injected dependencies (no globals):
+ *   POST /v1/segment   HMAC-signed multipart from the edge -> SegmentResult (or the mask PNG)
+ *   GET  /healthz      liveness, state in the body
+ *   GET  /readyz       200 only when warmed up and accepting work
+ *   GET  /metrics      Prometheus text from the injected registry
+ *   GET  /v1/models    the loaded bundle's summary
+ * One error handler turns ApiError into `{ error: { code, message } }` with its status.
+ */
+import { Hono } from 'hono';
+import type { Context } from 'hono';
+import { ApiError } from '../../../contract/errors.js';
+import { SIGNATURE_HEADER, TIMESTAMP_HEADER, verifyRequest } from '../../../contract/hmac.js';
+import { LIMITS } from '../../../contract/limits.js';
+import type { ServiceMetrics } from '../metrics/service-metrics.js';
+import { readBodyLimited } from './body.js';
+import type { Logger } from './logger.js';
+import type { SegmentPipeline } from './segment-pipeline.js';
+import { parseSegmentRequest } from './segment-request.js';
+import type { ServiceState } from './service-state.js';
+
+export interface AppDeps {
+  auth: { secret?: string; insecureNoAuth: boolean };
+  /** `<id>@<version>` of the loaded bundle. */
+  model: string;
+  segment: SegmentPipeline;
+  state: ServiceState;
+  metrics: ServiceMetrics;
+  /** Body of GET /v1/models. */
+  models(): unknown;
+  requestTimeoutMs: number;
+  logger: Logger;
+  maxBodyBytes?: number;
+  /** Unix seconds, for the signature window. */
+  nowSeconds?: () => number;
+}
+
+export function createApp(deps: AppDeps): Hono {
+  if (!deps.auth.secret && !deps.auth.insecureNoAuth) throw new Error('createApp: an HMAC secret is required');
+  const app = new Hono();
+  const maxBodyBytes = deps.maxBodyBytes ?? LIMITS.maxBodyBytes;
+
+  app.use('*', async (c, next) => {
+    const started = performance.now();
+    await next();
+    const route = c.req.routePath === '*' || !c.req.routePath ? 'unmatched' : c.req.routePath;
+    deps.metrics.requests.inc({ route, status: String(c.res.status) });
+    deps.metrics.requestSeconds.observe({ route }, (performance.now() - started) / 1000);
+  });
+
+  app.post('/v1/segment', async (c) => {
+    if (deps.state.draining) throw new ApiError('unavailable', 'the service is shutting down', 1);
+    if (!deps.state.ready()) throw new ApiError('unavailable', 'the service is not ready', 1);
+    const body = await readBodyLimited(c.req.raw, maxBodyBytes);
+    await checkSignature(c, deps, body);
+    const request = await parseSegmentRequest(body, c.req.header('content-type'), deps.model);
+    const wantPng = request.phrases.length === 1 && acceptsPngFirst(c.req.header('accept'));
+
+    const timeout = new AbortController();
+    const timer = setTimeout(
+      () => timeout.abort(new ApiError('timeout', `the request waited more than ${deps.requestTimeoutMs} ms`)),
+      deps.requestTimeoutMs,
+    );
+    try {
+      const signal = AbortSignal.any([c.req.raw.signal, timeout.signal]);
+      const { result, pngs } = await deps.segment(request, wantPng, signal);
+      if (wantPng && pngs?.[0]) {
+        return c.body(pngs[0] as Uint8Array<ArrayBuffer>, 200, {
+          'content-type': 'image/png',
+          'x-cris-result-id': result.id,
+          'x-cris-model': result.model,
+          'x-cris-score': String(result.results[0].score),
+        });
+      }
+      return c.json(result);
+    } finally {
+      clearTimeout(timer);
+    }
+  });
+
+  app.get('/healthz', (c) => c.json({ state: deps.state.health(), model: deps.model }));
+
+  app.get('/readyz', (c) => {
+    if (!deps.state.ready()) {
+      throw new ApiError('unavailable', `not ready: ${deps.state.draining ? 'draining' : deps.state.health()}`);
+    }
+    return c.json({ ready: true, state: deps.state.health() });
+  });
+
+  app.get('/metrics', async (c) => {
+    const text = await deps.metrics.registry.metrics();
+    return c.body(text, 200, { 'content-type': deps.metrics.registry.contentType });
+  });
+
+  app.get('/v1/models', (c) => c.json(deps.models() as object));
+
+  app.notFound(() => {
+    throw new ApiError('not_found', 'no such route');
+  });
+
+  app.onError((error, c) => {
+    const apiError = error instanceof ApiError ? error : undefined;
+    if (!apiError) {
+      deps.logger.error('unhandled error', {
+        path: c.req.path,
+        error: error instanceof Error ? (error.stack ?? error.message) : String(error),
+      });
+    }
+    const reply = apiError ?? new ApiError('internal', 'internal error');
+    deps.metrics.errors.inc({ code: reply.code });
+    return c.json(reply.toBody(), reply.status as 400, reply.headers());
+  });
+
+  return app;
+}
+
+async function checkSignature(c: Context, deps: AppDeps, body: Uint8Array): Promise<void> {
+  if (!deps.auth.secret) return; // insecure development mode, refused by config in production
+  const failure = await verifyRequest(
+    deps.auth.secret,
+    c.req.method,
+    new URL(c.req.url).pathname,
+    body,
+    c.req.header(TIMESTAMP_HEADER),
+    c.req.header(SIGNATURE_HEADER),
+    deps.nowSeconds?.(),
+  );
+  if (failure) throw new ApiError('invalid_signature', `request signature ${failure}`);
+}
+
+/** True when image/png is acceptable and preferred over JSON (an exact or higher q-value). */
+function acceptsPngFirst(accept: string | undefined): boolean {
+  if (!accept) return false;
+  let png = -1;
+  let json = -1;
+  for (const part of accept.split(',')) {
+    const [type, ...params] = part.trim().toLowerCase().split(';');
+    const q = Number(params.map((p) => p.trim()).find((p) => p.startsWith('q='))?.slice(2) ?? 1);
+    if (type === 'image/png') png = Math.max(png, q);
+    if (type === 'application/json') json = Math.max(json, q);
+  }
+  return png > 0 && png >= json;
+}

@@ -1,0 +1,69 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { SegmentResult } from '../../../contract/segment.js';
+import { resultObjectKey } from '../../../contract/segment.js';
+import { silentLogger } from '../../../gpu-service/src/server/logger.js';
+import { S3ResultStore, createS3Client, pngObjectKey } from '../../../gpu-service/src/storage/result-store.js';
+import { startS3rver, type S3rverHandle } from '../../helpers/service-process.js';
+
+const RESULT: SegmentResult = {
+  id: 'a'.repeat(64),
+  model: 'm@1',
+  width: 2,
+  height: 2,
+  results: [{ text: 'x', score: 0.5, bbox: [0, 0, 1, 1], area: 1, mask: { format: 'png', data: 'AA==' } }],
+  cached: false,
+  timing: { total_ms: 1 },
+};
+
+describe('S3ResultStore', () => {
+  let s3: S3rverHandle;
+  let directory: string;
+  beforeAll(async () => {
+    directory = mkdtempSync(join(tmpdir(), 'cris-s3-'));
+    s3 = await startS3rver({ port: 18110, directory, bucket: 'results' });
+  });
+  afterAll(async () => {
+    await s3?.close();
+    rmSync(directory, { recursive: true, force: true });
+  });
+
+  it('writes the JSON result under resultObjectKey and one PNG per phrase', async () => {
+    const client = createS3Client({ ...s3.config, timeoutMs: 5000 });
+    const store = new S3ResultStore({ client, bucket: 'results', timeoutMs: 5000, logger: silentLogger });
+    const ok = await store.put('m@1', RESULT.id, RESULT, [new Uint8Array([137, 80, 78, 71])]);
+    expect(ok).toBe(true);
+    const json = await client.send(new GetObjectCommand({ Bucket: 'results', Key: resultObjectKey('m@1', RESULT.id) }));
+    expect(JSON.parse(await json.Body!.transformToString())).toEqual(RESULT);
+    expect(pngObjectKey('m@1', RESULT.id, 0)).toBe(`results/m@1/${RESULT.id}.0.png`);
+    const png = await client.send(new GetObjectCommand({ Bucket: 'results', Key: pngObjectKey('m@1', RESULT.id, 0) }));
+    expect([...(await png.Body!.transformToByteArray())]).toEqual([137, 80, 78, 71]);
+  });
+
+  it('never rejects when S3 is down: logs, counts and resolves false', async () => {
+    let failures = 0;
+    const warnings: string[] = [];
+    const client = createS3Client({ ...s3.config, endpoint: 'http://127.0.0.1:18119', timeoutMs: 2000 });
+    const store = new S3ResultStore({
+      client,
+      bucket: 'results',
+      timeoutMs: 2000,
+      logger: { ...silentLogger, warn: (message) => warnings.push(message) },
+      onFailure: () => failures++,
+    });
+    await expect(store.put('m@1', RESULT.id, RESULT, [new Uint8Array([1])])).resolves.toBe(false);
+    expect(failures).toBe(2);
+    expect(warnings).toEqual(['s3 write failed', 's3 write failed']);
+  });
+
+  it('counts a missing bucket as a failed write', async () => {
+    let failures = 0;
+    const client = createS3Client({ ...s3.config, timeoutMs: 5000 });
+    const store = new S3ResultStore({ client, bucket: 'no-such-bucket', timeoutMs: 5000, logger: silentLogger, onFailure: () => failures++ });
+    await expect(store.put('m@1', RESULT.id, RESULT)).resolves.toBe(false);
+    expect(failures).toBe(1);
+  });
+});
