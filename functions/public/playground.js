@@ -17,6 +17,7 @@ const MASK_EDGE = [255, 214, 0, 255];
 
 let current = null; // { blob, bitmap, label }
 let sdk = null;
+let shownResult = false; // a format change re-runs once a result is on screen
 
 function setStatus(text, kind = '') {
   els.status.textContent = text;
@@ -63,6 +64,7 @@ async function useImage(blob, label) {
   els.dropText.textContent = label;
   drawPhoto(bitmap, bitmap.width, bitmap.height);
   clearOverlay();
+  shownResult = false;
   els.stats.hidden = true;
   setStatus('');
 }
@@ -126,6 +128,7 @@ async function segment(event) {
     drawPhoto(current.bitmap, result.width, result.height);
     drawMask(bitmap);
     showStats(result, phrase);
+    shownResult = true;
     setStatus(`${phrase.area ? 'Mask' : 'Empty mask'} for "${phrase.text}" (${phrase.mask.format}), round trip ${Math.round(performance.now() - started)} ms.`);
     setState('done');
   } catch (error) {
@@ -180,6 +183,6 @@ function initDrop() {
 initKey();
 initDrop();
 els.form.addEventListener('submit', segment);
-els.format.addEventListener('change', () => { if (current && document.body.dataset.state === 'done') els.form.requestSubmit(); });
+els.format.addEventListener('change', () => { if (current && shownResult && !els.run.disabled) els.form.requestSubmit(); });
 await Promise.all([loadSdk(), loadSamples()]);
 setState('ready');

@@ -20,7 +20,7 @@ export default defineConfig({
           S3_ENDPOINT: 'http://s3.test',
           S3_BUCKET: 'cris-results',
           BREAKER_FAILURES: '3',
-          BREAKER_COOLDOWN_S: '30',
+          BREAKER_COOLDOWN_S: '1',
           HMAC_SECRET: 'edge-test-hmac-secret',
         },
       },
@@ -29,6 +29,6 @@ export default defineConfig({
   test: {
     name: 'edge',
     include: ['test/edge/**/*.test.ts'],
-    testTimeout: 60_000,
+    testTimeout: 120_000,
   },
 });

@@ -1,0 +1,130 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { LIMITS } from '../../contract/limits.js';
+import { installFakeUpstream, type FakeUpstream } from './fake-upstream.js';
+import { base64, expectError, get, jsonSegment, multipartSegment, ORIGIN, seedKey, uniqueImage, worker } from './harness.js';
+
+let fake: FakeUpstream;
+let apiKey: string;
+
+beforeAll(async () => {
+  fake = installFakeUpstream();
+  ({ apiKey } = await seedKey());
+});
+
+describe('error shapes and statuses', () => {
+  it('404 for an unknown route and for a result that does not exist', async () => {
+    await expectError(await get('/v2/nothing'), 404, 'not_found');
+    await expectError(await get(`/v1/results/${'0'.repeat(64)}`, apiKey), 404, 'not_found');
+    await expectError(await get('/v1/results/not-a-key', apiKey), 404, 'not_found');
+  });
+
+  it('415 for other media types, 400 for a missing image or malformed JSON', async () => {
+    const text = await worker.fetch(`${ORIGIN}/v1/segment`, { method: 'POST', headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'text/plain' }, body: 'hi' });
+    await expectError(text, 415, 'unsupported_media_type');
+    await expectError(await jsonSegment(apiKey, { text: 'the circle' }), 400, 'missing_image');
+    const broken = await worker.fetch(`${ORIGIN}/v1/segment`, { method: 'POST', headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' }, body: '{"image":' });
+    await expectError(broken, 400, 'bad_request');
+    const form = new FormData();
+    form.append('text', 'the circle');
+    const noImage = await worker.fetch(`${ORIGIN}/v1/segment`, { method: 'POST', headers: { authorization: `Bearer ${apiKey}` }, body: form });
+    await expectError(noImage, 400, 'missing_image');
+  });
+
+  it('413 for a body over 10 MB', async () => {
+    const big = new Uint8Array(LIMITS.maxBodyBytes + 1);
+    const res = await multipartSegment(apiKey, big, ['the circle']);
+    await expectError(res, 413, 'payload_too_large');
+    expect(fake.computed).toBe(0);
+  });
+
+  it('422 for no phrase, too many phrases, a phrase too long, bad options', async () => {
+    const image = base64(uniqueImage());
+    await expectError(await jsonSegment(apiKey, { image, text: [] }), 422, 'invalid_text');
+    await expectError(await jsonSegment(apiKey, { image, text: '   ' }), 422, 'invalid_text');
+    await expectError(await jsonSegment(apiKey, { image, text: Array(17).fill('circle') }), 422, 'too_many_phrases');
+    await expectError(await jsonSegment(apiKey, { image, text: 'x'.repeat(201) }), 422, 'invalid_text');
+    await expectError(await jsonSegment(apiKey, { image, text: 'ok', format: 'svg' }), 422, 'invalid_options');
+    await expectError(await jsonSegment(apiKey, { image, text: 'ok', threshold: 1.5 }), 422, 'invalid_options');
+    await expectError(await multipartSegment(apiKey, uniqueImage(), ['ok'], { threshold: 'high' }), 422, 'invalid_options');
+    await expectError(await jsonSegment(apiKey, { image, text: ['a', 'b'] }, { accept: 'image/png' }), 422, 'invalid_options');
+    // 16 phrases of 200 characters are fine.
+    const ok = await jsonSegment(apiKey, { image, text: Array.from({ length: 16 }, (_, i) => `${i}`.padEnd(200, 'x')) });
+    expect(ok.status).toBe(200);
+    expect(fake.computed).toBe(1);
+  });
+
+  it('passes the GPU tier\'s client errors through (422 invalid_image) and bills nothing', async () => {
+    fake.setAll('reject-image');
+    try {
+      await expectError(await multipartSegment(apiKey, uniqueImage(), ['the circle']), 422, 'invalid_image');
+    } finally {
+      fake.setAll('ok');
+    }
+  });
+});
+
+describe('forwarding', () => {
+  it('signs the request (the fake checks the HMAC) and sends image, phrases and options', async () => {
+    const before = fake.computed;
+    const res = await multipartSegment(apiKey, uniqueImage(), ['The  RED circle'], { format: 'rle', threshold: '0.4' });
+    expect(res.status).toBe(200);
+    const call = fake.gpuCalls[before];
+    expect(call.phrases).toEqual(['The  RED circle']);
+    expect(call.options).toMatchObject({ format: 'rle', threshold: 0.4, resultKey: res.headers.get('x-result-id') });
+  });
+
+  it('retries once on the next backend after a connection error or a 503', async () => {
+    for (const mode of ['down', 'unavailable'] as const) {
+      const before = fake.computed;
+      fake.setAll('ok');
+      // Whichever backend the image hash picks first fails; the other answers.
+      let answered = false;
+      for (const failing of ['gpu-a.test', 'gpu-b.test']) {
+        fake.setAll('ok');
+        fake.modes.set(failing, mode);
+        const res = await multipartSegment(apiKey, uniqueImage(), ['the circle']);
+        expect(res.status).toBe(200);
+        answered = true;
+      }
+      expect(answered).toBe(true);
+      expect(fake.computed).toBe(before + 2);
+      expect(new Set(fake.gpuCalls.slice(before).map((call) => call.host))).toEqual(new Set(['gpu-a.test', 'gpu-b.test']));
+    }
+    fake.setAll('ok');
+  });
+
+  it('503 + Retry-After when every backend is down, then the breaker answers at once without calling it', async () => {
+    fake.setAll('down');
+    try {
+      for (let i = 0; i < 3; i++) {
+        const res = await multipartSegment(apiKey, uniqueImage(), ['the circle']);
+        expect(res.headers.get('retry-after')).toMatch(/^\d+$/);
+        await expectError(res, 503, 'unavailable');
+      }
+      const calls = fake.computed;
+      const open = await multipartSegment(apiKey, uniqueImage(), ['the circle']);
+      expect(Number(open.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+      await expectError(open, 503, 'unavailable');
+      expect(fake.computed).toBe(calls);
+      expect(await (await get('/healthz')).json()).toMatchObject({ gpu_breaker: 'open' });
+    } finally {
+      fake.setAll('ok');
+    }
+    // After the cooldown (1 s here) one trial goes through and closes the breaker.
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    expect((await multipartSegment(apiKey, uniqueImage(), ['the circle'])).status).toBe(200);
+    expect(await (await get('/healthz')).json()).toMatchObject({ gpu_breaker: 'closed' });
+  });
+
+  it('504 when the GPU tier does not answer within the timeout', async () => {
+    fake.setAll('hang');
+    try {
+      const started = Date.now();
+      const res = await multipartSegment(apiKey, uniqueImage(), ['the circle']);
+      await expectError(res, 504, 'timeout');
+      expect(Date.now() - started).toBeLessThan(5000);
+    } finally {
+      fake.setAll('ok');
+    }
+  });
+});

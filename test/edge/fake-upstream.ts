@@ -1,0 +1,116 @@
+/**
+ * Fakes of the GPU service and S3 for the workerd suite, installed as a mock of the isolate's
+ * global fetch (the Worker runs in the tests' isolate). The fake GPU service checks the HMAC
+ * signature and the multipart shape, answers a deterministic result and writes it to the fake
+ * S3, as the real service does.
+ */
+import { vi } from 'vitest';
+import { verifyRequest, SIGNATURE_HEADER, TIMESTAMP_HEADER } from '../../contract/hmac.js';
+import { ForwardOptionsSchema, resultObjectKey, type SegmentResult } from '../../contract/segment.js';
+
+export const HMAC_SECRET = 'edge-test-hmac-secret';
+export const MODEL = 'cris-shapes-s@1.0.0';
+export const GPU_HOSTS = ['gpu-a.test', 'gpu-b.test'];
+export const S3_HOST = 's3.test';
+export const BUCKET = 'cris-results';
+
+export type GpuMode = 'ok' | 'down' | 'unavailable' | 'hang' | 'reject-image';
+
+export interface GpuCall {
+  host: string;
+  phrases: string[];
+  options: Record<string, unknown>;
+  imageBytes: number;
+}
+
+export class FakeUpstream {
+  /** Per GPU host: how it answers. */
+  readonly modes = new Map<string, GpuMode>(GPU_HOSTS.map((host) => [host, 'ok']));
+  readonly gpuCalls: GpuCall[] = [];
+  readonly s3Objects = new Map<string, string>();
+  s3Gets = 0;
+  /** Resolves answers the fake GPU holds back (for async tests). */
+  gate: Promise<void> | null = null;
+
+  setAll(mode: GpuMode): void {
+    for (const host of GPU_HOSTS) this.modes.set(host, mode);
+  }
+
+  /** Successful GPU computations. */
+  get computed(): number {
+    return this.gpuCalls.length;
+  }
+
+  async handle(request: Request, passThrough: typeof fetch, signal?: AbortSignal | null): Promise<Response> {
+    const url = new URL(request.url);
+    if (url.hostname === S3_HOST) return this.s3(request, url);
+    if (GPU_HOSTS.includes(url.hostname)) return this.gpu(request, url, signal);
+    return passThrough(request);
+  }
+
+  private s3(request: Request, url: URL): Response {
+    if (!request.headers.get('authorization')?.startsWith('AWS4-HMAC-SHA256 ')) return new Response('unsigned', { status: 403 });
+    const key = decodeURIComponent(url.pathname).replace(`/${BUCKET}/`, '');
+    if (request.method !== 'GET') return new Response('method', { status: 405 });
+    this.s3Gets += 1;
+    const object = this.s3Objects.get(key);
+    return object === undefined ? new Response('<Error><Code>NoSuchKey</Code></Error>', { status: 404 }) : new Response(object);
+  }
+
+  private async gpu(request: Request, url: URL, signal?: AbortSignal | null): Promise<Response> {
+    const mode = this.modes.get(url.hostname) ?? 'ok';
+    if (mode === 'down') throw new TypeError('Network connection lost.');
+    if (mode === 'unavailable') return Response.json({ error: { code: 'unavailable', message: 'draining' } }, { status: 503 });
+    if (mode === 'hang') {
+      // Honours the caller's abort signal, as a real connection would.
+      await new Promise((resolve, reject) => {
+        const timer = setTimeout(resolve, 10_000);
+        signal?.addEventListener('abort', () => {
+          clearTimeout(timer);
+          reject(signal.reason ?? new Error('aborted'));
+        });
+      });
+      return new Response('late', { status: 500 });
+    }
+    const body = new Uint8Array(await request.arrayBuffer());
+    const failure = await verifyRequest(HMAC_SECRET, 'POST', url.pathname, body, request.headers.get(TIMESTAMP_HEADER), request.headers.get(SIGNATURE_HEADER));
+    if (failure) return Response.json({ error: { code: 'invalid_signature', message: failure } }, { status: 401 });
+    const form = await new Request(request.url, { method: 'POST', headers: request.headers, body }).formData();
+    const image = form.get('image') as unknown as File;
+    const phrases = form.getAll('text');
+    const options = ForwardOptionsSchema.parse(JSON.parse(form.get('options') ?? '{}'));
+    if (mode === 'reject-image') return Response.json({ error: { code: 'invalid_image', message: 'cannot decode' } }, { status: 422 });
+    this.gpuCalls.push({ host: url.hostname, phrases, options, imageBytes: image.size });
+    if (this.gate) await this.gate;
+    const result: SegmentResult = {
+      id: options.resultKey,
+      model: MODEL,
+      width: 4,
+      height: 3,
+      results: phrases.map((text, index) => ({
+        text,
+        score: 0.9,
+        bbox: [index, 0, 1, 1],
+        area: 1,
+        mask:
+          options.format === 'png'
+            ? { format: 'png', data: btoa(`PNG-${text}`) }
+            : options.format === 'rle'
+              ? { format: 'rle', size: [3, 4], counts: '0a' }
+              : { format: 'polygon', coordinates: [[[[index, 0], [index + 1, 0], [index + 1, 1]]]] },
+      })),
+      cached: false,
+      timing: { total_ms: 12 },
+    };
+    this.s3Objects.set(resultObjectKey(MODEL, options.resultKey), JSON.stringify(result));
+    return Response.json(result);
+  }
+}
+
+/** Installs a fresh fake for the current test file; returns it. */
+export function installFakeUpstream(): FakeUpstream {
+  const fake = new FakeUpstream();
+  const original = globalThis.fetch.bind(globalThis);
+  vi.spyOn(globalThis, 'fetch').mockImplementation((input, init) => fake.handle(new Request(input as RequestInfo, init), original, init?.signal));
+  return fake;
+}
