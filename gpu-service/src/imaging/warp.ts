@@ -99,11 +99,16 @@ export interface WarpOptions {
   border: readonly number[];
 }
 
-/** Calls visit(dstIndex, ix, iy, tableIndex) for every destination pixel, as WarpAffineInvoker maps it. */
-function forEachSample(
-  opts: WarpOptions,
-  visit: (dst: number, ix: number, iy: number, tab: number) => void,
-): void {
+/** Source positions of one destination row, as WarpAffineInvoker computes them. */
+interface RowSamples {
+  /** Integer source x, y (the tap at offset 1 of the 4x4 window). */
+  ix: Int32Array;
+  iy: Int32Array;
+  /** Weight-table row: (fy * 32 + fx). */
+  tab: Int32Array;
+}
+
+function rowSampler(opts: WarpOptions): (y: number, row: RowSamples) => void {
   const m = invertAffine(opts.matrix); // destination -> source
   const adelta = new Int32Array(opts.dstWidth);
   const bdelta = new Int32Array(opts.dstWidth);
@@ -112,15 +117,21 @@ function forEachSample(
     bdelta[x] = cvRound(m[3] * x * AB_SCALE);
   }
   const shift = AB_BITS - INTER_BITS;
-  for (let y = 0; y < opts.dstHeight; y++) {
+  return (y, row) => {
     const x0 = cvRound((m[1] * y + m[2]) * AB_SCALE) + ROUND_DELTA;
     const y0 = cvRound((m[4] * y + m[5]) * AB_SCALE) + ROUND_DELTA;
     for (let x = 0; x < opts.dstWidth; x++) {
       const X = (x0 + adelta[x]) >> shift;
       const Y = (y0 + bdelta[x]) >> shift;
-      visit(y * opts.dstWidth + x, X >> INTER_BITS, Y >> INTER_BITS, (Y & (TAB_SIZE - 1)) * TAB_SIZE + (X & (TAB_SIZE - 1)));
+      row.ix[x] = X >> INTER_BITS;
+      row.iy[x] = Y >> INTER_BITS;
+      row.tab[x] = (Y & (TAB_SIZE - 1)) * TAB_SIZE + (X & (TAB_SIZE - 1));
     }
-  }
+  };
+}
+
+function newRow(width: number): RowSamples {
+  return { ix: new Int32Array(width), iy: new Int32Array(width), tab: new Int32Array(width) };
 }
 
 /** Bicubic affine warp of a uint8 image; returns [dstHeight, dstWidth, channels] uint8. */
@@ -129,44 +140,65 @@ export function warpAffineCubicU8(input: WarpInput<Uint8Array>, opts: WarpOption
   const out = new Uint8Array(opts.dstWidth * opts.dstHeight * cn);
   const weights = TABLES.fixed;
   const cval = opts.border.map((v) => Math.max(0, Math.min(255, cvRound(v))));
-  const xs = new Int32Array(4);
-  const ys = new Int32Array(4);
-  forEachSample(opts, (d, ix, iy, tab) => {
-    const sx = ix - 1;
-    const sy = iy - 1;
-    const w = tab * 16;
-    const o = d * cn;
-    if (sx >= 0 && sy >= 0 && sx < width - 3 && sy < height - 3) {
-      for (let k = 0; k < cn; k++) {
-        let sum = 0;
-        for (let r = 0; r < 4; r++) {
-          const row = ((sy + r) * width + sx) * cn + k;
-          sum += src[row] * weights[w + r * 4] + src[row + cn] * weights[w + r * 4 + 1] +
-            src[row + 2 * cn] * weights[w + r * 4 + 2] + src[row + 3 * cn] * weights[w + r * 4 + 3];
-        }
-        out[o + k] = clampU8((sum + (1 << (COEF_BITS - 1))) >> COEF_BITS);
-      }
-    } else if (sx >= width || sx + 4 <= 0 || sy >= height || sy + 4 <= 0) {
-      for (let k = 0; k < cn; k++) out[o + k] = cval[k];
-    } else {
-      for (let i = 0; i < 4; i++) {
-        xs[i] = sx + i >= 0 && sx + i < width ? sx + i : -1;
-        ys[i] = sy + i >= 0 && sy + i < height ? sy + i : -1;
-      }
-      for (let k = 0; k < cn; k++) {
-        const cv = cval[k];
-        let sum = cv * COEF_SCALE;
-        for (let r = 0; r < 4; r++) {
-          if (ys[r] < 0) continue;
-          for (let c = 0; c < 4; c++) {
-            if (xs[c] < 0) continue;
-            sum += (src[(ys[r] * width + xs[c]) * cn + k] - cv) * weights[w + r * 4 + c];
+  const half = 1 << (COEF_BITS - 1);
+  const stride = width * cn;
+  const sample = rowSampler(opts);
+  const row = newRow(opts.dstWidth);
+  for (let y = 0; y < opts.dstHeight; y++) {
+    sample(y, row);
+    for (let x = 0; x < opts.dstWidth; x++) {
+      const sx = row.ix[x] - 1;
+      const sy = row.iy[x] - 1;
+      const w = row.tab[x] * 16;
+      const o = (y * opts.dstWidth + x) * cn;
+      if (sx >= 0 && sy >= 0 && sx < width - 3 && sy < height - 3) {
+        const base = sy * stride + sx * cn;
+        if (cn === 3) {
+          // Interleaved RGB: all three channels in one pass over the 4x4 window.
+          let s0 = 0;
+          let s1 = 0;
+          let s2 = 0;
+          for (let r = 0, p = base, wr = w; r < 4; r++, p += stride, wr += 4) {
+            const w0 = weights[wr];
+            const w1 = weights[wr + 1];
+            const w2 = weights[wr + 2];
+            const w3 = weights[wr + 3];
+            s0 += src[p] * w0 + src[p + 3] * w1 + src[p + 6] * w2 + src[p + 9] * w3;
+            s1 += src[p + 1] * w0 + src[p + 4] * w1 + src[p + 7] * w2 + src[p + 10] * w3;
+            s2 += src[p + 2] * w0 + src[p + 5] * w1 + src[p + 8] * w2 + src[p + 11] * w3;
           }
+          out[o] = clampU8((s0 + half) >> COEF_BITS);
+          out[o + 1] = clampU8((s1 + half) >> COEF_BITS);
+          out[o + 2] = clampU8((s2 + half) >> COEF_BITS);
+          continue;
         }
-        out[o + k] = clampU8((sum + (1 << (COEF_BITS - 1))) >> COEF_BITS);
+        for (let k = 0; k < cn; k++) {
+          let sum = 0;
+          for (let r = 0, p = base + k, wr = w; r < 4; r++, p += stride, wr += 4) {
+            sum += src[p] * weights[wr] + src[p + cn] * weights[wr + 1] + src[p + 2 * cn] * weights[wr + 2] + src[p + 3 * cn] * weights[wr + 3];
+          }
+          out[o + k] = clampU8((sum + half) >> COEF_BITS);
+        }
+      } else if (sx >= width || sx + 4 <= 0 || sy >= height || sy + 4 <= 0) {
+        for (let k = 0; k < cn; k++) out[o + k] = cval[k];
+      } else {
+        for (let k = 0; k < cn; k++) {
+          const cv = cval[k];
+          let sum = cv * COEF_SCALE;
+          for (let r = 0; r < 4; r++) {
+            const yy = sy + r;
+            if (yy < 0 || yy >= height) continue;
+            for (let c = 0; c < 4; c++) {
+              const xx = sx + c;
+              if (xx < 0 || xx >= width) continue;
+              sum += (src[yy * stride + xx * cn + k] - cv) * weights[w + r * 4 + c];
+            }
+          }
+          out[o + k] = clampU8((sum + half) >> COEF_BITS);
+        }
       }
     }
-  });
+  }
   return out;
 }
 
@@ -177,34 +209,38 @@ export function warpAffineCubicF32(input: WarpInput<Float32Array>, opts: WarpOpt
   const out = new Float32Array(opts.dstWidth * opts.dstHeight);
   const weights = TABLES.float;
   const cv = opts.border[0] ?? 0;
-  forEachSample(opts, (d, ix, iy, tab) => {
-    const sx = ix - 1;
-    const sy = iy - 1;
-    const w = tab * 16;
-    if (sx >= 0 && sy >= 0 && sx < width - 3 && sy < height - 3) {
-      let sum = 0;
-      for (let r = 0; r < 4; r++) {
-        const row = (sy + r) * width + sx;
-        sum += src[row] * weights[w + r * 4] + src[row + 1] * weights[w + r * 4 + 1] +
-          src[row + 2] * weights[w + r * 4 + 2] + src[row + 3] * weights[w + r * 4 + 3];
-      }
-      out[d] = sum;
-    } else if (sx >= width || sx + 4 <= 0 || sy >= height || sy + 4 <= 0) {
-      out[d] = cv;
-    } else {
-      let sum = cv;
-      for (let r = 0; r < 4; r++) {
-        const yy = sy + r;
-        if (yy < 0 || yy >= height) continue;
-        for (let c = 0; c < 4; c++) {
-          const xx = sx + c;
-          if (xx < 0 || xx >= width) continue;
-          sum += (src[yy * width + xx] - cv) * weights[w + r * 4 + c];
+  const sample = rowSampler(opts);
+  const row = newRow(opts.dstWidth);
+  for (let y = 0; y < opts.dstHeight; y++) {
+    sample(y, row);
+    for (let x = 0; x < opts.dstWidth; x++) {
+      const sx = row.ix[x] - 1;
+      const sy = row.iy[x] - 1;
+      const w = row.tab[x] * 16;
+      const d = y * opts.dstWidth + x;
+      if (sx >= 0 && sy >= 0 && sx < width - 3 && sy < height - 3) {
+        let sum = 0;
+        for (let r = 0, p = sy * width + sx, wr = w; r < 4; r++, p += width, wr += 4) {
+          sum += src[p] * weights[wr] + src[p + 1] * weights[wr + 1] + src[p + 2] * weights[wr + 2] + src[p + 3] * weights[wr + 3];
         }
+        out[d] = sum;
+      } else if (sx >= width || sx + 4 <= 0 || sy >= height || sy + 4 <= 0) {
+        out[d] = cv;
+      } else {
+        let sum = cv;
+        for (let r = 0; r < 4; r++) {
+          const yy = sy + r;
+          if (yy < 0 || yy >= height) continue;
+          for (let c = 0; c < 4; c++) {
+            const xx = sx + c;
+            if (xx < 0 || xx >= width) continue;
+            sum += (src[yy * width + xx] - cv) * weights[w + r * 4 + c];
+          }
+        }
+        out[d] = sum;
       }
-      out[d] = sum;
     }
-  });
+  }
   return out;
 }
 
