@@ -43,19 +43,15 @@ export async function decodeForNetwork(bytes: Uint8Array, size: number, options:
   });
 }
 
-/** Network input for one image: [3, S, S] float32, its letterbox transform and the bytes' sha256. */
-export async function prepareImage(
-  bytes: Uint8Array,
-  input: NormaliseParams,
-  options: PrepareOptions = {},
-): Promise<PreparedImage & { decoded: DecodedRgb }> {
-  const decoded = await decodeForNetwork(bytes, input.size, options);
+/** Network input from an already decoded image (see decodeForNetwork). */
+export function prepareDecoded(decoded: DecodedRgb, input: NormaliseParams, sha256: string): PreparedImage {
   const transform = letterboxTransform(decoded.originalWidth, decoded.originalHeight, input.size);
   const rgb = letterboxRgb(decoded, transform, input.pad_rgb); // [S, S, 3]
-  return {
-    tensor: normaliseToChw(rgb, input.size, input.mean, input.std), // [3, S, S]
-    transform,
-    sha256: createHash('sha256').update(bytes).digest('hex'),
-    decoded,
-  };
+  return { tensor: normaliseToChw(rgb, input.size, input.mean, input.std), transform, sha256 }; // [3, S, S]
+}
+
+/** Network input for one image: [3, S, S] float32, its letterbox transform and the bytes' sha256. */
+export async function prepareImage(bytes: Uint8Array, input: NormaliseParams, options: PrepareOptions = {}): Promise<PreparedImage> {
+  const decoded = await decodeForNetwork(bytes, input.size, options);
+  return prepareDecoded(decoded, input, createHash('sha256').update(bytes).digest('hex'));
 }

@@ -1,0 +1,143 @@
+/**
+ * The onnxruntime adapter, and the only file that imports onnxruntime-node. Creates the two
+ * sessions of a bundle on the requested execution provider, checks them against the manifest and
+ * implements ModelRunner.
+ *
+ * Provider: onnxruntime silently runs on CPU when a requested GPU provider cannot be used, so the
+ * CUDA attempt is made with CUDA as the ONLY provider: if that session cannot be created, CUDA is
+ * not in use. 'cuda' then fails loudly, 'auto' falls back to CPU and says so in `provider`.
+ */
+import * as ort from 'onnxruntime-node';
+import { BundleError, type Bundle } from '../bundle/read.js';
+import { checkGraphMetadata, checkGraphSignature, readOnnxMetadata, type SessionValueInfo } from '../bundle/check.js';
+import type { GraphSpec } from '../bundle/schema.js';
+import type { ImageFeatures, ModelRunner } from '../engine/types.js';
+
+export type ProviderChoice = 'auto' | 'cuda' | 'cpu';
+
+export interface RunnerOptions {
+  provider: ProviderChoice;
+  /** Intra-op threads per session (onnxruntime's default when absent: one per core). */
+  threads?: number;
+  /** Called once with a line describing what was chosen and why (e.g. for the start-up log). */
+  log?: (message: string) => void;
+}
+
+type Provider = 'cuda' | 'cpu';
+
+function sessionOptions(provider: Provider, threads: number | undefined, quiet: boolean): ort.InferenceSession.SessionOptions {
+  return {
+    executionProviders: [provider === 'cuda' ? { name: 'cuda', deviceId: 0 } : { name: 'cpu' }],
+    graphOptimizationLevel: 'all',
+    // The 'auto' probe for CUDA fails on CPU machines by design: keep onnxruntime's own log quiet
+    // then (the reason is in the exception and goes to options.log).
+    ...(quiet ? { logSeverityLevel: 4 as const } : {}),
+    ...(threads ? { intraOpNumThreads: threads, interOpNumThreads: 1 } : {}),
+  };
+}
+
+async function createSessions(bundle: Bundle, provider: Provider, threads: number | undefined, quiet = false) {
+  const graphs = bundle.manifest.graphs;
+  const options = sessionOptions(provider, threads, quiet);
+  const encoder = await ort.InferenceSession.create(bundle.path(graphs.image_encoder.file), options);
+  try {
+    const head = await ort.InferenceSession.create(bundle.path(graphs.head.file), options);
+    return { encoder, head };
+  } catch (error) {
+    await encoder.release();
+    throw error;
+  }
+}
+
+function describe(values: readonly ort.InferenceSession.ValueMetadata[]): SessionValueInfo[] {
+  return values.map((v) => (v.isTensor ? { name: v.name, type: v.type, shape: v.shape } : { name: v.name }));
+}
+
+function checkSession(bundle: Bundle, graph: 'image_encoder' | 'head', spec: GraphSpec, session: ort.InferenceSession): string[] {
+  return checkGraphSignature(graph, spec, describe(session.inputMetadata), describe(session.outputMetadata));
+}
+
+/** Loads both graphs of a checked bundle (see readBundle) and returns the runner. */
+export async function createOnnxRunner(bundle: Bundle, options: RunnerOptions): Promise<ModelRunner> {
+  const { graphs } = bundle.manifest;
+  const problems: string[] = [];
+  for (const graph of ['image_encoder', 'head'] as const) {
+    problems.push(...checkGraphMetadata(graph, await readOnnxMetadata(bundle.path(graphs[graph].file)), bundle.manifest));
+  }
+  if (problems.length > 0) throw new BundleError(bundle.dir, problems.join('; '));
+
+  let provider: Provider = options.provider === 'cpu' ? 'cpu' : 'cuda';
+  let sessions: Awaited<ReturnType<typeof createSessions>>;
+  try {
+    sessions = await createSessions(bundle, provider, options.threads, options.provider === 'auto');
+  } catch (error) {
+    const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
+    if (options.provider !== 'auto') throw new Error(`execution provider ${provider} cannot be used: ${reason}`);
+    options.log?.(`CUDA execution provider unavailable (${reason}); using CPU`);
+    provider = 'cpu';
+    sessions = await createSessions(bundle, provider, options.threads);
+  }
+  const { encoder, head } = sessions;
+  problems.push(...checkSession(bundle, 'image_encoder', graphs.image_encoder, encoder), ...checkSession(bundle, 'head', graphs.head, head));
+  if (problems.length > 0) {
+    await Promise.all([encoder.release(), head.release()]);
+    throw new BundleError(bundle.dir, problems.join('; '));
+  }
+  options.log?.(`onnxruntime ${provider} provider${options.threads ? `, ${options.threads} intra-op threads` : ''}`);
+  return new OnnxRunner(provider, encoder, head, graphs.image_encoder, graphs.head);
+}
+
+class OnnxRunner implements ModelRunner {
+  constructor(
+    readonly provider: Provider,
+    private readonly encoder: ort.InferenceSession,
+    private readonly head: ort.InferenceSession,
+    private readonly encoderSpec: GraphSpec,
+    private readonly headSpec: GraphSpec,
+  ) {}
+
+  async encodeImages(images: Float32Array, batch: number): Promise<ImageFeatures[]> {
+    const [input] = this.encoderSpec.inputs;
+    const dims = [batch, ...input.shape.slice(1).map(Number)]; // [B, 3, S, S]
+    if (images.length !== dims.reduce((a, b) => a * b, 1)) {
+      throw new Error(`encodeImages: ${images.length} values do not make [${dims.join(', ')}]`);
+    }
+    const outputs = await this.encoder.run({ [input.name]: new ort.Tensor('float32', images, dims) });
+    const features: ImageFeatures[] = Array.from({ length: batch }, () => ({ tensors: {} }));
+    for (const spec of this.encoderSpec.outputs) {
+      const tensor = outputs[spec.name];
+      const rowDims = tensor.dims.slice(1).map(Number); // e.g. [C, H, W] without the batch
+      const rowSize = rowDims.reduce((a, b) => a * b, 1);
+      const data = tensor.data as Float32Array;
+      for (let row = 0; row < batch; row++) {
+        features[row].tensors[spec.name] = { data: data.slice(row * rowSize, (row + 1) * rowSize), dims: rowDims };
+      }
+    }
+    return features;
+  }
+
+  async runHead(features: ImageFeatures[], tokens: BigInt64Array): Promise<Float32Array> {
+    const batch = features.length;
+    const feeds: Record<string, ort.Tensor> = {};
+    for (const spec of this.headSpec.inputs) {
+      if (spec.dtype === 'int64') {
+        const length = tokens.length / batch;
+        if (!Number.isInteger(length)) throw new Error(`runHead: ${tokens.length} token ids for ${batch} rows`);
+        feeds[spec.name] = new ort.Tensor('int64', tokens, [batch, length]); // [B, L]
+        continue;
+      }
+      const first = features[0]?.tensors[spec.name];
+      if (!first) throw new Error(`runHead: features lack ${spec.name}`);
+      const rowSize = first.data.length;
+      const stacked = new Float32Array(batch * rowSize); // [B, C, H, W]
+      features.forEach((f, row) => stacked.set(f.tensors[spec.name].data, row * rowSize));
+      feeds[spec.name] = new ort.Tensor('float32', stacked, [batch, ...first.dims]);
+    }
+    const outputs = await this.head.run(feeds);
+    return outputs[this.headSpec.outputs[0].name].data as Float32Array; // [B, 1, G, G] = [B, G*G]
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.encoder.release(), this.head.release()]);
+  }
+}
