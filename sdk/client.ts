@@ -40,18 +40,27 @@ export interface ClientOptions {
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
 }
 
-/** `GET /v1/usage`: what the edge reports for the calling key. */
-export type UsageReport = Record<string, unknown>;
-/** `GET /v1/models`. */
+/** `GET /v1/usage`: the calling key's per-day totals and this month's quota (no contract schema; the edge's shape). */
+export interface UsageReport {
+  key_id: string;
+  plan: string;
+  /** Days covered, YYYY-MM-DD (UTC). */
+  from: string;
+  to: string;
+  days: Array<{ day: string; requests: number; billable: number; cached: number }>;
+  totals: { requests: number; billable: number; cached: number };
+  quota: { month: string; limit: number; used: number; reserved: number; remaining: number };
+}
+/** `GET /v1/models`: the models this endpoint serves. */
 export interface ModelsReport {
-  models?: Array<Record<string, unknown> & { id?: string }>;
-  [field: string]: unknown;
+  data: Array<{ id: string; version: string; ref: string; default: boolean }>;
 }
 
 export interface CrisClient {
   segment(params: SegmentParams): Promise<SegmentResult>;
   getResult(id: string, init?: { signal?: AbortSignal }): Promise<SegmentResult>;
-  usage(init?: { signal?: AbortSignal }): Promise<UsageReport>;
+  /** Usage between two UTC days (YYYY-MM-DD, default this month). */
+  usage(init?: { from?: string; to?: string; signal?: AbortSignal }): Promise<UsageReport>;
   models(init?: { signal?: AbortSignal }): Promise<ModelsReport>;
 }
 
@@ -139,7 +148,11 @@ export function createClient(options: ClientOptions): CrisClient {
       return call<SegmentResult>(`/v1/results/${encodeURIComponent(id)}`, () => ({ method: 'GET' }), init?.signal);
     },
     usage(init) {
-      return call<UsageReport>('/v1/usage', () => ({ method: 'GET' }), init?.signal);
+      const query = new URLSearchParams();
+      if (init?.from) query.set('from', init.from);
+      if (init?.to) query.set('to', init.to);
+      const path = query.toString() ? `/v1/usage?${query}` : '/v1/usage';
+      return call<UsageReport>(path, () => ({ method: 'GET' }), init?.signal);
     },
     models(init) {
       return call<ModelsReport>('/v1/models', () => ({ method: 'GET' }), init?.signal);

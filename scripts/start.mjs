@@ -1,0 +1,235 @@
+// `npm start`: the whole product on this machine, from a fresh clone.
+//   installs what is missing -> s3rver (data in .local/s3) with the results bucket -> the GPU
+//   service on CPU with the shipped bundle -> `wrangler dev` (the edge, static playground) with a
+//   demo API key in its local KV -> prints the playground URL, the demo key and a curl to paste.
+// Ctrl-C (SIGINT) or SIGTERM stops every process it started (each one's whole process group).
+//
+// Environment: PORT (edge, default 8787; the service, s3rver and wrangler's inspector take the
+// next three ports), CRIS_BUNDLE_DIR (default models/cris-shapes-s, the shipped bundle),
+// CRIS_LOCAL_DIR (default .local) and CRIS_PERSIST_DIR (default .local/wrangler, the key CLI's) for state.
+// Node built-ins only until ensureNodeModules() has run.
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ensureNodeModules, projectEnv, ROOT } from './ensure.mjs';
+
+/** Local state: s3rver data, logs, the demo key. */
+const LOCAL = resolve(ROOT, process.env.CRIS_LOCAL_DIR ?? '.local');
+const LOGS = join(LOCAL, 'logs');
+/** KV and Durable Object state of wrangler dev: the key CLI's default folder, so its keys work here. */
+const WRANGLER_STATE = resolve(ROOT, process.env.CRIS_PERSIST_DIR ?? join('.local', 'wrangler'));
+const BUCKET = 'cris-results';
+const S3_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
+const READY_TIMEOUT_MS = Number(process.env.CRIS_START_TIMEOUT_MS ?? 240_000);
+const SAMPLES = join(ROOT, 'functions', 'public', 'samples');
+
+const log = (line) => console.log(`[start] ${line}`);
+/** A path as the user best reads it: relative inside the repository, absolute outside. */
+const shown = (path) => (relative(ROOT, path).startsWith('..') ? path : relative(ROOT, path));
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A child in its own process group, its output appended to .local/logs/<name>.log. */
+function startProcess(name, command, args, env) {
+  mkdirSync(LOGS, { recursive: true });
+  const logFile = join(LOGS, `${name}.log`);
+  const out = createWriteStream(logFile, { flags: 'w' });
+  const child = spawn(command, args, { cwd: ROOT, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout.pipe(out);
+  child.stderr.pipe(out);
+  child.logFile = logFile;
+  child.label = name;
+  return child;
+}
+
+function tail(file, lines = 30) {
+  try {
+    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}
+
+/** Polls `check` until it resolves true; fails early if one of `children` exits. */
+async function waitFor(what, check, children, deadline) {
+  const started = Date.now();
+  let lastReport = started;
+  while (Date.now() < deadline) {
+    const dead = children.find((child) => child.exitCode !== null || child.signalCode !== null);
+    if (dead) throw new Error(`${dead.label} exited (${dead.exitCode ?? dead.signalCode}) while waiting for ${what}; its log:\n${tail(dead.logFile)}`);
+    if (await check().catch(() => false)) return;
+    if (Date.now() - lastReport > 15_000) {
+      lastReport = Date.now();
+      log(`still waiting for ${what} (${Math.round((Date.now() - started) / 1000)} s, gives up in ${Math.round((deadline - Date.now()) / 1000)} s)`);
+    }
+    await sleep(250);
+  }
+  throw new Error(`${what} not ready after ${READY_TIMEOUT_MS / 1000} s`);
+}
+
+const answers = (url, init) => async () => (await fetch(url, { ...init, signal: AbortSignal.timeout(5000) })).ok;
+
+const KEY_PATTERN = /^cris_(live|test)_[A-Za-z0-9]{32}$/m;
+const demoKeyFile = () => join(LOCAL, 'demo-key');
+
+/** The demo key from an earlier run (kept so the printed URL stays valid across runs), if any. */
+function savedDemoKey() {
+  if (!existsSync(demoKeyFile())) return undefined;
+  return KEY_PATTERN.exec(readFileSync(demoKeyFile(), 'utf8'))?.[0];
+}
+
+/** A new key in the local KV through the key CLI (`npm run keys -- create`), saved for next time. */
+async function createDemoKey() {
+  const output = await runToEnd(process.execPath, ['--import', 'tsx', 'functions/cli/keys.ts', 'create', '--plan', 'pro', '--persist-to', WRANGLER_STATE], projectEnv());
+  const apiKey = KEY_PATTERN.exec(output)?.[0];
+  if (!apiKey) throw new Error(`the key CLI printed no key:\n${output}`);
+  mkdirSync(LOCAL, { recursive: true });
+  writeFileSync(demoKeyFile(), `${apiKey}\n`);
+  return apiKey;
+}
+
+function runToEnd(command, args, env) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk) => (output += chunk));
+    child.stderr.on('data', (chunk) => (output += chunk));
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve(output) : reject(new Error(`${command} ${args.join(' ')} failed (${code}):\n${output}`))));
+  });
+}
+
+/** Stops each child's process group: SIGTERM, then SIGKILL for what is left after a grace period. */
+async function stopAll(children, graceMs = 8000) {
+  const alive = (child) => {
+    try {
+      process.kill(-child.pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  for (const child of children) {
+    try {
+      process.kill(-child.pid, 'SIGTERM');
+    } catch {
+      // already gone
+    }
+  }
+  const deadline = Date.now() + graceMs;
+  while (children.some(alive) && Date.now() < deadline) await sleep(100);
+  for (const child of children.filter(alive)) {
+    try {
+      process.kill(-child.pid, 'SIGKILL');
+    } catch {
+      // gone meanwhile
+    }
+  }
+}
+
+export async function main() {
+  ensureNodeModules();
+  const edgePort = Number(process.env.PORT ?? 8787);
+  if (!Number.isInteger(edgePort) || edgePort < 1 || edgePort > 65532) throw new Error(`PORT must be a port number, not ${process.env.PORT}`);
+  const servicePort = edgePort + 1;
+  const s3Port = edgePort + 2;
+  const inspectorPort = edgePort + 3;
+  const bundleDir = process.env.CRIS_BUNDLE_DIR ?? 'models/cris-shapes-s';
+  if (!existsSync(join(ROOT, bundleDir, 'manifest.json'))) throw new Error(`no model bundle at ${bundleDir} (manifest.json missing)`);
+  const model = JSON.parse(readFileSync(join(ROOT, bundleDir, 'manifest.json'), 'utf8'));
+  const modelRef = `${model.id}@${model.version}`;
+
+  const children = [];
+  let s3 = null;
+  let stopping = false;
+  const shutdown = async (why, code) => {
+    if (stopping) return;
+    stopping = true;
+    log(`${why}: stopping ${children.length} processes and s3rver`);
+    await stopAll(children);
+    await s3?.close().catch(() => {});
+    process.exit(code);
+  };
+  process.on('SIGINT', () => void shutdown('SIGINT', 130));
+  process.on('SIGTERM', () => void shutdown('SIGTERM', 143));
+
+  try {
+    const { buildSdkBundle } = await import('../sdk/build.mjs');
+    await buildSdkBundle();
+
+    const { default: S3rver } = await import('s3rver');
+    mkdirSync(join(LOCAL, 's3'), { recursive: true });
+    s3 = new S3rver({ address: '127.0.0.1', port: s3Port, silent: true, directory: join(LOCAL, 's3'), configureBuckets: [{ name: BUCKET }] });
+    await s3.run();
+    log(`s3rver on http://127.0.0.1:${s3Port} (bucket ${BUCKET}, data in ${shown(join(LOCAL, 's3'))})`);
+
+    const hmacSecret = randomBytes(24).toString('hex');
+    const service = startProcess('service', process.execPath, ['--import', 'tsx', 'gpu-service/src/main.ts'], projectEnv({
+      CRIS_HOST: '127.0.0.1',
+      CRIS_PORT: String(servicePort),
+      CRIS_BUNDLE_DIR: bundleDir,
+      CRIS_PROVIDER: 'cpu',
+      CRIS_HMAC_SECRET: hmacSecret,
+      CRIS_S3_ENDPOINT: `http://127.0.0.1:${s3Port}`,
+      CRIS_S3_BUCKET: BUCKET,
+      CRIS_S3_ACCESS_KEY_ID: S3_CREDENTIALS.accessKeyId,
+      CRIS_S3_SECRET_ACCESS_KEY: S3_CREDENTIALS.secretAccessKey,
+    }));
+    children.push(service);
+    log(`GPU service (CPU, ${bundleDir}) starting on http://127.0.0.1:${servicePort}, log ${shown(service.logFile)}`);
+
+    // Seeded before wrangler dev starts (the service loads meanwhile); reused when still valid.
+    let apiKey = savedDemoKey() ?? (await createDemoKey());
+
+    const vars = {
+      GPU_SERVICE_URLS: `http://127.0.0.1:${servicePort}`,
+      S3_ENDPOINT: `http://127.0.0.1:${s3Port}`,
+      S3_BUCKET: BUCKET,
+      S3_ACCESS_KEY_ID: S3_CREDENTIALS.accessKeyId,
+      S3_SECRET_ACCESS_KEY: S3_CREDENTIALS.secretAccessKey,
+      HMAC_SECRET: hmacSecret,
+      MODEL: modelRef,
+    };
+    const edge = startProcess('edge', process.execPath, [
+      join(ROOT, 'node_modules', 'wrangler', 'bin', 'wrangler.js'), 'dev',
+      '--ip', '127.0.0.1', '--port', String(edgePort), '--inspector-port', String(inspectorPort),
+      '--persist-to', WRANGLER_STATE, '--log-level', 'warn', '--show-interactive-dev-session=false',
+      ...Object.entries(vars).flatMap(([name, value]) => ['--var', `${name}:${value}`]),
+    ], projectEnv({ CI: 'true', NO_COLOR: '1' }));
+    children.push(edge);
+    log(`edge (wrangler dev) starting on http://127.0.0.1:${edgePort}, log ${shown(edge.logFile)}`);
+
+    const deadline = Date.now() + READY_TIMEOUT_MS;
+    const origin = `http://127.0.0.1:${edgePort}`;
+    await waitFor('the GPU service', answers(`http://127.0.0.1:${servicePort}/readyz`), children, deadline);
+    await waitFor('the edge', answers(`${origin}/healthz`), children, deadline);
+    const usage = await fetch(`${origin}/v1/usage`, { headers: { authorization: `Bearer ${apiKey}` } });
+    if (usage.status === 401 || usage.status === 403) {
+      log('the saved demo key is not in this KV state any more: making a new one');
+      apiKey = await createDemoKey();
+    }
+
+    const [first] = JSON.parse(readFileSync(join(SAMPLES, 'index.json'), 'utf8'));
+    const sample = join(SAMPLES, first.file);
+    console.log(`
+ready: the API and the playground are up (model ${modelRef}, CPU).
+
+  playground: ${origin}/?key=${apiKey}
+  demo key: ${apiKey}
+
+  curl -s -H "Authorization: Bearer ${apiKey}" -F "image=@${sample}" -F "text=${first.phrase}" -F "format=rle" ${origin}/v1/segment
+
+Ctrl-C stops everything. Logs: ${shown(LOGS)}/`);
+
+    // Keep running; a child that dies takes the stack down with it.
+    await new Promise((resolve) => {
+      for (const child of children) child.on('exit', (code, signal) => !stopping && resolve(`${child.label} exited (${code ?? signal})`));
+    }).then((why) => shutdown(`${why}; log tail:\n${tail(children.find((c) => why.startsWith(c.label)).logFile)}\n`, 1));
+  } catch (error) {
+    console.error(`[start] failed: ${error.message}`);
+    await shutdown('start failed', 1);
+  }
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) await main();
