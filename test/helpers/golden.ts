@@ -58,3 +58,55 @@ export function readNpy<T extends NpyData = NpyData>(path: string): NpyArray<T> 
   const copy = bytes.buffer.slice(bytes.byteOffset + start, bytes.byteOffset + bytes.length);
   return { dtype: descr, shape, data: DTYPES[descr](copy) as T };
 }
+
+/**
+ * A random-init `small` bundle exported by the project's exporter (S = 224 to keep it quick),
+ * for tests that need real ONNX graphs. Exported once per exporter/model source version into
+ * `.cache/test-bundles/` (a changed exporter exports again; parallel test files wait on a lock).
+ * If the exporter fails, this throws: nothing is skipped.
+ */
+export async function randomSmallBundle(): Promise<string> {
+  const { createHash } = await import('node:crypto');
+  const { execFile } = await import('node:child_process');
+  const { promisify } = await import('node:util');
+  const { mkdirSync, readdirSync, renameSync, rmSync, statSync } = await import('node:fs');
+  const hash = createHash('sha256');
+  for (const folder of ['models/export', 'models/cris']) {
+    for (const name of readdirSync(join(REPO_ROOT, folder)).sort()) {
+      if (name.endsWith('.py')) hash.update(name).update(readFileSync(join(REPO_ROOT, folder, name)));
+    }
+  }
+  const root = join(REPO_ROOT, '.cache', 'test-bundles');
+  const dir = join(root, `small-224-${hash.digest('hex').slice(0, 12)}`);
+  if (existsSync(join(dir, 'manifest.json'))) return dir;
+  mkdirSync(root, { recursive: true });
+  const lock = `${dir}.lock`;
+  const deadline = Date.now() + 10 * 60_000;
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch {
+      if (existsSync(join(dir, 'manifest.json'))) return dir;
+      // A lock older than 10 minutes was left by a killed run.
+      if (Date.now() - statSync(lock).mtimeMs > 10 * 60_000) rmSync(lock, { recursive: true, force: true });
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${lock}`);
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  }
+  try {
+    if (existsSync(join(dir, 'manifest.json'))) return dir;
+    const tmp = `${dir}.tmp-${process.pid}`;
+    rmSync(tmp, { recursive: true, force: true });
+    const merges = join(sharedDir(), 'clip-bpe', 'bpe_simple_vocab_16e6.txt.gz');
+    await promisify(execFile)(
+      process.execPath,
+      [join(REPO_ROOT, 'scripts', 'py.mjs'), 'models/export/export_onnx.py', '--random-init', 'small', '--vocab', merges, '--out', tmp, '--input-size', '224', '--id', 'test-small'],
+      { cwd: REPO_ROOT, maxBuffer: 16 << 20 },
+    );
+    renameSync(tmp, dir);
+    return dir;
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
+}
