@@ -87,7 +87,7 @@ describe('tokenize CLI', () => {
     );
     const lines = out.trim().split('\n').map((l) => JSON.parse(l));
     expect(lines).toEqual([golden.sentences[0].ids_17, golden.sentences[1].ids_17]);
-  });
+  }, 120_000);
 });
 
 /** Tiny BPE trainer over words with `</w>`, for a merges file that is not CLIP's. */
