@@ -13,15 +13,15 @@ import torch.nn.functional as F
 from torch import nn
 
 
-def attend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, heads: int,
+def attend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, heads: int, head_dim: int,
            additive_mask: Optional[torch.Tensor] = None, dropout_p: float = 0.0) -> torch.Tensor:
-    """q [B,Lq,E], k/v [B,Lk,E] (already projected) -> [B,Lq,E].
+    """q [B,Lq,E], k/v [B,Lk,E] (already projected), E = heads * head_dim -> [B,Lq,E].
 
-    additive_mask broadcasts to [B,heads,Lq,Lk] (0 or -inf).
+    additive_mask broadcasts to [B,heads,Lq,Lk] (0 or -inf). head_dim is passed in, not read from
+    q.shape, so an exported graph holds the scale as a constant.
     """
-    batch, len_q, embed = q.shape
+    batch, len_q = q.shape[0], q.shape[1]
     len_k = k.shape[1]
-    head_dim = embed // heads
     q = q.reshape(batch, len_q, heads, head_dim).transpose(1, 2)  # [B,h,Lq,d]
     k = k.reshape(batch, len_k, heads, head_dim).transpose(1, 2)  # [B,h,Lk,d]
     v = v.reshape(batch, len_k, heads, head_dim).transpose(1, 2)  # [B,h,Lk,d]
@@ -32,7 +32,7 @@ def attend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, heads: int,
     if dropout_p > 0.0:
         weights = F.dropout(weights, dropout_p)
     out = torch.matmul(weights, v)  # [B,h,Lq,d]
-    return out.transpose(1, 2).reshape(batch, len_q, embed)  # [B,Lq,E]
+    return out.transpose(1, 2).reshape(batch, len_q, heads * head_dim)  # [B,Lq,E]
 
 
 def key_padding_to_additive(pad: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
@@ -47,6 +47,7 @@ class MultiheadAttention(nn.Module):
     def __init__(self, embed_dim: int, heads: int, dropout: float = 0.0):
         super().__init__()
         self.heads = heads
+        self.head_dim = embed_dim // heads
         self.dropout = dropout
         self.in_proj_weight = nn.Parameter(torch.empty(3 * embed_dim, embed_dim))
         self.in_proj_bias = nn.Parameter(torch.zeros(3 * embed_dim))
@@ -59,5 +60,5 @@ class MultiheadAttention(nn.Module):
         w_q, w_k, w_v = self.in_proj_weight.chunk(3)
         b_q, b_k, b_v = self.in_proj_bias.chunk(3)
         out = attend(F.linear(query, w_q, b_q), F.linear(key, w_k, b_k), F.linear(value, w_v, b_v),
-                     self.heads, additive_mask, self.dropout if self.training else 0.0)
+                     self.heads, self.head_dim, additive_mask, self.dropout if self.training else 0.0)
         return self.out_proj(out)

@@ -61,8 +61,11 @@ class Transformer(nn.Module):
 
 
 def causal_mask(length: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
-    """[L,L]: 0 on and below the diagonal, -inf above (a token sees only earlier tokens)."""
-    return torch.full((length, length), float("-inf"), dtype=dtype, device=device).triu(1)
+    """[L,L]: 0 on and below the diagonal, -inf above (a token sees only earlier tokens).
+
+    Built in numpy so that an exported graph holds it as a constant."""
+    mask = np.triu(np.full((length, length), -np.inf, dtype=np.float32), 1)
+    return torch.from_numpy(mask).to(dtype=dtype, device=device)
 
 
 class ClipBackbone(nn.Module):

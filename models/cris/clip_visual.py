@@ -73,7 +73,8 @@ class AttentionPool2d(nn.Module):
         residual = self.connect(x)  # [B,out,H,W]
         tokens = x.flatten(2).transpose(1, 2)  # [B,H*W,C]
         tokens = tokens + self.grid_positions(height, width)
-        out = attend(self.q_proj(tokens), self.k_proj(tokens), self.v_proj(tokens), self.heads)  # [B,H*W,C]
+        out = attend(self.q_proj(tokens), self.k_proj(tokens), self.v_proj(tokens), self.heads,
+                     self.q_proj.in_features // self.heads)  # [B,H*W,C]
         out = self.c_proj(out)  # [B,H*W,out]
         out = out.transpose(1, 2).reshape(batch, -1, height, width)  # [B,out,H,W]
         return F.relu(out + residual)

@@ -4,34 +4,37 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 from torch import nn
 
 from .attention import MultiheadAttention, key_padding_to_additive
 
 
+# The tables are built in numpy so that an exported graph holds them as constants.
+
 def sine_positions_1d(dim: int, length: int) -> torch.Tensor:
     """[L,dim]: sin on even channels, cos on odd ones (the Transformer paper's encoding)."""
-    position = torch.arange(length, dtype=torch.float32)[:, None]  # [L,1]
-    freq = torch.exp(torch.arange(0, dim, 2, dtype=torch.float32) * -(math.log(10000.0) / dim))  # [dim/2]
-    pe = torch.zeros(length, dim)
-    pe[:, 0::2] = torch.sin(position * freq)
-    pe[:, 1::2] = torch.cos(position * freq)
-    return pe
+    position = np.arange(length, dtype=np.float32)[:, None]  # [L,1]
+    freq = np.exp(np.arange(0, dim, 2, dtype=np.float32) * np.float32(-(math.log(10000.0) / dim)))  # [dim/2]
+    pe = np.zeros((length, dim), dtype=np.float32)
+    pe[:, 0::2] = np.sin(position * freq)
+    pe[:, 1::2] = np.cos(position * freq)
+    return torch.from_numpy(pe)
 
 
 def sine_positions_2d(dim: int, height: int, width: int) -> torch.Tensor:
     """[H*W,dim]: first half of the channels encode x (sin/cos interleaved), second half y."""
     half = dim // 2
-    freq = torch.exp(torch.arange(0.0, half, 2) * -(math.log(10000.0) / half))  # [half/2]
-    x_angles = torch.arange(0.0, width)[:, None] * freq  # [W,half/2]
-    y_angles = torch.arange(0.0, height)[:, None] * freq  # [H,half/2]
-    pe = torch.zeros(dim, height, width)
-    pe[0:half:2] = torch.sin(x_angles).T[:, None, :].expand(-1, height, -1)  # [half/2,H,W]
-    pe[1:half:2] = torch.cos(x_angles).T[:, None, :].expand(-1, height, -1)
-    pe[half::2] = torch.sin(y_angles).T[:, :, None].expand(-1, -1, width)
-    pe[half + 1::2] = torch.cos(y_angles).T[:, :, None].expand(-1, -1, width)
-    return pe.reshape(dim, height * width).T  # [H*W,dim]
+    freq = np.exp(np.arange(0.0, half, 2, dtype=np.float32) * np.float32(-(math.log(10000.0) / half)))  # [half/2]
+    x_angles = np.arange(width, dtype=np.float32)[:, None] * freq  # [W,half/2]
+    y_angles = np.arange(height, dtype=np.float32)[:, None] * freq  # [H,half/2]
+    pe = np.zeros((dim, height, width), dtype=np.float32)
+    pe[0:half:2] = np.sin(x_angles).T[:, None, :]  # [half/2,1,W] broadcast over H
+    pe[1:half:2] = np.cos(x_angles).T[:, None, :]
+    pe[half::2] = np.sin(y_angles).T[:, :, None]  # [half/2,H,1] broadcast over W
+    pe[half + 1::2] = np.cos(y_angles).T[:, :, None]
+    return torch.from_numpy(pe.reshape(dim, height * width).T.copy())  # [H*W,dim]
 
 
 class DecoderLayer(nn.Module):

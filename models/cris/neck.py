@@ -1,6 +1,7 @@
 """CRIS's multi-modal FPN: fuses the sentence state into C5, merges C3..C5 at stride 16, CoordConv."""
 from __future__ import annotations
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -23,10 +24,10 @@ def upsample2x(x: torch.Tensor) -> torch.Tensor:
 def coordinate_planes(x: torch.Tensor) -> torch.Tensor:
     """[B,C,H,W] -> [B,2,H,W]: x then y coordinates, each from -1 to 1."""
     batch, _, height, width = x.shape
-    xs = torch.linspace(-1, 1, width, device=x.device, dtype=x.dtype)
-    ys = torch.linspace(-1, 1, height, device=x.device, dtype=x.dtype)
-    grid_y, grid_x = torch.meshgrid(ys, xs, indexing="ij")  # [H,W] each
-    planes = torch.stack([grid_x, grid_y])[None]  # [1,2,H,W]
+    # numpy, so that an exported graph holds the planes as a constant
+    grid_y, grid_x = np.meshgrid(np.linspace(-1, 1, int(height), dtype=np.float32),
+                                 np.linspace(-1, 1, int(width), dtype=np.float32), indexing="ij")  # [H,W] each
+    planes = torch.from_numpy(np.stack([grid_x, grid_y])[None]).to(dtype=x.dtype, device=x.device)  # [1,2,H,W]
     return planes.expand(batch, -1, -1, -1)  # [B,2,H,W]
 
 

@@ -14,6 +14,7 @@ from torch import nn
 from .attention import MultiheadAttention
 from .clip_visual import AttentionPool2d
 from .config import CrisConfig
+from .projector import dynamic_conv3x3
 from .segmenter import CRIS
 
 
@@ -80,12 +81,16 @@ def calibrate_batchnorm(model: CRIS, images: torch.Tensor, tokens: torch.Tensor)
 @torch.no_grad()
 def calibrate_logits(model: CRIS, images: torch.Tensor, tokens: torch.Tensor, target_std: float = 3.0) -> None:
     """Scales the text-kernel rows of proj.txt so logits have target_std, then centres them on 0."""
-    txt = model.proj.txt
-    logits = model(images, tokens)
-    alpha = target_std / max(float(logits.std()), 1e-6)
-    txt.weight[:-1] *= alpha
-    txt.bias[:-1] *= alpha
-    txt.bias[-1] -= float(model(images, tokens).mean())
+    words, state = model.backbone.encode_text(tokens)
+    fq = model.decoder(model.neck(*model.encode_image(images), state), words, tokens == 0)
+    vis = model.proj.vis(fq)  # [B,C,S/4,S/4]
+    params = model.proj.txt(state)  # [B,C*9+1]
+    kernels = params[:, :-1].reshape(vis.shape[0], vis.shape[1], 3, 3)  # [B,C,3,3]
+    unbiased = dynamic_conv3x3(vis, kernels, torch.zeros_like(params[:, -1]))  # [B,1,S/4,S/4]
+    alpha = target_std / max(float(unbiased.std()), 1e-6)
+    model.proj.txt.weight[:-1] *= alpha
+    model.proj.txt.bias[:-1] *= alpha
+    model.proj.txt.bias[-1] -= float((alpha * unbiased + params[:, -1, None, None, None]).mean())
 
 
 def random_cris(cfg: CrisConfig, seed: int = 0, calib_batch: int = 4) -> CRIS:

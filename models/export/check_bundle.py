@@ -1,0 +1,147 @@
+"""Checks a bundle folder against its manifest, and optionally against a checkpoint in PyTorch.
+
+    models/.venv/bin/python models/export/check_bundle.py --bundle DIR [--checkpoint CKPT [--num-head N]]
+
+Checks: manifest fields, sha256 of every file, cris.* metadata in both graphs, the sessions'
+input/output names, element types and shapes against the manifest, merges file size against
+the vocabulary, and a run at batch 1 and 3 (finite logits of the declared shape). With
+--checkpoint, also runs the PyTorch model on the same inputs and reports the largest difference.
+Exit 0 when everything holds, 1 otherwise (each problem on its own line).
+"""
+from __future__ import annotations
+
+import argparse
+import gzip
+import hashlib
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ORT_TYPES = {"float32": "tensor(float)", "int64": "tensor(int64)"}
+
+
+def _session(path: Path):
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
+def _check_io(label: str, declared: list[dict], actual, problems: list[str]) -> None:
+    names = [a.name for a in actual]
+    if names != [d["name"] for d in declared]:
+        problems.append(f"{label}: names {names} differ from manifest {[d['name'] for d in declared]}")
+        return
+    for spec, arg in zip(declared, actual):
+        if ORT_TYPES.get(spec["dtype"]) != arg.type:
+            problems.append(f"{label} {spec['name']}: type {arg.type}, manifest says {spec['dtype']}")
+        dims = [d if isinstance(d, int) else "batch" for d in arg.shape]
+        if dims != spec["shape"]:
+            problems.append(f"{label} {spec['name']}: shape {arg.shape}, manifest says {spec['shape']}")
+
+
+def sample_inputs(manifest: dict, batch: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    size, length = manifest["input"]["size"], manifest["text"]["word_len"]
+    tok = manifest["text"]["tokenizer"]
+    rng = np.random.default_rng(seed)
+    image = rng.standard_normal((batch, 3, size, size)).astype(np.float32)
+    tokens = np.zeros((batch, length), dtype=np.int64)
+    for row in range(batch):
+        words = 1 + row % (length - 2)
+        tokens[row, 0], tokens[row, words + 1] = tok["sot_id"], tok["eot_id"]
+        tokens[row, 1:words + 1] = rng.integers(1, tok["sot_id"], words)
+    return image, tokens
+
+
+def run_bundle(bundle: Path, manifest: dict, image: np.ndarray, tokens: np.ndarray, sessions=None) -> np.ndarray:
+    encoder, head = sessions or (_session(bundle / manifest["graphs"]["image_encoder"]["file"]),
+                                 _session(bundle / manifest["graphs"]["head"]["file"]))
+    features = encoder.run(None, {"image": image})
+    names = [i["name"] for i in manifest["graphs"]["head"]["inputs"]]
+    return head.run(None, dict(zip(names, [*features, tokens])))[0]
+
+
+def check_bundle(bundle: Path) -> list[str]:
+    """Every way the folder differs from its manifest (empty when it is sound)."""
+    import onnx
+
+    problems: list[str] = []
+    try:
+        manifest = json.loads((bundle / "manifest.json").read_text())
+    except (OSError, ValueError) as error:
+        return [f"manifest.json unreadable: {error}"]
+    if manifest.get("format") != "cris-bundle/1":
+        problems.append(f"format is {manifest.get('format')!r}, expected 'cris-bundle/1'")
+    for name, digest in manifest.get("files", {}).items():
+        path = bundle / name
+        if not path.is_file():
+            problems.append(f"{name}: listed in manifest, missing")
+        elif hashlib.sha256(path.read_bytes()).hexdigest() != digest:
+            problems.append(f"{name}: sha256 differs from manifest")
+    if problems:
+        return problems
+    tok = manifest["text"]["tokenizer"]
+    merges = gzip.decompress((bundle / tok["merges_file"]).read_bytes()).decode("utf-8").split("\n")[1:]
+    if len([m for m in merges[:tok["merges_used"]] if m]) < tok["merges_used"]:
+        problems.append(f"merges file has fewer than merges_used={tok['merges_used']} merges")
+    if tok["vocab_size"] != 512 + tok["merges_used"] + 2:
+        problems.append("vocab_size != 512 + merges_used + 2")
+    sessions = []
+    for key in ("image_encoder", "head"):
+        spec = manifest["graphs"][key]
+        props = {p.key: p.value for p in onnx.load(str(bundle / spec["file"]), load_external_data=False).metadata_props}
+        for field in ("id", "version", "format"):
+            if props.get(f"cris.{field}") != manifest[field]:
+                problems.append(f"{spec['file']}: metadata cris.{field}={props.get(f'cris.{field}')!r}, "
+                                f"manifest says {manifest[field]!r}")
+        session = _session(bundle / spec["file"])
+        _check_io(f"{key} input", spec["inputs"], session.get_inputs(), problems)
+        _check_io(f"{key} output", spec["outputs"], session.get_outputs(), problems)
+        sessions.append(session)
+    if problems:
+        return problems
+    expected_shape = manifest["graphs"]["head"]["outputs"][0]["shape"][1:]
+    for batch in (1, 3):
+        logits = run_bundle(bundle, manifest, *sample_inputs(manifest, batch), sessions=sessions)
+        if list(logits.shape) != [batch, *expected_shape] or not np.isfinite(logits).all():
+            problems.append(f"batch {batch}: logits {logits.shape}, finite={np.isfinite(logits).all()}")
+    return problems
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--bundle", type=Path, required=True)
+    parser.add_argument("--checkpoint", type=Path)
+    parser.add_argument("--num-head", type=int, default=None)
+    args = parser.parse_args(argv)
+    problems = check_bundle(args.bundle)
+    for problem in problems:
+        print(f"check_bundle: {problem}", file=sys.stderr)
+    if problems:
+        return 1
+    manifest = json.loads((args.bundle / "manifest.json").read_text())
+    print(f"{args.bundle}: manifest, sha256s, metadata, graph inputs/outputs and a batch 1/3 run all agree")
+    if args.checkpoint:
+        import torch
+
+        from models.cris import load_checkpoint
+
+        model = load_checkpoint(args.checkpoint, word_len=manifest["text"]["word_len"],
+                                input_size=manifest["input"]["size"], num_head=args.num_head).model
+        image, tokens = sample_inputs(manifest, 2, seed=1)
+        with torch.no_grad():
+            expected = model(torch.from_numpy(image), torch.from_numpy(tokens)).numpy()
+        got = run_bundle(args.bundle, manifest, image, tokens)
+        diff, span = float(np.abs(got - expected).max()), float(expected.max() - expected.min())
+        print(f"against {args.checkpoint} in PyTorch: max |diff| {diff:.3e} over a logit range of {span:.2f}")
+        if manifest["precision"] == "fp32" and diff > 1e-4 * span:
+            print("check_bundle: the float32 bundle does not compute what the checkpoint computes", file=sys.stderr)
+            return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,86 @@
+"""int8 graphs for CPU: onnxruntime static quantisation (QDQ, per-channel weights).
+
+Calibration runs the float32 graphs on a few normalised images ([N,3,S,S]; smooth synthetic ones
+when none are given) and example phrases; the head is calibrated on the image encoder's real
+outputs. Only convolutions and weight matmuls are quantised: attention scores, softmax, layer
+norms and the projector's dynamic kernel (both operands are activations) stay float32, since they
+carry the mask's decision boundary and cost little.
+"""
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+import onnx
+import torch
+
+from models.cris import CRIS
+
+from . import graphs
+
+CALIBRATION_IMAGES = 8
+
+
+def synthetic_images(count: int, size: int, seed: int = 0) -> np.ndarray:
+    """Smooth random images at roughly the scale of CLIP-normalised photos: [N,3,S,S] float32."""
+    generator = torch.Generator().manual_seed(seed)
+    images = []
+    for index in range(count):
+        coarse = torch.randn(1, 3, 2 + index % 4 * 4, 2 + index % 4 * 4, generator=generator)
+        smooth = torch.nn.functional.interpolate(coarse, size=(size, size), mode="bicubic", align_corners=False)
+        images.append(smooth + 0.15 * torch.randn(smooth.shape, generator=generator))
+    return torch.cat(images).clamp(-1.8, 2.2).numpy().astype(np.float32)
+
+
+class _Feed:
+    """onnxruntime CalibrationDataReader over a list of input dicts."""
+
+    def __init__(self, feeds: list[dict[str, np.ndarray]]):
+        self._feeds = iter(feeds)
+
+    def get_next(self) -> Optional[dict[str, np.ndarray]]:
+        return next(self._feeds, None)
+
+
+def _weight_matmuls(path: Path) -> list[str]:
+    """Names of MatMul/Gemm nodes with a constant (initializer) operand."""
+    model = onnx.load(str(path), load_external_data=False)
+    constants = {i.name for i in model.graph.initializer}
+    constants |= {n.output[0] for n in model.graph.node if n.op_type == "Constant"}
+    return [n.name for n in model.graph.node
+            if n.op_type in ("MatMul", "Gemm") and any(i in constants for i in n.input)]
+
+
+def _quantize(path: Path, feeds: list[dict[str, np.ndarray]]) -> None:
+    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
+
+    model = onnx.load(str(path), load_external_data=False)
+    keep_float = [n.name for n in model.graph.node if n.op_type in ("MatMul", "Gemm")
+                  and n.name not in set(_weight_matmuls(path))]
+    with tempfile.TemporaryDirectory() as scratch:
+        target = Path(scratch) / "quantized.onnx"
+        quantize_static(str(path), str(target), _Feed(feeds), quant_format=QuantFormat.QDQ,
+                        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8, per_channel=True,
+                        reduce_range=True, op_types_to_quantize=["Conv", "MatMul", "Gemm"],
+                        nodes_to_exclude=keep_float, calibrate_method=CalibrationMethod.MinMax,
+                        extra_options={"ActivationSymmetric": False, "WeightSymmetric": True})
+        shutil.copyfile(target, path)
+
+
+def quantize_bundle_graphs(model: CRIS, image_path: Path, head_path: Path, input_size: int, word_len: int,
+                           calibration_images: Optional[np.ndarray] = None) -> None:
+    """Replaces both float32 graphs in place by their int8 versions."""
+    import onnxruntime as ort
+
+    images = calibration_images if calibration_images is not None else \
+        synthetic_images(CALIBRATION_IMAGES, input_size)
+    tokens = graphs.example_tokens(len(images), word_len, model.cfg.vocab_size).numpy()
+    encoder = ort.InferenceSession(str(image_path), providers=["CPUExecutionProvider"])
+    features = [encoder.run(graphs.FEATURE_NAMES, {"image": images[i:i + 1]}) for i in range(len(images))]
+    del encoder
+    _quantize(image_path, [{"image": images[i:i + 1]} for i in range(len(images))])
+    head_feeds = [dict(zip(graphs.HEAD_INPUTS, [*f, tokens[i:i + 1]])) for i, f in enumerate(features)]
+    _quantize(head_path, head_feeds)
