@@ -7,9 +7,11 @@ import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
 import { createMiddleware } from 'hono/factory';
 import { secureHeaders } from 'hono/secure-headers';
+import { timing } from 'hono/timing';
 import { ApiError } from '../../contract/errors.js';
 import { LIMITS } from '../../contract/limits.js';
 import { bearerAuth } from './auth/bearer.js';
+import { KeyLookupCache } from './auth/key-cache.js';
 import { parseConfig, type AppEnv, type Bindings, type EdgeConfig } from './env.js';
 import { CircuitBreaker } from './forward/breaker.js';
 import type { GpuClientOptions } from './forward/gpu-client.js';
@@ -19,7 +21,7 @@ import { resultHandler } from './routes/results.js';
 import { segmentHandler } from './routes/segment.js';
 import { usageHandler } from './routes/usage.js';
 
-export const EXPOSED_HEADERS = ['x-cache', 'x-result-id', 'retry-after', 'location', 'etag', 'idempotent-replayed', 'preference-applied'];
+export const EXPOSED_HEADERS = ['x-cache', 'x-result-id', 'retry-after', 'location', 'etag', 'idempotent-replayed', 'preference-applied', 'server-timing'];
 
 export function createApp(): OpenAPIHono<AppEnv> {
   const configs = new WeakMap<Bindings, { config: EdgeConfig; breaker: CircuitBreaker }>();
@@ -33,6 +35,9 @@ export function createApp(): OpenAPIHono<AppEnv> {
     }
     return entry;
   };
+  // Per-isolate memo of key lookups: a revoked key stops working here within 5 s.
+  const keyMemo = new KeyLookupCache(5_000, 10_000);
+  const auth = bearerAuth(keyMemo);
   const gpuOptions = (env: Bindings): GpuClientOptions => {
     const { config, breaker } = state(env);
     return { urls: config.gpuServiceUrls, timeoutMs: config.gpuTimeoutMs, hmacSecret: config.hmacSecret, breaker };
@@ -46,6 +51,8 @@ export function createApp(): OpenAPIHono<AppEnv> {
   app.onError(onError);
   app.notFound(onNotFound);
 
+  // Server-Timing: where a request's time went (auth, meter, cache, gpu), for clients and benchmarks.
+  app.use('/v1/*', timing({ crossOrigin: true }));
   app.use('*', secureHeaders({ crossOriginResourcePolicy: 'cross-origin' }));
   app.use(
     '*',
@@ -75,9 +82,9 @@ export function createApp(): OpenAPIHono<AppEnv> {
       throw new ApiError('payload_too_large', `The body is larger than ${LIMITS.maxBodyBytes} bytes.`);
     },
   });
-  app.post('/v1/segment', limitBody, bearerAuth(), (c) => segmentHandler(c, gpuOptions(c.env)));
-  app.get('/v1/results/:id', bearerAuth(), resultHandler);
-  app.get('/v1/usage', bearerAuth(), usageHandler);
+  app.post('/v1/segment', limitBody, auth, (c) => segmentHandler(c, gpuOptions(c.env)));
+  app.get('/v1/results/:id', auth, resultHandler);
+  app.get('/v1/usage', auth, usageHandler);
 
   registerOpenApi(app);
   app.doc31('/openapi.json', OPENAPI_INFO);

@@ -1,6 +1,7 @@
 /**
  * The Worker's bindings, typed once, and its configuration parsed once (zod) from vars/secrets.
  */
+import type { TimingVariables } from 'hono/timing';
 import { z } from 'zod';
 import type { KeyMeter } from './meter/key-meter.js';
 import type { KeyRecord } from './auth/key-record.js';
@@ -27,7 +28,7 @@ export interface Bindings {
 }
 
 /** Per-request values middleware hands to handlers. */
-export interface Variables {
+export interface Variables extends TimingVariables {
   config: EdgeConfig;
   apiKey: KeyRecord;
   requestId: string;

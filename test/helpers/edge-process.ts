@@ -108,7 +108,11 @@ export async function startEdge(options: EdgeOptions): Promise<EdgeHandle> {
       resolveExit();
     }),
   );
+  // If this process exits without stop(), do not leave wrangler and workerd behind.
+  const killOnExit = () => signalGroup(child, 'SIGKILL');
+  process.once('exit', killOnExit);
   const stop = async (graceMs = 5000): Promise<void> => {
+    process.off('exit', killOnExit);
     if (exitCode === undefined) {
       signalGroup(child, 'SIGTERM');
       const timer = setTimeout(() => signalGroup(child, 'SIGKILL'), graceMs);

@@ -4,16 +4,23 @@
  * unknown key, 403 for a disabled one.
  */
 import { createMiddleware } from 'hono/factory';
+import { wrapTime } from 'hono/timing';
 import { ApiError } from '../../../contract/errors.js';
 import type { AppEnv } from '../env.js';
+import type { KeyLookupCache } from './key-cache.js';
 import { hashApiKey, KeyRecordSchema, type KeyRecord } from './key-record.js';
 
 const BEARER = /^Bearer\s+(\S+)\s*$/i;
 
-export async function lookupKey(kv: KVNamespace, header: string | undefined): Promise<KeyRecord> {
+export async function lookupKey(kv: KVNamespace, header: string | undefined, memo?: KeyLookupCache): Promise<KeyRecord> {
   const match = header ? BEARER.exec(header) : null;
   if (!match) throw new ApiError('unauthorized', 'Send your API key as "Authorization: Bearer <key>".');
-  const stored = await kv.get(await hashApiKey(match[1]), { type: 'json', cacheTtl: 60 });
+  const hash = await hashApiKey(match[1]);
+  let stored = memo?.get(hash)?.record;
+  if (stored === undefined) {
+    stored = await kv.get(hash, { type: 'json', cacheTtl: 60 });
+    if (stored !== null) memo?.set(hash, stored); // unknown keys are not remembered: a new key works at once
+  }
   if (stored === null) throw new ApiError('unauthorized', 'Unknown API key.');
   const record = KeyRecordSchema.safeParse(stored);
   if (!record.success) throw new ApiError('internal', 'The stored key record is malformed.');
@@ -22,9 +29,9 @@ export async function lookupKey(kv: KVNamespace, header: string | undefined): Pr
 }
 
 /** Sets `apiKey` for the handlers after it. */
-export function bearerAuth() {
+export function bearerAuth(memo?: KeyLookupCache) {
   return createMiddleware<AppEnv>(async (c, next) => {
-    c.set('apiKey', await lookupKey(c.env.API_KEYS, c.req.header('authorization')));
+    c.set('apiKey', await wrapTime(c, 'auth', lookupKey(c.env.API_KEYS, c.req.header('authorization'), memo)));
     await next();
   });
 }

@@ -62,10 +62,7 @@ export class KeyMeter extends DurableObject<Bindings> {
   /** Takes one token and reserves `units` of the month's quota. */
   admit(limits: KeyLimits, units: number, nowMs: number = Date.now()): Admission {
     this.refill(limits, nowMs);
-    if (this.tokens < 1) {
-      const waitSeconds = (1 - this.tokens) / limits.ratePerSecond;
-      return { ok: false, code: 'rate_limited', retryAfterSeconds: waitSeconds, message: `Rate limit: ${limits.ratePerSecond} requests per second, bursts of ${limits.burst}.` };
-    }
+    if (this.tokens < 1) return this.rateLimited(limits);
     this.expireReservations(nowMs);
     const committed = this.billedInMonth(monthOf(nowMs)) + this.reservedUnits();
     if (committed + units > limits.monthlyQuota) {
@@ -77,15 +74,36 @@ export class KeyMeter extends DurableObject<Bindings> {
     return { ok: true, reservation };
   }
 
+  /**
+   * A request answered from the result cache: takes one token (rate limit) and books the cached
+   * phrases in the same call; the quota is not touched, cache hits are not billed.
+   */
+  recordCached(limits: KeyLimits, units: number, nowMs: number = Date.now()): Admission {
+    this.refill(limits, nowMs);
+    if (this.tokens < 1) return this.rateLimited(limits);
+    this.tokens -= 1;
+    this.book(nowMs, 0, units);
+    return { ok: true, reservation: '' };
+  }
+
   /** Releases a reservation and books what was actually answered. */
   settle(reservation: string, outcome: Settlement, nowMs: number = Date.now()): void {
     this.reservations.delete(reservation);
     if (outcome.billable === 0 && outcome.cached === 0) return;
+    this.book(nowMs, outcome.billable, outcome.cached);
+  }
+
+  private book(nowMs: number, billable: number, cached: number): void {
     this.ctx.storage.sql.exec(
       `INSERT INTO usage (day, requests, billable, cached) VALUES (?, 1, ?, ?)
        ON CONFLICT(day) DO UPDATE SET requests = requests + 1, billable = billable + excluded.billable, cached = cached + excluded.cached`,
-      utcDay(nowMs), outcome.billable, outcome.cached,
+      utcDay(nowMs), billable, cached,
     );
+  }
+
+  private rateLimited(limits: KeyLimits): Admission {
+    const waitSeconds = (1 - this.tokens) / limits.ratePerSecond;
+    return { ok: false, code: 'rate_limited', retryAfterSeconds: waitSeconds, message: `Rate limit: ${limits.ratePerSecond} requests per second, bursts of ${limits.burst}.` };
   }
 
   /** Per-day totals, oldest first, for days in [from, to] (YYYY-MM-DD, inclusive). */

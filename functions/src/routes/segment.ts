@@ -4,6 +4,7 @@
  * finishes in the background; `Accept: image/png` with one phrase answers the mask PNG.
  */
 import type { Context } from 'hono';
+import { wrapTime } from 'hono/timing';
 import { ApiError } from '../../../contract/errors.js';
 import { sha256Hex } from '../../../contract/hmac.js';
 import { resultKey } from '../../../contract/result-key.js';
@@ -13,7 +14,7 @@ import { ResultStore } from '../cache/result-store.js';
 import { forwardSegment, type GpuClientOptions } from '../forward/gpu-client.js';
 import { withIdempotency } from '../http/idempotency.js';
 import { parseSegmentRequest, type SegmentRequest } from '../http/segment-request.js';
-import type { KeyMeter } from '../meter/key-meter.js';
+import type { Admission, KeyMeter } from '../meter/key-meter.js';
 
 export function acceptsPng(accept: string | undefined): boolean {
   return /(^|,)\s*image\/png\s*(;|,|$)/i.test(accept ?? '');
@@ -52,13 +53,27 @@ interface Job {
   startedMs: number;
 }
 
+function admitted(admission: Admission): string {
+  if (!admission.ok) throw new ApiError(admission.code, admission.message, admission.retryAfterSeconds);
+  return admission.reservation;
+}
+
+/**
+ * Cache first: a hit costs one meter call (rate limit + booking the cached phrases); a miss
+ * reserves quota, computes, then settles (billing the phrases, or releasing on failure).
+ */
 async function answer(c: Context<AppEnv>, meter: DurableObjectStub<KeyMeter>, gpu: GpuClientOptions, job: Job): Promise<Response> {
   const { request, id } = job;
   const units = request.phrases.length;
-  const admission = await meter.admit(c.get('apiKey').limits, units);
-  if (!admission.ok) throw new ApiError(admission.code, admission.message, admission.retryAfterSeconds);
-  const settle = (billable: number, cached: number) => meter.settle(admission.reservation, { billable, cached });
+  const limits = c.get('apiKey').limits;
   const store = new ResultStore(c.get('config'), caches.default, new URL(c.req.url).origin, (p) => c.executionCtx.waitUntil(p));
+  const found = await wrapTime(c, 'cache', store.find(id));
+  if (found) {
+    admitted(await wrapTime(c, 'meter', meter.recordCached(limits, units) as Promise<Admission>));
+    return render(found.result, true, job.wantsPng, job.startedMs);
+  }
+  const reservation = admitted(await wrapTime(c, 'meter', meter.admit(limits, units) as Promise<Admission>));
+  const settle = (billable: number, cached: number) => meter.settle(reservation, { billable, cached });
   const compute = async (): Promise<SegmentResult> => {
     const result = await forwardSegment(gpu, {
       image: request.image,
@@ -71,29 +86,24 @@ async function answer(c: Context<AppEnv>, meter: DurableObjectStub<KeyMeter>, gp
     store.remember(stored);
     return stored;
   };
+  if (job.respondAsync) {
+    c.executionCtx.waitUntil(
+      compute().then(
+        () => settle(units, 0),
+        async (error) => {
+          console.warn('async segmentation failed', id, (error as Error).message);
+          await settle(0, 0);
+        },
+      ),
+    );
+    const url = store.resultUrl(id);
+    return new Response(JSON.stringify({ id, status: 'pending', result_url: url }), {
+      status: 202,
+      headers: { 'content-type': 'application/json; charset=utf-8', location: url, 'preference-applied': 'respond-async', 'retry-after': '1', 'x-result-id': id },
+    });
+  }
   try {
-    const found = await store.find(id);
-    if (found) {
-      await settle(0, units);
-      return render(found.result, true, job.wantsPng, job.startedMs);
-    }
-    if (job.respondAsync) {
-      c.executionCtx.waitUntil(
-        compute().then(
-          () => settle(units, 0),
-          async (error) => {
-            console.warn('async segmentation failed', id, (error as Error).message);
-            await settle(0, 0);
-          },
-        ),
-      );
-      const url = store.resultUrl(id);
-      return new Response(JSON.stringify({ id, status: 'pending', result_url: url }), {
-        status: 202,
-        headers: { 'content-type': 'application/json; charset=utf-8', location: url, 'preference-applied': 'respond-async', 'retry-after': '1', 'x-result-id': id },
-      });
-    }
-    const result = await compute();
+    const result = await wrapTime(c, 'gpu', compute());
     await settle(units, 0);
     return render(result, false, job.wantsPng, job.startedMs);
   } catch (error) {
@@ -105,13 +115,13 @@ async function answer(c: Context<AppEnv>, meter: DurableObjectStub<KeyMeter>, gp
 export async function segmentHandler(c: Context<AppEnv>, gpu: GpuClientOptions): Promise<Response> {
   const startedMs = Date.now();
   const config = c.get('config');
-  const request = await parseSegmentRequest(c.req.header('content-type'), await c.req.arrayBuffer());
+  const request = await wrapTime(c, 'parse', c.req.arrayBuffer().then((body) => parseSegmentRequest(c.req.header('content-type'), body)));
   const wantsPng = acceptsPng(c.req.header('accept'));
   if (wantsPng) {
     if (request.phrases.length !== 1) throw new ApiError('invalid_options', '`Accept: image/png` needs exactly one phrase.');
     request.options = { ...request.options, format: 'png' };
   }
-  const imageSha256 = await sha256Hex(request.image);
+  const imageSha256 = await wrapTime(c, 'hash', sha256Hex(request.image));
   const id = await resultKey({ model: config.model, imageSha256, phrases: request.phrases, options: request.options });
   const job: Job = { request, id, imageSha256, wantsPng, respondAsync: prefersAsync(c.req.header('prefer')), startedMs };
   const meter = c.env.KEY_METER.get(c.env.KEY_METER.idFromName(c.get('apiKey').keyId));
