@@ -1,5 +1,5 @@
 /**
- * Starts the real GPU service (`tsx gpu-service/src/main.ts`, its own process group) and a real
+ * Starts the real GPU service (`node --import tsx gpu-service/src/main.ts`, its own process group) and a real
  * s3rver on loopback, and tears them down. Shared by the service, edge and DX integration tests
  * and by bench/service.ts. Documented in /work/notes/service-process.md.
  */
@@ -113,7 +113,10 @@ export async function startService(options: StartServiceOptions): Promise<Servic
   const secret = options.secret ?? 'service-test-secret-0123456789';
   const url = `http://127.0.0.1:${options.port}`;
   const started = performance.now();
-  const child = spawn(join(REPO_ROOT, 'node_modules', '.bin', 'tsx'), ['gpu-service/src/main.ts'], {
+  // `node --import tsx` rather than the tsx CLI: one process, so SIGTERM reaches the service's
+  // own handler (the CLI relays signals with a 30 ms handshake that a busy machine can miss,
+  // and then SIGKILLs the service mid-drain).
+  const child = spawn(process.execPath, ['--import', 'tsx', 'gpu-service/src/main.ts'], {
     cwd: REPO_ROOT,
     detached: true, // own process group: stop() reaches the workers too
     stdio: ['ignore', 'pipe', 'pipe'],

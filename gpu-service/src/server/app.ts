@@ -51,30 +51,11 @@ export function createApp(deps: AppDeps): Hono {
   app.post('/v1/segment', async (c) => {
     if (deps.state.draining) throw new ApiError('unavailable', 'the service is shutting down', 1);
     if (!deps.state.ready()) throw new ApiError('unavailable', 'the service is not ready', 1);
-    const body = await readBodyLimited(c.req.raw, maxBodyBytes);
-    await checkSignature(c, deps, body);
-    const request = await parseSegmentRequest(body, c.req.header('content-type'), deps.model);
-    const wantPng = request.phrases.length === 1 && acceptsPngFirst(c.req.header('accept'));
-
-    const timeout = new AbortController();
-    const timer = setTimeout(
-      () => timeout.abort(new ApiError('timeout', `the request waited more than ${deps.requestTimeoutMs} ms`)),
-      deps.requestTimeoutMs,
-    );
+    deps.state.enter();
     try {
-      const signal = AbortSignal.any([c.req.raw.signal, timeout.signal]);
-      const { result, pngs } = await deps.segment(request, wantPng, signal);
-      if (wantPng && pngs?.[0]) {
-        return c.body(pngs[0] as Uint8Array<ArrayBuffer>, 200, {
-          'content-type': 'image/png',
-          'x-cris-result-id': result.id,
-          'x-cris-model': result.model,
-          'x-cris-score': String(result.results[0].score),
-        });
-      }
-      return c.json(result);
+      return await segmentRoute(c, deps, maxBodyBytes);
     } finally {
-      clearTimeout(timer);
+      deps.state.leave();
     }
   });
 
@@ -112,6 +93,34 @@ export function createApp(deps: AppDeps): Hono {
   });
 
   return app;
+}
+
+async function segmentRoute(c: Context, deps: AppDeps, maxBodyBytes: number): Promise<Response> {
+  const body = await readBodyLimited(c.req.raw, maxBodyBytes);
+  await checkSignature(c, deps, body);
+  const request = await parseSegmentRequest(body, c.req.header('content-type'), deps.model);
+  const wantPng = request.phrases.length === 1 && acceptsPngFirst(c.req.header('accept'));
+
+  const timeout = new AbortController();
+  const timer = setTimeout(
+    () => timeout.abort(new ApiError('timeout', `the request waited more than ${deps.requestTimeoutMs} ms`)),
+    deps.requestTimeoutMs,
+  );
+  try {
+    const signal = AbortSignal.any([c.req.raw.signal, timeout.signal]);
+    const { result, pngs } = await deps.segment(request, wantPng, signal);
+    if (wantPng && pngs?.[0]) {
+      return c.body(pngs[0] as Uint8Array<ArrayBuffer>, 200, {
+        'content-type': 'image/png',
+        'x-cris-result-id': result.id,
+        'x-cris-model': result.model,
+        'x-cris-score': String(result.results[0].score),
+      });
+    }
+    return c.json(result);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 async function checkSignature(c: Context, deps: AppDeps, body: Uint8Array): Promise<void> {

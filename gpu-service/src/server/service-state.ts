@@ -19,6 +19,8 @@ export interface StateProbes {
 export class ServiceState {
   private phase: 'starting' | 'ready' | 'draining' | 'failed' = 'starting';
   private failureReason: string | undefined;
+  private active = 0;
+  private idleWaiters: (() => void)[] = [];
 
   constructor(private readonly probes: StateProbes) {}
 
@@ -33,6 +35,26 @@ export class ServiceState {
 
   markDraining(): void {
     if (this.phase !== 'failed') this.phase = 'draining';
+  }
+
+  /** A segment request was accepted: shutdown waits for it to be answered. */
+  enter(): void {
+    this.active++;
+  }
+
+  leave(): void {
+    this.active--;
+    if (this.active === 0) for (const wake of this.idleWaiters.splice(0)) wake();
+  }
+
+  /** Accepted segment requests not yet answered. */
+  get activeRequests(): number {
+    return this.active;
+  }
+
+  /** Resolves once no accepted request is left. */
+  idle(): Promise<void> {
+    return this.active === 0 ? Promise.resolve() : new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
   get draining(): boolean {

@@ -1,0 +1,203 @@
+/**
+ * The composition root, and the only one: config -> bundle + tokenizer -> worker pool ->
+ * batcher + scheduler -> result store -> metrics -> HTTP server; warm-up at max batch before
+ * ready; SIGTERM/SIGINT drain the queue, then exit. `npm run service` runs it.
+ */
+import { serve } from '@hono/node-server';
+import { Registry } from 'prom-client';
+import { DynamicBatcher } from './batcher/dynamic-batcher.js';
+import { BatchScheduler, type ScheduledResult } from './batcher/scheduler.js';
+import { modelName, readBundle, type Bundle } from './bundle/index.js';
+import { ConfigError, loadConfig, type ServiceConfig } from './config.js';
+import { letterboxTransform, prepareImage } from './imaging/index.js';
+import { createServiceMetrics, type ServiceMetrics } from './metrics/service-metrics.js';
+import { createApp } from './server/app.js';
+import { createLogger, type Logger } from './server/logger.js';
+import { createSegmentPipeline } from './server/segment-pipeline.js';
+import { ServiceState } from './server/service-state.js';
+import { NullResultStore, S3ResultStore, createS3Client, type ResultStore } from './storage/result-store.js';
+import { loadTokenizer } from './tokenizer/index.js';
+import { WorkerPool, type InferenceBackend } from './worker/pool.js';
+import type { BatchItemInput, BatchJob, BatchStats } from './worker/protocol.js';
+
+async function main(): Promise<void> {
+  const startedAt = performance.now();
+  let config: ServiceConfig;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    process.stderr.write(`${error instanceof ConfigError ? error.message : String(error)}\n`);
+    process.exit(2);
+  }
+  const logger = createLogger(config.logLevel);
+  if (config.insecureNoAuth) logger.warn('CRIS_INSECURE_NO_AUTH is set: requests are not authenticated');
+
+  // Workers load the bundle (and check it) in parallel with the main thread's own read.
+  const workersStarting = WorkerPool.start(
+    { bundleDir: config.bundleDir, provider: config.provider, threads: config.threads, featureCache: config.featureCache },
+    config.workers,
+  );
+  workersStarting.catch(() => {}); // reported below
+  const bundle = await readBundle(config.bundleDir).catch((error: unknown) => fail(logger, 'bundle refused', error));
+  const model = modelName(bundle.manifest);
+  const tokenizer = await loadTokenizer(bundle);
+  const wordLen = bundle.manifest.text.word_len;
+
+  const batcher = new DynamicBatcher<BatchItemInput, ScheduledResult>({ ...config.batcher, retryAfterSeconds: 1 });
+  const metrics = createServiceMetrics(new Registry(), { queueDepth: () => batcher.depth, processMetrics: true });
+  let backend: InferenceBackend | undefined;
+  const state = new ServiceState({
+    queueDepth: () => batcher.depth,
+    backendFailure: () => backend?.failure,
+    busyQueueDepth: Math.max(1, Math.ceil(config.batcher.maxQueueSize * 0.8)),
+  });
+  const store = createStore(config, logger, metrics);
+  const segment = createSegmentPipeline({
+    model,
+    defaultThreshold: bundle.manifest.output.threshold,
+    prepareImage: (bytes) => prepareImage(bytes, bundle.manifest.input),
+    tokenize: (texts) => tokenizer.tokenize(texts, wordLen),
+    submit: (item, rows, signal) => batcher.append(item, rows, signal),
+    store,
+  });
+  const app = createApp({
+    auth: { secret: config.hmacSecret, insecureNoAuth: config.insecureNoAuth },
+    model,
+    segment,
+    state,
+    metrics,
+    models: () => modelsSummary(bundle, model, backend?.provider),
+    requestTimeoutMs: config.requestTimeoutMs,
+    logger,
+  });
+  // Listen at once, so probes see `starting` while the workers load and warm up.
+  const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host });
+
+  backend = await workersStarting.catch((error: unknown) => fail(logger, 'inference workers failed to start', error));
+  logger.info('inference backend', { provider: backend.provider, requested: config.provider, workers: backend.concurrency, model });
+  if (config.provider !== 'auto' && backend.provider !== config.provider) {
+    fail(logger, 'provider mismatch', new Error(`asked for ${config.provider}, running on ${backend.provider}`));
+  }
+  const scheduler = new BatchScheduler(batcher, backend, {
+    maxBatch: config.batcher.maxBatch,
+    onBatch: (stats) => recordBatch(metrics, stats),
+    onError: (error) => logger.error('batch failed', { error: String(error) }),
+  });
+
+  const warmUpStart = performance.now();
+  const warmUp = warmUpJob(bundle, config.batcher.maxBatch, tokenizer.tokenize(['warm up'], wordLen));
+  await Promise.all(Array.from({ length: backend.concurrency }, () => backend!.run(warmUp()))).catch((error: unknown) =>
+    fail(logger, 'warm-up failed', error),
+  );
+  scheduler.start();
+  state.markReady();
+  logger.info('ready', {
+    url: `http://${config.host}:${config.port}`,
+    warm_up_ms: Math.round(performance.now() - warmUpStart),
+    start_ms: Math.round(performance.now() - startedAt),
+  });
+
+  // A dead worker cannot come back: report `failed`, then exit so the orchestrator restarts us.
+  const watchdog = setInterval(() => {
+    if (!backend?.failure) return;
+    clearInterval(watchdog);
+    state.markFailed(backend.failure);
+    logger.error('inference backend failed', { reason: backend.failure });
+    setTimeout(() => process.exit(1), 1000).unref();
+  }, 500);
+  watchdog.unref();
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    state.markDraining();
+    logger.info('draining', { signal, accepted: state.activeRequests, queued: batcher.depth, in_flight: scheduler.inFlight });
+    // Every request accepted before the signal is answered (new ones get 503), then the
+    // batcher closes; both bounded by the shutdown timeout.
+    const drained = await Promise.race([
+      state
+        .idle()
+        .then(() => scheduler.drain())
+        .then(() => true),
+      new Promise<boolean>((resolve) => setTimeout(() => resolve(false), config.shutdownTimeoutMs).unref()),
+    ]);
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      if ('closeIdleConnections' in server) server.closeIdleConnections();
+      setTimeout(resolve, 2000).unref();
+    });
+    await backend!.close();
+    logger.info('stopped', { drained });
+    process.exit(drained ? 0 : 1);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+}
+
+function createStore(config: ServiceConfig, logger: Logger, metrics: ServiceMetrics): ResultStore {
+  if (!config.s3) {
+    logger.warn('CRIS_S3_BUCKET is not set: results are not stored');
+    return new NullResultStore();
+  }
+  return new S3ResultStore({
+    client: createS3Client(config.s3),
+    bucket: config.s3.bucket,
+    timeoutMs: config.s3.timeoutMs,
+    logger,
+    onFailure: () => metrics.s3WriteFailures.inc(),
+  });
+}
+
+function recordBatch(metrics: ServiceMetrics, stats: BatchStats): void {
+  metrics.batchSize.observe(stats.rows);
+  if (stats.encodedImages > 0) metrics.inferenceSeconds.observe({ graph: 'image_encoder' }, stats.imageEncoderMs / 1000);
+  if (stats.rows > 0) metrics.inferenceSeconds.observe({ graph: 'head' }, stats.headMs / 1000);
+  metrics.featureCacheHits.inc(stats.cacheHits);
+  metrics.featureCacheMisses.inc(stats.cacheMisses);
+}
+
+/** A job at max batch: maxBatch distinct blank images, one phrase each; bypasses the cache. */
+function warmUpJob(bundle: Bundle, maxBatch: number, tokens: BigInt64Array): () => BatchJob {
+  const size = bundle.manifest.input.size;
+  return () => ({
+    maxBatch,
+    bypassCache: true,
+    items: Array.from({ length: maxBatch }, (_, index) => ({
+      tensor: new Float32Array(3 * size * size), // [3, S, S]
+      sha256: `warm-up-${index}`,
+      transform: letterboxTransform(64, 48, size),
+      tokens: tokens.slice(),
+      phraseCount: 1,
+      threshold: bundle.manifest.output.threshold,
+      formats: ['polygon'],
+    })),
+  });
+}
+
+function modelsSummary(bundle: Bundle, model: string, provider: string | undefined): unknown {
+  const manifest = bundle.manifest;
+  return {
+    models: [
+      {
+        model,
+        id: manifest.id,
+        version: manifest.version,
+        precision: manifest.precision,
+        input_size: manifest.input.size,
+        word_len: manifest.text.word_len,
+        threshold: manifest.output.threshold,
+        provider: provider ?? null,
+        source: manifest.provenance?.source ?? null,
+        metrics: manifest.provenance?.metrics ?? null,
+      },
+    ],
+  };
+}
+
+function fail(logger: Logger, message: string, error: unknown): never {
+  logger.error(message, { error: error instanceof Error ? error.message : String(error) });
+  process.exit(1);
+}
+
+void main();

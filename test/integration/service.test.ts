@@ -1,0 +1,278 @@
+/**
+ * The real GPU service process (tsx gpu-service/src/main.ts) with a real bundle and a real
+ * s3rver on loopback. Bundle: models/cris-shapes-s when shipped (trained), else
+ * .cache/bundles/random-small (CRIS_TEST_BUNDLE overrides). The IoU check needs the trained
+ * bundle and is reported as skipped, by name, without it.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { crc32, deflateSync } from 'node:zlib';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SegmentResultSchema, resultObjectKey } from '../../contract/segment.js';
+import { createS3Client } from '../../gpu-service/src/storage/result-store.js';
+import {
+  REPO_ROOT,
+  defaultTestBundle,
+  hasTrainedBundle,
+  startS3rver,
+  startService,
+  type S3rverHandle,
+  type ServiceHandle,
+} from '../helpers/service-process.js';
+import { edgeResultKey, segmentInit, type SegmentForm } from '../helpers/service-requests.js';
+
+const S3_PORT = 18120;
+const SERVICE_PORT = 18121;
+const DRAIN_PORT = 18122;
+const BUCKET = 'cris-results';
+
+interface Ref {
+  image: string;
+  mask: string;
+  sentences: string[];
+}
+
+let s3: S3rverHandle;
+let service: ServiceHandle;
+let model: string;
+let dataset: string;
+let refs: Ref[];
+
+/** A request signed with the service's secret, or with `secret` (null: unsigned). */
+async function segment(fields: SegmentForm, headers: Record<string, string> = {}, secret?: string | null) {
+  const key = secret === undefined ? service.secret : (secret ?? undefined);
+  return fetch(`${service.url}/v1/segment`, await segmentInit(fields, key, headers));
+}
+
+async function expectJsonError(response: Response, status: number, code: string) {
+  const text = await response.text();
+  expect(response.status, text).toBe(status);
+  const body = JSON.parse(text) as { error: { code: string; message: string } };
+  expect(body.error.code).toBe(code);
+  expect(body.error.message.length).toBeGreaterThan(0);
+}
+
+function pngChunk(type: string, data: Buffer): Buffer {
+  const length = Buffer.alloc(4);
+  length.writeUInt32BE(data.length);
+  const crc = Buffer.alloc(4);
+  crc.writeUInt32BE(crc32(Buffer.concat([Buffer.from(type), data])));
+  return Buffer.concat([length, Buffer.from(type), data, crc]);
+}
+
+/** A small PNG file whose IHDR claims width x height (a decompression bomb's header). */
+function pngClaiming(width: number, height: number): Uint8Array {
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
+  ihdr.set([8, 2, 0, 0, 0], 8); // 8-bit RGB
+  const signature = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+  const idat = deflateSync(Buffer.alloc(4096)); // the first rows only
+  return new Uint8Array(Buffer.concat([signature, pngChunk('IHDR', ihdr), pngChunk('IDAT', idat), pngChunk('IEND', Buffer.alloc(0))]));
+}
+
+function iou(a: Uint8Array, b: Uint8Array): number {
+  let inter = 0;
+  let union = 0;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] > 127;
+    const y = b[i] > 127;
+    if (x && y) inter++;
+    if (x || y) union++;
+  }
+  return union === 0 ? 1 : inter / union;
+}
+
+beforeAll(async () => {
+  dataset = mkdtempSync(join(tmpdir(), 'cris-service-scenes-'));
+  const generated = spawnSync('node_modules/.bin/tsx', ['models/shapes/cli.ts', '--out', dataset, '--n', '4', '--seed', '123'], {
+    cwd: REPO_ROOT,
+    encoding: 'utf8',
+  });
+  if (generated.status !== 0) throw new Error(`scene generator failed: ${generated.stderr}`);
+  refs = readFileSync(join(dataset, 'refs.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line) as Ref);
+  s3 = await startS3rver({ port: S3_PORT, bucket: BUCKET });
+  service = await startService({
+    port: SERVICE_PORT,
+    // a generous request timeout: this machine's CPU is shared, and the point here is behaviour
+    env: { ...s3.env, CRIS_MAX_BATCH: '8', CRIS_MAX_QUEUE_DELAY_MS: '5', CRIS_MAX_QUEUE_SIZE: '64', CRIS_REQUEST_TIMEOUT_MS: '170000' },
+  });
+  const models = (await (await fetch(`${service.url}/v1/models`)).json()) as { models: { model: string }[] };
+  model = models.models[0].model;
+  console.info(`service integration: bundle ${defaultTestBundle()} (${model}), ready in ${Math.round(service.readyMs)} ms`);
+});
+
+afterAll(async () => {
+  await service?.stop();
+  await s3?.close();
+  if (dataset) rmSync(dataset, { recursive: true, force: true });
+});
+
+describe('GPU service process', () => {
+  it('segments a generated scene, answers a contract result and stores it in S3', async () => {
+    const ref = refs[0];
+    const image = new Uint8Array(readFileSync(join(dataset, ref.image)));
+    const texts = [ref.sentences[0]];
+    const resultKey = await edgeResultKey(model, image, texts, { format: 'rle' });
+    const response = await segment({ image, texts, options: { format: 'rle', resultKey } });
+    expect(response.status, await response.clone().text()).toBe(200);
+    const result = SegmentResultSchema.parse(await response.json());
+    const meta = await sharp(image).metadata();
+    expect(result).toMatchObject({ id: resultKey, model, width: meta.width, height: meta.height, cached: false });
+    expect(result.results).toHaveLength(1);
+    expect(result.results[0].mask.format).toBe('rle');
+
+    const client = createS3Client({ ...s3.config, timeoutMs: 5000 });
+    const stored = await client.send(new GetObjectCommand({ Bucket: BUCKET, Key: resultObjectKey(model, resultKey) }));
+    expect(JSON.parse(await stored.Body!.transformToString())).toEqual(result);
+  });
+
+  it.skipIf(!hasTrainedBundle())(
+    'finds the referred object: IoU >= 0.8 against the generator mask (needs the trained bundle models/cris-shapes-s)',
+    async () => {
+      const ref = refs[0];
+      const image = new Uint8Array(readFileSync(join(dataset, ref.image)));
+      const response = await segment({ image, texts: [ref.sentences[0]] }, { accept: 'image/png' });
+      expect(response.status).toBe(200);
+      expect(response.headers.get('content-type')).toBe('image/png');
+      const predicted = await sharp(Buffer.from(await response.arrayBuffer())).extractChannel(0).raw().toBuffer();
+      const truth = await sharp(join(dataset, ref.mask)).extractChannel(0).raw().toBuffer();
+      expect(predicted.length).toBe(truth.length);
+      expect(iou(predicted, truth)).toBeGreaterThanOrEqual(0.8);
+    },
+  );
+
+  it('returns the mask PNG for Accept: image/png and stores it next to the result', async () => {
+    const ref = refs[1];
+    const image = new Uint8Array(readFileSync(join(dataset, ref.image)));
+    const response = await segment({ image, texts: [ref.sentences[0]] }, { accept: 'image/png' });
+    expect(response.status).toBe(200);
+    const png = Buffer.from(await response.arrayBuffer());
+    const meta = await sharp(png).metadata();
+    const original = await sharp(image).metadata();
+    expect([meta.format, meta.width, meta.height, meta.channels]).toEqual(['png', original.width, original.height, 1]);
+    const key = response.headers.get('x-cris-result-id')!;
+    const client = createS3Client({ ...s3.config, timeoutMs: 5000 });
+    const stored = await client.send(new GetObjectCommand({ Bucket: BUCKET, Key: resultObjectKey(model, key).replace(/\.json$/, '.0.png') }));
+    expect(Buffer.from(await stored.Body!.transformToByteArray()).equals(png)).toBe(true);
+  });
+
+  it('refuses a bad signature with 401 invalid_signature', async () => {
+    const image = new Uint8Array(readFileSync(join(dataset, refs[0].image)));
+    await expectJsonError(await segment({ image, texts: ['the red circle'] }, {}, 'not-the-edge-secret-0000'), 401, 'invalid_signature');
+    await expectJsonError(await segment({ image, texts: ['the red circle'] }, {}, null), 401, 'invalid_signature');
+  });
+
+  it('answers each bad input with a 4xx JSON error, never a 5xx or a crash', async () => {
+    const good = new Uint8Array(readFileSync(join(dataset, refs[0].image)));
+    const jpeg = new Uint8Array(await sharp(good).jpeg().toBuffer());
+    const cases: [string, SegmentForm, number, string][] = [
+      ['not an image', { image: new TextEncoder().encode('hello, I am not an image at all'), texts: ['the red circle'] }, 415, 'unsupported_media_type'],
+      ['truncated JPEG', { image: jpeg.slice(0, Math.floor(jpeg.length / 2)), imageType: 'image/jpeg', texts: ['the red circle'] }, 422, 'invalid_image'],
+      ['30000x30000 PNG header', { image: pngClaiming(30000, 30000), texts: ['the red circle'] }, 413, 'image_too_large'],
+      ['empty text', { image: good, texts: [''] }, 422, 'invalid_text'],
+      ['300-character text', { image: good, texts: ['a'.repeat(300)] }, 422, 'invalid_text'],
+      ['17 phrases', { image: good, texts: Array.from({ length: 17 }, (_, i) => `shape ${i}`) }, 422, 'too_many_phrases'],
+      ['missing image', { texts: ['the red circle'] }, 400, 'missing_image'],
+    ];
+    for (const [name, fields, status, code] of cases) {
+      const response = await segment(fields);
+      expect(response.status, name).toBeLessThan(500);
+      await expectJsonError(response, status, code);
+    }
+    expect(service.exited()).toBe(false);
+    expect((await fetch(`${service.url}/healthz`)).status).toBe(200);
+  });
+
+  it('answers health, readiness and metrics while a long batch runs', async () => {
+    const image = new Uint8Array(readFileSync(join(dataset, refs[2].image)));
+    const texts = Array.from({ length: 4 }, (_, i) => `the shape number ${i}`);
+    let finished = 0;
+    const work = Array.from({ length: 6 }, async (_, i) => {
+      // distinct images (one byte of PNG ancillary data differs) so every request encodes
+      const variant = new Uint8Array(await sharp(image).png({ compressionLevel: i + 1 }).toBuffer());
+      const response = await segment({ image: variant, texts });
+      finished++;
+      return response.status;
+    });
+    // wait until the queue is really busy
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const metrics = await (await fetch(`${service.url}/metrics`)).text();
+      const depth = Number(/^cris_queue_depth (\d+)/m.exec(metrics)?.[1] ?? 0);
+      if (depth > 0 || Date.now() > deadline) break;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    const [health, ready, metrics] = await Promise.all([
+      fetch(`${service.url}/healthz`),
+      fetch(`${service.url}/readyz`),
+      fetch(`${service.url}/metrics`),
+    ]);
+    const finishedWhileProbed = finished;
+    expect(health.status).toBe(200);
+    expect(['ready', 'busy']).toContain(((await health.json()) as { state: string }).state);
+    expect(ready.status).toBe(200);
+    expect(metrics.status).toBe(200);
+    expect(await metrics.text()).toContain('cris_batch_size_bucket');
+    expect(finishedWhileProbed).toBeLessThan(6);
+    expect(await Promise.all(work)).toEqual(Array(6).fill(200));
+    const after = await (await fetch(`${service.url}/metrics`)).text();
+    expect(after).toMatch(/cris_inference_seconds_count\{graph="head"\} [1-9]/);
+  });
+
+  it('reuses image features: N phrases about one image in one request, then again from the cache', async () => {
+    const image = new Uint8Array(readFileSync(join(dataset, refs[3].image)));
+    const hits = async () => Number(/^cris_feature_cache_hits_total (\d+)/m.exec(await (await fetch(`${service.url}/metrics`)).text())?.[1]);
+    const before = await hits();
+    const first = await segment({ image, texts: refs[3].sentences });
+    expect(first.status).toBe(200);
+    expect(((await first.json()) as { results: unknown[] }).results).toHaveLength(refs[3].sentences.length);
+    const second = await segment({ image, texts: ['the blue one'] });
+    expect(second.status).toBe(200);
+    expect((await hits()) - before).toBe(1);
+  });
+});
+
+describe('GPU service shutdown', () => {
+  it('drains queued requests on SIGTERM, then exits 0', async () => {
+    const drainS3 = await startS3rver({ port: S3_PORT + 3, bucket: BUCKET });
+    const draining = await startService({
+      port: DRAIN_PORT,
+      env: { ...drainS3.env, CRIS_MAX_BATCH: '2', CRIS_REQUEST_TIMEOUT_MS: '170000', CRIS_SHUTDOWN_TIMEOUT_MS: '170000' },
+    });
+    try {
+      const image = new Uint8Array(readFileSync(join(dataset, refs[0].image)));
+      const texts = ['the red circle', 'the blue square'];
+      const finishedAt: number[] = [];
+      const requests = Array.from({ length: 6 }, async (_, i) => {
+        const init = await segmentInit({ image, texts }, draining.secret);
+        const response = await fetch(`${draining.url}/v1/segment`, init);
+        finishedAt[i] = Date.now();
+        const body = (await response.json()) as { error?: { code: string } };
+        return response.status === 200 ? 200 : `${response.status} ${body.error?.code}`;
+      });
+      const deadline = Date.now() + 30_000;
+      while (Date.now() < deadline) {
+        const metrics = await (await fetch(`${draining.url}/metrics`)).text();
+        if (Number(/^cris_queue_depth (\d+)/m.exec(metrics)?.[1] ?? 0) > 0) break;
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      const signalledAt = Date.now();
+      const exit = draining.stop(170_000);
+      // accepted requests are answered; one that arrived after the signal gets 503 unavailable
+      const statuses = await Promise.all(requests);
+      for (const status of statuses) expect([200, '503 unavailable']).toContain(status);
+      expect(await exit).toBe(0);
+      // some requests were still queued when SIGTERM arrived, and were answered
+      expect(finishedAt.filter((at, i) => at > signalledAt && statuses[i] === 200).length).toBeGreaterThan(0);
+      expect(draining.logs()).toContain('"message":"draining"');
+    } finally {
+      await draining.stop(2000);
+      await drainS3.close();
+    }
+  });
+});
