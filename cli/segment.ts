@@ -21,18 +21,11 @@ export interface SegmentCommandOptions {
 }
 
 const ROOT = join(fileURLToPath(import.meta.url), '..', '..');
-type CreateEngine = (options: { bundleDir: string; provider?: 'cpu' | 'cuda' | 'auto' }) => Promise<{
-  model: string;
-  segment(image: Uint8Array, phrases: readonly string[], options?: { format?: MaskFormat; threshold?: number }): Promise<Pick<SegmentResult, 'width' | 'height' | 'results' | 'timing'>>;
-  close(): Promise<void>;
-}>;
-
 export const DEFAULT_BUNDLE = join(ROOT, 'models', 'cris-shapes-s');
 
 async function segmentLocally(image: Uint8Array, options: SegmentCommandOptions): Promise<SegmentResult> {
-  // TODO(engine lands): a static import of createEngine.
-  const enginePath = '../gpu-service/src/engine/engine.js';
-  const { createEngine } = (await import(enginePath)) as { createEngine: CreateEngine };
+  // Loaded on demand: the API mode needs neither onnxruntime nor the bundle.
+  const { createEngine } = await import('../gpu-service/src/engine/engine.js');
   const engine = await createEngine({ bundleDir: options.bundle ?? DEFAULT_BUNDLE, provider: 'cpu' });
   try {
     const started = performance.now();

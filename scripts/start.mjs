@@ -136,8 +136,8 @@ export async function main() {
   const s3Port = edgePort + 2;
   const inspectorPort = edgePort + 3;
   const bundleDir = process.env.CRIS_BUNDLE_DIR ?? 'models/cris-shapes-s';
-  if (!existsSync(join(ROOT, bundleDir, 'manifest.json'))) throw new Error(`no model bundle at ${bundleDir} (manifest.json missing)`);
-  const model = JSON.parse(readFileSync(join(ROOT, bundleDir, 'manifest.json'), 'utf8'));
+  if (!existsSync(resolve(ROOT, bundleDir, 'manifest.json'))) throw new Error(`no model bundle at ${bundleDir} (manifest.json missing)`);
+  const model = JSON.parse(readFileSync(resolve(ROOT, bundleDir, 'manifest.json'), 'utf8'));
   const modelRef = `${model.id}@${model.version}`;
 
   const children = [];
@@ -153,6 +153,10 @@ export async function main() {
   };
   process.on('SIGINT', () => void shutdown('SIGINT', 130));
   process.on('SIGTERM', () => void shutdown('SIGTERM', 143));
+  // `kill <npm pid>`: npm passes SIGTERM to its shell, which dies without passing it on. We
+  // notice that our parent is gone (we were re-parented) and stop as if signalled.
+  const parentPid = process.ppid;
+  setInterval(() => process.ppid !== parentPid && void shutdown('parent process exited', 143), 500).unref();
 
   try {
     const { buildSdkBundle } = await import('../sdk/build.mjs');

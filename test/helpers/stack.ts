@@ -13,6 +13,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { defaultTestBundle } from './service-process.js';
 
 export const ROOT = join(fileURLToPath(import.meta.url), '..', '..', '..');
 export const SAMPLES_DIR = join(ROOT, 'functions', 'public', 'samples');
@@ -46,8 +47,20 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
-/** Bundle the tests run against: the shipped one unless CRIS_TEST_BUNDLE_DIR says otherwise. */
-export const TEST_BUNDLE_DIR = process.env.CRIS_TEST_BUNDLE_DIR ?? 'models/cris-shapes-s';
+/**
+ * Bundle the tests run against: CRIS_TEST_BUNDLE, else the shipped trained one, else random-small
+ * (the service helper's rule). Checks that the mask covers the right object need a trained one.
+ */
+export const TEST_BUNDLE_DIR = defaultTestBundle();
+/** Whether that bundle was trained on referring-shapes (so the sample targets must be found). */
+export const TRAINED = (() => {
+  try {
+    const manifest = JSON.parse(readFileSync(join(TEST_BUNDLE_DIR, 'manifest.json'), 'utf8')) as { provenance?: { source?: string } };
+    return manifest.provenance?.source === 'trained-referring-shapes';
+  } catch {
+    return false;
+  }
+})();
 
 export interface StackOptions {
   port: number;
