@@ -35,6 +35,8 @@ function cubicWeights(x: number): [number, number, number, number] {
 }
 
 interface CubicTables {
+  /** [32, 4] 1-D weights per sub-pixel position. */
+  oneD: Float32Array;
   /** [32*32, 16] float weights, index (fy*32 + fx)*16 + row*4 + col. */
   float: Float32Array;
   /** The same as OpenCV's int16 fixed-point weights. */
@@ -46,6 +48,8 @@ function buildTables(): CubicTables {
   for (let i = 0; i < TAB_SIZE; i++) oneD.push(cubicWeights(Math.fround(i * Math.fround(1 / TAB_SIZE))));
   const float = new Float32Array(TAB_SIZE * TAB_SIZE * 16);
   const fixed = new Int32Array(TAB_SIZE * TAB_SIZE * 16);
+  const flat = new Float32Array(TAB_SIZE * 4);
+  oneD.forEach((w, i) => flat.set(w, i * 4));
   for (let i = 0; i < TAB_SIZE; i++) {
     for (let j = 0; j < TAB_SIZE; j++) {
       const base = (i * TAB_SIZE + j) * 16;
@@ -77,7 +81,7 @@ function buildTables(): CubicTables {
       }
     }
   }
-  return { float, fixed };
+  return { oneD: flat, float, fixed };
 }
 
 const TABLES: CubicTables = buildTables(); // constants, 1024 x 16 weights
@@ -97,6 +101,8 @@ export interface WarpOptions {
   dstHeight: number;
   /** Border value per channel (uint8 images: rounded to integers as OpenCV does). */
   border: readonly number[];
+  /** Float warp: use the separable form when the map is axis-aligned (default true). */
+  separable?: boolean;
 }
 
 /** Source positions of one destination row, as WarpAffineInvoker computes them. */
@@ -202,10 +208,92 @@ export function warpAffineCubicU8(input: WarpInput<Uint8Array>, opts: WarpOption
   return out;
 }
 
+/**
+ * Per-axis sample positions when the fixed-point mapping is axis-aligned (a scale + shift, as the
+ * letterbox and its inverse are): X depends on x only and Y on y only. null otherwise.
+ */
+function axisAlignedSamples(opts: WarpOptions): { x: Int32Array; y: Int32Array } | null {
+  const m = invertAffine(opts.matrix);
+  const shift = AB_BITS - INTER_BITS;
+  const x0 = cvRound(m[2] * AB_SCALE) + ROUND_DELTA;
+  const y0 = cvRound(m[5] * AB_SCALE) + ROUND_DELTA;
+  const xs = new Int32Array(opts.dstWidth); // X in 1/32 pixels
+  const ys = new Int32Array(opts.dstHeight);
+  for (let x = 0; x < opts.dstWidth; x++) {
+    if (cvRound(m[3] * x * AB_SCALE) !== 0) return null;
+    xs[x] = (x0 + cvRound(m[0] * x * AB_SCALE)) >> shift;
+  }
+  for (let y = 0; y < opts.dstHeight; y++) {
+    if (cvRound((m[1] * y + m[2]) * AB_SCALE) + ROUND_DELTA !== x0) return null;
+    ys[y] = (cvRound((m[4] * y + m[5]) * AB_SCALE) + ROUND_DELTA) >> shift;
+  }
+  return { x: xs, y: ys };
+}
+
+/** For each output position: 4 source indices (clamped) and weights (0 for taps outside). */
+function axisTaps(positions: Int32Array, size: number): { index: Int32Array; weight: Float64Array } {
+  const index = new Int32Array(positions.length * 4);
+  const weight = new Float64Array(positions.length * 4);
+  for (let i = 0; i < positions.length; i++) {
+    const start = (positions[i] >> INTER_BITS) - 1;
+    const frac = positions[i] & (TAB_SIZE - 1);
+    for (let t = 0; t < 4; t++) {
+      const s = start + t;
+      const inside = s >= 0 && s < size;
+      index[i * 4 + t] = inside ? s : 0;
+      weight[i * 4 + t] = inside ? TABLES.oneD[frac * 4 + t] : 0;
+    }
+  }
+  return { index, weight };
+}
+
+/**
+ * The separable form of the float warp for axis-aligned maps: the same quantised positions and
+ * 1-D weights, rows first then columns (55 M instead of 195 M multiply-adds for a 12 MP output).
+ * Differs from the 2-D sum only by float rounding of the weight products (~1e-7).
+ */
+function warpSeparableF32(input: WarpInput<Float32Array>, opts: WarpOptions, samples: { x: Int32Array; y: Int32Array }): Float32Array {
+  const { src, width, height } = input;
+  const cv = opts.border[0] ?? 0;
+  const W = opts.dstWidth;
+  const tx = axisTaps(samples.x, width);
+  const ty = axisTaps(samples.y, height);
+  const rows = new Float32Array(height * W); // [srcH, dstW]: each source row sampled at the output x
+  for (let sy = 0; sy < height; sy++) {
+    const srcRow = sy * width;
+    const outRow = sy * W;
+    for (let x = 0; x < W; x++) {
+      const t = x * 4;
+      rows[outRow + x] =
+        tx.weight[t] * (src[srcRow + tx.index[t]] - cv) +
+        tx.weight[t + 1] * (src[srcRow + tx.index[t + 1]] - cv) +
+        tx.weight[t + 2] * (src[srcRow + tx.index[t + 2]] - cv) +
+        tx.weight[t + 3] * (src[srcRow + tx.index[t + 3]] - cv);
+    }
+  }
+  const out = new Float32Array(W * opts.dstHeight); // [dstH, dstW]
+  for (let y = 0; y < opts.dstHeight; y++) {
+    const t = y * 4;
+    const w0 = ty.weight[t];
+    const w1 = ty.weight[t + 1];
+    const w2 = ty.weight[t + 2];
+    const w3 = ty.weight[t + 3];
+    const r0 = ty.index[t] * W;
+    const r1 = ty.index[t + 1] * W;
+    const r2 = ty.index[t + 2] * W;
+    const r3 = ty.index[t + 3] * W;
+    const o = y * W;
+    for (let x = 0; x < W; x++) out[o + x] = cv + w0 * rows[r0 + x] + w1 * rows[r1 + x] + w2 * rows[r2 + x] + w3 * rows[r3 + x];
+  }
+  return out;
+}
+
 /** Bicubic affine warp of a single-channel float image; returns [dstHeight, dstWidth] float32. */
 export function warpAffineCubicF32(input: WarpInput<Float32Array>, opts: WarpOptions): Float32Array {
   const { src, width, height } = input;
   if (input.channels !== 1) throw new Error('warpAffineCubicF32 takes one channel');
+  const samples = opts.separable === false ? null : axisAlignedSamples(opts);
+  if (samples) return warpSeparableF32(input, opts, samples);
   const out = new Float32Array(opts.dstWidth * opts.dstHeight);
   const weights = TABLES.float;
   const cv = opts.border[0] ?? 0;

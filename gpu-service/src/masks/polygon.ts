@@ -9,6 +9,8 @@ export type MultiPolygonCoordinates = Ring[][];
 
 /** Default simplification tolerance in pixels. */
 export const POLYGON_TOLERANCE = 0.5;
+/** Masks whose bounding box has more pixels than this are traced on a block-averaged grid. */
+export const MAX_CONTOUR_CELLS = 2_000_000;
 
 export function maskToPolygons(
   mask: Uint8Array,
@@ -16,14 +18,53 @@ export function maskToPolygons(
   height: number,
   tolerance: number = POLYGON_TOLERANCE,
 ): MultiPolygonCoordinates {
-  if (width === 0 || height === 0) return [];
-  const values = Array.from(mask, (v) => (v ? 1 : 0)); // [height * width] row-major
-  const [level] = contours().size([width, height]).thresholds([0.5])(values);
+  // Contours are traced on the mask's bounding box only (phone photos: 12 MP masks).
+  let minX = width;
+  let minY = height;
+  let maxX = -1;
+  let maxY = -1;
+  for (let y = 0; y < height; y++) {
+    const row = y * width;
+    for (let x = 0; x < width; x++) {
+      if (mask[row + x]) {
+        if (x < minX) minX = x;
+        if (x > maxX) maxX = x;
+        if (y < minY) minY = y;
+        maxY = y;
+      }
+    }
+  }
+  if (maxX < 0) return [];
+  const cropW = maxX - minX + 1;
+  const cropH = maxY - minY + 1;
+  // Very large masks are traced on a k x k box-averaged grid (level 0.5 interpolated between the
+  // block means), so the tracing cost stays near MAX_CONTOUR_CELLS; the outline then follows the
+  // mask to well under k pixels and the simplification tolerance grows to k/2 pixels.
+  const k = cropW * cropH > MAX_CONTOUR_CELLS ? Math.ceil(Math.sqrt((cropW * cropH) / (MAX_CONTOUR_CELLS / 2))) : 1;
+  const gridW = Math.ceil(cropW / k);
+  const gridH = Math.ceil(cropH / k);
+  const grid = new Float32Array(gridW * gridH); // [gridH, gridW] share of mask pixels per block
+  for (let y = 0; y < cropH; y++) {
+    const row = (y + minY) * width + minX;
+    const gridRow = Math.floor(y / k) * gridW;
+    for (let x = 0; x < cropW; x++) if (mask[row + x]) grid[gridRow + Math.floor(x / k)] += 1;
+  }
+  if (k > 1) {
+    for (let gy = 0; gy < gridH; gy++) {
+      const bh = Math.min(k, cropH - gy * k);
+      for (let gx = 0; gx < gridW; gx++) grid[gy * gridW + gx] /= bh * Math.min(k, cropW - gx * k);
+    }
+  }
+  // On 0/1 values (k = 1), level 0.5 lies at edge midpoints: smoothing would not move any point.
+  const [level] = contours().size([gridW, gridH]).thresholds([0.5]).smooth(k > 1)(grid as unknown as number[]);
+  const toImage = (ring: Ring): Ring =>
+    ring.map(([x, y]) => [Math.min(x * k, cropW) + minX, Math.min(y * k, cropH) + minY]);
+  const ringTolerance = Math.max(tolerance, k / 2);
   const polygons: MultiPolygonCoordinates = [];
   for (const [outer, ...holes] of level.coordinates as unknown as Ring[][]) {
-    const exterior = simplifyRing(outer, tolerance);
+    const exterior = simplifyRing(toImage(outer), ringTolerance);
     if (exterior.length < 4) continue; // collapsed to a line: nothing left to draw
-    const inner = holes.map((ring) => simplifyRing(ring, tolerance)).filter((ring) => ring.length >= 4);
+    const inner = holes.map((ring) => simplifyRing(toImage(ring), ringTolerance)).filter((ring) => ring.length >= 4);
     polygons.push([exterior, ...inner]);
   }
   return polygons;

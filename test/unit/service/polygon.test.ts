@@ -44,6 +44,24 @@ describe('mask polygons (d3-contour, simplified, holes kept)', () => {
     }
   });
 
+  it('a 12 MP mask (traced on a block-averaged grid) stays within 2 % of its area, holes kept', () => {
+    const [w, h] = [4032, 3024];
+    const mask = drawMask(w, h, (x, y) => {
+      const inEllipse = (x - 1800) ** 2 / 1500 ** 2 + (y - 1500) ** 2 / 1200 ** 2 < 1;
+      const inHole = (x - 1800) ** 2 + (y - 1500) ** 2 < 300 ** 2;
+      return (inEllipse && !inHole) || (x > 3500 && x < 3900 && y > 100 && y < 700);
+    });
+    const polygons = maskToPolygons(mask, w, h);
+    expect(polygons).toHaveLength(2);
+    expect(polygons.map((p) => p.length).sort()).toEqual([1, 2]);
+    expect(Math.abs(multiPolygonArea(polygons) - areaOf(mask)) / areaOf(mask)).toBeLessThan(0.02);
+    for (const polygon of polygons) for (const ring of polygon) for (const [x, y] of ring) {
+      expect(x).toBeGreaterThanOrEqual(0);
+      expect(x).toBeLessThanOrEqual(w);
+      expect(y).toBeLessThanOrEqual(h);
+    }
+  });
+
   it('an empty mask gives no polygons', () => {
     expect(maskToPolygons(new Uint8Array(50), 10, 5)).toEqual([]);
   });

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { letterboxTransform } from '../../../gpu-service/src/imaging/index.js';
+import { inverseLetterboxMatrix, letterboxTransform, warpAffineCubicF32 } from '../../../gpu-service/src/imaging/index.js';
 import {
   logitsToPhraseMask,
   probabilityAtNetworkSize,
@@ -51,6 +51,30 @@ describe.each(golden.images.map((im) => [im.name, im] as const))('post-processin
     expect(result.area).toBe(result.mask.reduce((a, b) => a + b, 0));
     expect(result.score).toBeGreaterThan(0.35);
     expect(result.score).toBeLessThanOrEqual(1);
+  });
+});
+
+describe('inverse letterbox warp', () => {
+  it('the separable fast path equals the 2-D OpenCV-style sum', () => {
+    for (const im of golden.images) {
+      const t = letterboxTransform(im.width, im.height, S);
+      const prob = npy<Float32Array>(im.name, '_prob416');
+      const input = { src: prob, width: S, height: S, channels: 1 };
+      const opts = { matrix: inverseLetterboxMatrix(t), dstWidth: im.width, dstHeight: im.height, border: [0] };
+      expect(maxAbsDiff(warpAffineCubicF32(input, opts), warpAffineCubicF32(input, { ...opts, separable: false }))).toBeLessThan(1e-6);
+    }
+  });
+
+  it('the 2-D path handles rotations (not axis-aligned) with the border value outside', () => {
+    // 90 degree turn of a 3x2 ramp: (x, y) -> (1 - y, x) maps the source onto a 2x3 output.
+    const src = Float32Array.from([0, 1, 2, 3, 4, 5]); // [2, 3]
+    const out = warpAffineCubicF32({ src, width: 3, height: 2, channels: 1 }, { matrix: [0, -1, 1, 1, 0, 0], dstWidth: 2, dstHeight: 3, border: [0] });
+    expect(out.length).toBe(6);
+    const direct = warpAffineCubicF32({ src, width: 3, height: 2, channels: 1 }, { matrix: [1, 0, 0, 0, 1, 0], dstWidth: 3, dstHeight: 2, border: [0] });
+    // The identity map reproduces the source exactly (weights 0, 1, 0, 0 at integer positions).
+    expect(Array.from(direct)).toEqual([0, 1, 2, 3, 4, 5]);
+    // The turn puts source (x, y) at output (1 - y, x).
+    for (let y = 0; y < 2; y++) for (let x = 0; x < 3; x++) expect(out[x * 2 + (1 - y)]).toBeCloseTo(src[y * 3 + x], 5);
   });
 });
 
