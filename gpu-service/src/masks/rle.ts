@@ -10,23 +10,35 @@ export interface CocoRle {
   counts: string;
 }
 
-/** Run lengths of a row-major [height, width] 0/1 mask, read column-major. */
+/**
+ * Run lengths of a row-major [height, width] 0/1 mask, read column-major. The mask is scanned row
+ * by row (sequential memory) collecting, per column, the rows where the value changes; runs are
+ * the gaps between those change points in column-major order.
+ */
 export function maskToRuns(mask: Uint8Array, width: number, height: number): number[] {
-  const runs: number[] = [];
-  let current = 0;
-  let run = 0;
+  const changes: number[][] = Array.from({ length: width }, () => []);
   for (let x = 0; x < width; x++) {
-    for (let y = 0; y < height; y++) {
-      const v = mask[y * width + x] ? 1 : 0;
-      if (v !== current) {
-        runs.push(run);
-        run = 0;
-        current = v;
-      }
-      run++;
+    // Column-major order continues from the bottom of the previous column (0 before the first).
+    const before = x === 0 ? 0 : mask[(height - 1) * width + x - 1] ? 1 : 0;
+    if ((mask[x] ? 1 : 0) !== before) changes[x].push(0);
+  }
+  for (let y = 1; y < height; y++) {
+    const row = y * width;
+    const prev = row - width;
+    for (let x = 0; x < width; x++) {
+      if ((mask[row + x] ? 1 : 0) !== (mask[prev + x] ? 1 : 0)) changes[x].push(y);
     }
   }
-  runs.push(run);
+  const runs: number[] = [];
+  let last = 0;
+  for (let x = 0; x < width; x++) {
+    for (const y of changes[x]) {
+      const position = x * height + y;
+      runs.push(position - last);
+      last = position;
+    }
+  }
+  runs.push(width * height - last);
   return runs;
 }
 
