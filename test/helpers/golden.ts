@@ -61,23 +61,38 @@ export function readNpy<T extends NpyData = NpyData>(path: string): NpyArray<T> 
 
 /**
  * A random-init `small` bundle exported by the project's exporter (S = 224 to keep it quick),
- * for tests that need real ONNX graphs. Exported once per exporter/model source version into
+ * for tests that need real ONNX graphs.
+ */
+export function randomSmallBundle(): Promise<string> {
+  const merges = join(sharedDir(), 'clip-bpe', 'bpe_simple_vocab_16e6.txt.gz');
+  return exportedBundle('small-224', ['--random-init', 'small', '--vocab', merges, '--input-size', '224', '--id', 'test-small']);
+}
+
+/** The reference's official-format mini checkpoint (golden/official-mini) exported to a bundle. */
+export function officialMiniBundle(): Promise<string> {
+  const merges = join(sharedDir(), 'clip-bpe', 'bpe_simple_vocab_16e6.txt.gz');
+  const checkpoint = goldenPath('official-mini', 'best_model.pth');
+  return exportedBundle('official-mini', ['--checkpoint', checkpoint, '--vocab', merges, '--num-head', '2', '--id', 'official-mini']);
+}
+
+/**
+ * Runs `export_onnx.py ARGS --out DIR` once per exporter/model source version and arguments into
  * `.cache/test-bundles/` (a changed exporter exports again; parallel test files wait on a lock).
  * If the exporter fails, this throws: nothing is skipped.
  */
-export async function randomSmallBundle(): Promise<string> {
+export async function exportedBundle(name: string, args: string[]): Promise<string> {
   const { createHash } = await import('node:crypto');
   const { execFile } = await import('node:child_process');
   const { promisify } = await import('node:util');
   const { mkdirSync, readdirSync, renameSync, rmSync, statSync } = await import('node:fs');
-  const hash = createHash('sha256');
+  const hash = createHash('sha256').update(JSON.stringify(args));
   for (const folder of ['models/export', 'models/cris']) {
-    for (const name of readdirSync(join(REPO_ROOT, folder)).sort()) {
-      if (name.endsWith('.py')) hash.update(name).update(readFileSync(join(REPO_ROOT, folder, name)));
+    for (const file of readdirSync(join(REPO_ROOT, folder)).sort()) {
+      if (file.endsWith('.py')) hash.update(file).update(readFileSync(join(REPO_ROOT, folder, file)));
     }
   }
   const root = join(REPO_ROOT, '.cache', 'test-bundles');
-  const dir = join(root, `small-224-${hash.digest('hex').slice(0, 12)}`);
+  const dir = join(root, `${name}-${hash.digest('hex').slice(0, 12)}`);
   if (existsSync(join(dir, 'manifest.json'))) return dir;
   mkdirSync(root, { recursive: true });
   const lock = `${dir}.lock`;
@@ -98,12 +113,10 @@ export async function randomSmallBundle(): Promise<string> {
     if (existsSync(join(dir, 'manifest.json'))) return dir;
     const tmp = `${dir}.tmp-${process.pid}`;
     rmSync(tmp, { recursive: true, force: true });
-    const merges = join(sharedDir(), 'clip-bpe', 'bpe_simple_vocab_16e6.txt.gz');
-    await promisify(execFile)(
-      process.execPath,
-      [join(REPO_ROOT, 'scripts', 'py.mjs'), 'models/export/export_onnx.py', '--random-init', 'small', '--vocab', merges, '--out', tmp, '--input-size', '224', '--id', 'test-small'],
-      { cwd: REPO_ROOT, maxBuffer: 16 << 20 },
-    );
+    await promisify(execFile)(process.execPath, [join(REPO_ROOT, 'scripts', 'py.mjs'), 'models/export/export_onnx.py', ...args, '--out', tmp], {
+      cwd: REPO_ROOT,
+      maxBuffer: 16 << 20,
+    });
     renameSync(tmp, dir);
     return dir;
   } finally {
