@@ -15,11 +15,21 @@ import { createServer, type Server } from 'node:http';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import autocannon from 'autocannon';
+import { createRequire } from 'node:module';
 import sharp from 'sharp';
 import { edgeVars, REPO_ROOT, seedApiKey, startEdge } from '../test/helpers/edge-process.js';
 import { startS3rver } from '../test/helpers/service-process.js';
 import { ForwardOptionsSchema, type SegmentResult } from '../contract/segment.js';
+
+/** The part of autocannon's API used here (it ships no types). */
+interface LoadResult {
+  requests: { average: number };
+  latency: { p50: number; p99: number };
+  non2xx: number;
+  errors: number;
+}
+type Autocannon = (options: { url: string; connections: number; duration: number; method: string; headers: Record<string, string>; body?: Buffer }) => Promise<LoadResult>;
+const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
 
 const PORTS = { edge: 18220, stub: 18222, s3: 18223 };
 const MODEL = 'cris-shapes-s@1.0.0';
@@ -87,8 +97,8 @@ async function serialProbe(url: string, init: RequestInit, count: number): Promi
   return { p50: percentile(times, 0.5), p99: percentile(times, 0.99) };
 }
 
-async function load(url: string, init: { method: string; headers: Record<string, string>; body?: Buffer }): Promise<autocannon.Result> {
-  return autocannon({ url, connections: CONNECTIONS, duration: DURATION_S, method: init.method as 'GET', headers: init.headers, body: init.body });
+async function load(url: string, init: { method: string; headers: Record<string, string>; body?: Buffer }): Promise<LoadResult> {
+  return autocannon({ url, connections: CONNECTIONS, duration: DURATION_S, method: init.method, headers: init.headers, body: init.body });
 }
 
 function chartSvg(rows: Measured[]): string {

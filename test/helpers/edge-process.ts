@@ -146,3 +146,17 @@ export async function seedApiKey(options: { persistTo?: string; plan?: string; l
   mkdirSync(persistTo, { recursive: true });
   return createKey({ remote: false, persistTo }, options.plan ?? 'bench', options.limits);
 }
+
+/**
+ * fetch for calls to wrangler dev: retries once when a kept-alive connection had been closed by
+ * the server while idle (undici then fails with "other side closed" before the request is sent).
+ */
+export async function edgeFetch(input: string | URL, init?: RequestInit): Promise<Response> {
+  try {
+    return await fetch(input, init);
+  } catch (error) {
+    const cause = (error as { cause?: { code?: string } }).cause;
+    if (cause?.code !== 'UND_ERR_SOCKET') throw error;
+    return fetch(input, init);
+  }
+}
