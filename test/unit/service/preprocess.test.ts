@@ -105,6 +105,21 @@ describe('image input rules', () => {
     expect(Array.from(g.rgb)).toEqual([7, 7, 7, 7, 7, 7]);
   });
 
+  it('scales 16-bit PNGs to 8 bits as cv2 does (value >> 8)', async () => {
+    const px = new Uint16Array([65535, 0, 0, 32896, 32896, 32896]);
+    const png16 = await sharp(px, { raw: { width: 2, height: 1, channels: 3 } }).toColourspace('rgb16').png().toBuffer();
+    expect((await sharp(png16).metadata()).depth).toBe('ushort');
+    expect(Array.from((await decodeImage(png16)).rgb)).toEqual([255, 0, 0, 128, 128, 128]);
+  });
+
+  it('shrinks an EXIF-rotated large photo in its upright orientation', async () => {
+    const big = await sharp({ create: { width: 4000, height: 3000, channels: 3, background: '#808080' } }).jpeg().withMetadata({ orientation: 6 }).toBuffer();
+    const decoded = await decodeForNetwork(big, S);
+    expect([decoded.originalWidth, decoded.originalHeight]).toEqual([3000, 4000]);
+    expect(decoded.height).toBeGreaterThan(decoded.width);
+    expect(decoded.height).toBeLessThan(1000);
+  });
+
   it('accepts WebP', async () => {
     const webp = await sharp({ create: { width: 5, height: 4, channels: 3, background: '#808080' } }).webp({ lossless: true }).toBuffer();
     const decoded = await decodeImage(webp);
