@@ -104,6 +104,17 @@ describe('playground', () => {
     expect(bitmapIoU(polygon, drawnIn.rle!)).toBeGreaterThan(0.9);
   });
 
+  it('segments a photo chosen with the file picker', async () => {
+    const [, chosen] = samples();
+    await page.setInputFiles('#file', chosen!.image);
+    await expect.poll(() => page.textContent('#drop-text')).toBe(chosen!.file);
+    await page.fill('#phrase', chosen!.phrase);
+    await page.selectOption('#format', 'polygon');
+    await page.click('#run');
+    await waitForResult();
+    expectTarget(await overlayBitmap(), await readMaskFile(chosen!.mask));
+  });
+
   it('says what is wrong when the key is refused', async () => {
     await page.fill('#key', 'cris_test_00000000000000000000000000000000');
     await page.click('#run');
