@@ -1,6 +1,6 @@
 /**
  * `npm run -s eval -- --data DIR --model models/<id> [--json] [--limit N] [--threshold T]
- *     [--worst K --overlay-dir DIR] [--provider auto|cuda|cpu] [--threads N]`
+ *     [--worst K --overlay-dir DIR] [--plot FILE.png] [--provider auto|cuda|cpu] [--threads N]`
  *
  * Runs a bundle over a referring dataset (refs.jsonl) through the same engine code the service
  * uses and reports mIoU (mean per-sentence IoU, every sentence counts), oIoU (cumulative) and
@@ -22,9 +22,10 @@ import {
   type SentenceScore,
 } from '../engine/evaluate.js';
 import { renderOverlay } from '../engine/overlay.js';
+import { renderSummaryPng } from '../engine/plot.js';
 
 const USAGE =
-  'usage: eval --data DIR --model BUNDLE_DIR [--json] [--limit N] [--threshold T] [--worst K --overlay-dir DIR] [--provider auto|cuda|cpu] [--threads N]';
+  'usage: eval --data DIR --model BUNDLE_DIR [--json] [--limit N] [--threshold T] [--worst K --overlay-dir DIR] [--plot FILE.png] [--provider auto|cuda|cpu] [--threads N]';
 
 interface WorstCase {
   id: string;
@@ -68,6 +69,7 @@ async function main(): Promise<void> {
       threshold: { type: 'string' },
       worst: { type: 'string' },
       'overlay-dir': { type: 'string' },
+      plot: { type: 'string' },
       provider: { type: 'string', default: 'auto' },
       threads: { type: 'string' },
     },
@@ -131,6 +133,11 @@ async function main(): Promise<void> {
     }
     await writeFile(join(dir, 'index.json'), JSON.stringify(index, null, 2) + '\n');
     console.error(`eval: wrote ${index.length} overlays (green: truth, red: prediction, yellow: both) to ${dir}`);
+  }
+  if (values.plot) {
+    const title = `${engine.model} on ${values.data} (${metrics.count} sentences)`;
+    await writeFile(values.plot, await renderSummaryPng(title, metrics, byKind));
+    console.error(`eval: wrote ${values.plot}`);
   }
   if (values.json) {
     console.log(JSON.stringify(byKind ? { ...metrics, by_kind: byKind } : metrics));

@@ -113,7 +113,9 @@ describe('eval CLI on a tiny dataset', () => {
 
   it('--limit, --threshold, the table and worst-case overlays', async () => {
     const overlayDir = join(dataDir, 'overlays');
-    const { stdout } = await evalCli('--limit', '2', '--threshold', '0.5', '--worst', '2', '--overlay-dir', overlayDir);
+    const plot = join(dataDir, 'summary.png');
+    const { stdout } = await evalCli('--limit', '2', '--threshold', '0.5', '--worst', '2', '--overlay-dir', overlayDir, '--plot', plot);
+    expect((await sharp(plot).metadata()).format).toBe('png');
     expect(stdout).toMatch(/mIoU/);
     expect(stdout).toMatch(/^all\s+3\s/m);
     const files = readdirSync(overlayDir).sort();
