@@ -40,11 +40,24 @@ async function main(): Promise<void> {
   workersStarting.catch(() => {}); // reported below
   const bundle = await readBundle(config.bundleDir).catch((error: unknown) => fail(logger, 'bundle refused', error));
   const model = modelName(bundle.manifest);
+  const since = () => Math.round(performance.now() - startedAt);
+  logger.debug('bundle verified', { ms: since() });
   const tokenizer = await loadTokenizer(bundle);
+  logger.debug('tokenizer loaded', { ms: since() });
   const wordLen = bundle.manifest.text.word_len;
 
-  const batcher = new DynamicBatcher<BatchItemInput, ScheduledResult>({ ...config.batcher, retryAfterSeconds: 1 });
-  const metrics = createServiceMetrics(new Registry(), { queueDepth: () => batcher.depth, processMetrics: true });
+  const registry = new Registry();
+  const batcher: DynamicBatcher<BatchItemInput, ScheduledResult> = new DynamicBatcher({
+    ...config.batcher,
+    retryAfterSeconds: 1,
+    onDrop: () => metrics.droppedRequests.inc(),
+  });
+  let scheduler: BatchScheduler | undefined;
+  const metrics = createServiceMetrics(registry, {
+    queueDepth: () => batcher.depth,
+    batchesInFlight: () => scheduler?.inFlight ?? 0,
+    processMetrics: true,
+  });
   let backend: InferenceBackend | undefined;
   const state = new ServiceState({
     queueDepth: () => batcher.depth,
@@ -74,11 +87,12 @@ async function main(): Promise<void> {
   const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host });
 
   backend = await workersStarting.catch((error: unknown) => fail(logger, 'inference workers failed to start', error));
+  logger.debug('workers ready', { ms: since() });
   logger.info('inference backend', { provider: backend.provider, requested: config.provider, workers: backend.concurrency, model });
   if (config.provider !== 'auto' && backend.provider !== config.provider) {
     fail(logger, 'provider mismatch', new Error(`asked for ${config.provider}, running on ${backend.provider}`));
   }
-  const scheduler = new BatchScheduler(batcher, backend, {
+  scheduler = new BatchScheduler(batcher, backend, {
     maxBatch: config.batcher.maxBatch,
     onBatch: (stats) => recordBatch(metrics, stats),
     onError: (error) => logger.error('batch failed', { error: String(error) }),
@@ -112,13 +126,13 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     state.markDraining();
-    logger.info('draining', { signal, accepted: state.activeRequests, queued: batcher.depth, in_flight: scheduler.inFlight });
+    logger.info('draining', { signal, accepted: state.activeRequests, queued: batcher.depth, in_flight: scheduler!.inFlight });
     // Every request accepted before the signal is answered (new ones get 503), then the
     // batcher closes; both bounded by the shutdown timeout.
     const drained = await Promise.race([
       state
         .idle()
-        .then(() => scheduler.drain())
+        .then(() => scheduler!.drain())
         .then(() => true),
       new Promise<boolean>((resolve) => setTimeout(() => resolve(false), config.shutdownTimeoutMs).unref()),
     ]);

@@ -224,6 +224,34 @@ describe('GPU service process', () => {
     expect(after).toMatch(/cris_inference_seconds_count\{graph="head"\} [1-9]/);
   });
 
+  it('drops a queued request whose client went away before it runs', async () => {
+    const metric = async (name: string) =>
+      Number(new RegExp(`^${name} ([0-9.e+-]+)`, 'm').exec(await (await fetch(`${service.url}/metrics`)).text())?.[1] ?? NaN);
+    const waitFor = async (name: string, atLeast: number) => {
+      const deadline = Date.now() + 60_000;
+      while ((await metric(name)) < atLeast) {
+        if (Date.now() > deadline) throw new Error(`${name} never reached ${atLeast}`);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+    };
+    const image = new Uint8Array(readFileSync(join(dataset, refs[1].image)));
+    const droppedBefore = await metric('cris_dropped_requests_total');
+    const rowsBefore = await metric('cris_batch_size_sum');
+    // 9 phrases > max batch 8: this request runs alone and keeps the worker busy
+    const long = segment({ image, texts: Array.from({ length: 9 }, (_, i) => `shape ${i}`) });
+    await waitFor('cris_batches_in_flight', 1);
+    const client = new AbortController();
+    const gone = fetch(`${service.url}/v1/segment`, { ...(await segmentInit({ image, texts: ['the gone one'] }, service.secret)), signal: client.signal });
+    gone.catch(() => {});
+    await waitFor('cris_queue_depth', 1);
+    client.abort();
+    await expect(gone).rejects.toThrow();
+    await waitFor('cris_dropped_requests_total', droppedBefore + 1);
+    expect((await long).status).toBe(200);
+    // only the long request's 9 rows ran
+    expect((await metric('cris_batch_size_sum')) - rowsBefore).toBe(9);
+  });
+
   it('reuses image features: N phrases about one image in one request, then again from the cache', async () => {
     const image = new Uint8Array(readFileSync(join(dataset, refs[3].image)));
     const hits = async () => Number(/^cris_feature_cache_hits_total (\d+)/m.exec(await (await fetch(`${service.url}/metrics`)).text())?.[1]);

@@ -15,6 +15,8 @@ export interface BatcherOptions {
   maxQueueSize: number;
   /** Retry-After sent with 429 overloaded. */
   retryAfterSeconds?: number;
+  /** Called for every request dropped because its signal fired while queued (metrics). */
+  onDrop?(): void;
 }
 
 export interface QueuedRequest<P, R> {
@@ -92,6 +94,7 @@ export class DynamicBatcher<P, R> {
     if (index < 0) return; // already taken into a batch
     this.queue.splice(index, 1);
     this.dropped++;
+    this.options.onDrop?.();
     request.reject(abortError(request.signal!));
     this.serve();
   }
@@ -135,6 +138,7 @@ export class DynamicBatcher<P, R> {
       this.queue.shift();
       if (next.signal?.aborted) {
         this.dropped++;
+        this.options.onDrop?.();
         next.reject(abortError(next.signal));
         continue;
       }

@@ -9,6 +9,8 @@ export interface ServiceMetrics {
   requests: Counter<'route' | 'status'>;
   errors: Counter<'code'>;
   queueDepth: Gauge;
+  batchesInFlight: Gauge;
+  droppedRequests: Counter;
   batchSize: Histogram;
   inferenceSeconds: Histogram<'graph'>;
   featureCacheHits: Counter;
@@ -20,6 +22,7 @@ export interface ServiceMetrics {
 export interface MetricsOptions {
   /** Read at scrape time. */
   queueDepth?: () => number;
+  batchesInFlight?: () => number;
   /** Also export Node process metrics (CPU, memory, event-loop lag). */
   processMetrics?: boolean;
 }
@@ -27,6 +30,7 @@ export interface MetricsOptions {
 export function createServiceMetrics(registry: Registry = new Registry(), options: MetricsOptions = {}): ServiceMetrics {
   if (options.processMetrics) collectDefaultMetrics({ register: registry, prefix: 'cris_' });
   const depthSource = options.queueDepth;
+  const inFlightSource = options.batchesInFlight;
   return {
     registry,
     requests: new Counter({
@@ -48,6 +52,19 @@ export function createServiceMetrics(registry: Registry = new Registry(), option
       collect() {
         if (depthSource) this.set(depthSource());
       },
+    }),
+    batchesInFlight: new Gauge({
+      name: 'cris_batches_in_flight',
+      help: 'Batches running on the inference workers',
+      registers: [registry],
+      collect() {
+        if (inFlightSource) this.set(inFlightSource());
+      },
+    }),
+    droppedRequests: new Counter({
+      name: 'cris_dropped_requests_total',
+      help: 'Queued requests dropped before they ran (client gone or request timeout)',
+      registers: [registry],
     }),
     batchSize: new Histogram({
       name: 'cris_batch_size',

@@ -27,6 +27,7 @@ interface Pending {
 interface PoolWorker {
   worker: Worker;
   pending: Map<number, Pending>;
+  exited: boolean;
 }
 
 const WORKER_ENTRY = new URL('./bootstrap.mjs', import.meta.url);
@@ -59,7 +60,7 @@ export class WorkerPool implements InferenceBackend {
     }
     const ready = started.map((result) => (result as PromiseFulfilledResult<{ worker: Worker; provider: 'cuda' | 'cpu' }>).value);
     const pool = new WorkerPool(
-      ready.map(({ worker }) => ({ worker, pending: new Map() })),
+      ready.map(({ worker }) => ({ worker, pending: new Map(), exited: false })),
       ready[0].provider,
     );
     for (const entryWorker of pool.workers) pool.watch(entryWorker);
@@ -82,7 +83,7 @@ export class WorkerPool implements InferenceBackend {
   async close(): Promise<void> {
     this.closing = true;
     await Promise.all(
-      this.workers.map(
+      this.workers.filter((entry) => !entry.exited).map(
         ({ worker }) =>
           new Promise<void>((resolve) => {
             const timer = setTimeout(() => void worker.terminate().then(() => resolve()), 5000);
@@ -113,7 +114,10 @@ export class WorkerPool implements InferenceBackend {
       entry.pending.clear();
     };
     entry.worker.on('error', (error) => die(`inference worker crashed: ${error.message}`));
-    entry.worker.on('exit', (code) => die(`inference worker exited with code ${code}`));
+    entry.worker.on('exit', (code) => {
+      entry.exited = true;
+      die(`inference worker exited with code ${code}`);
+    });
   }
 }
 

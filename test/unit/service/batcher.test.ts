@@ -60,7 +60,8 @@ describe('DynamicBatcher', () => {
   });
 
   it('drops a request whose client has gone before it runs', async () => {
-    const batcher = new DynamicBatcher<string, void>({ maxBatch: 8, maxQueueDelayMs: 10, maxQueueSize: 10 });
+    let drops = 0;
+    const batcher = new DynamicBatcher<string, void>({ maxBatch: 8, maxQueueDelayMs: 10, maxQueueSize: 10, onDrop: () => drops++ });
     const gone = new AbortController();
     void batcher.append('kept-1', 1);
     const dropped = batcher.append('gone', 1, gone.signal).catch((error: unknown) => error);
@@ -72,6 +73,7 @@ describe('DynamicBatcher', () => {
     vi.advanceTimersByTime(10);
     expect((await pending)!.map((r) => r.payload)).toEqual(['kept-1', 'kept-2']);
     expect(batcher.dropped).toBe(1);
+    expect(drops).toBe(1);
   });
 
   it('refuses a request whose signal already fired, and hands out the rest then null after close', async () => {

@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import { ApiError } from '../../../contract/errors.js';
+import { WorkerPool } from '../../../gpu-service/src/worker/pool.js';
+import type { WorkerInit } from '../../../gpu-service/src/worker/protocol.js';
+import { fakeItem } from '../../helpers/service-fakes.js';
+
+const ENTRY = new URL('../../helpers/service-fake-worker.mjs', import.meta.url);
+const init = (bundleDir = 'fake'): WorkerInit => ({
+  bundleDir,
+  provider: 'cpu',
+  threads: 1,
+  featureCache: { maxEntries: 4, maxBytes: 1 << 20 },
+});
+
+describe('WorkerPool (worker threads running batches)', () => {
+  it('runs jobs on its workers and moves the image tensors instead of copying them', async () => {
+    const pool = await WorkerPool.start(init(), 2, ENTRY);
+    try {
+      expect(pool.concurrency).toBe(2);
+      expect(pool.provider).toBe('cpu');
+      const a = fakeItem('img-a', 10, [1, 2]);
+      const b = fakeItem('img-b', 20, [3]);
+      const [outA, outB] = await Promise.all([pool.run({ items: [a], maxBatch: 8 }), pool.run({ items: [b], maxBatch: 8 })]);
+      expect(outA.items[0].phrases.map((p) => p.score)).toEqual([11, 12]);
+      expect(outB.items[0].phrases.map((p) => p.score)).toEqual([23]);
+      expect(a.tensor.byteLength).toBe(0); // transferred to the worker
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('keeps features in the worker: a second job about the same image skips the encoder', async () => {
+    const pool = await WorkerPool.start(init(), 1, ENTRY);
+    try {
+      await pool.run({ items: [fakeItem('img-a', 10, [1])], maxBatch: 8 });
+      const second = await pool.run({ items: [fakeItem('img-a', 10, [5])], maxBatch: 8 });
+      expect(second.stats).toMatchObject({ cacheHits: 1, encodedImages: 0 });
+      expect(second.items[0].phrases[0].score).toBe(15);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('refuses to start when a worker cannot load its bundle, with the reason', async () => {
+    await expect(WorkerPool.start(init('fail'), 2, ENTRY)).rejects.toThrow(/manifest\.json not found/);
+  });
+
+  it('fails the jobs of a worker that dies and reports the failure', async () => {
+    const pool = await WorkerPool.start(init(), 1, ENTRY);
+    try {
+      await expect(pool.run({ items: [fakeItem('crash', 1, [1])], maxBatch: 8 })).rejects.toThrow(/exited with code 3/);
+      expect(pool.failure).toMatch(/exited with code 3/);
+      await expect(pool.run({ items: [fakeItem('img-a', 1, [1])], maxBatch: 8 })).rejects.toBeInstanceOf(ApiError);
+    } finally {
+      await pool.close();
+    }
+  });
+});
