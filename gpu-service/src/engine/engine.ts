@@ -5,11 +5,12 @@
  * and masks/; this file only wires them.
  */
 import type { MaskFormat, PhraseResult } from '../../../contract/segment.js';
-import { modelName, readBundle, type Bundle } from '../bundle/index.js';
+import { modelName, type Bundle } from '../bundle/index.js';
 import { prepareImage } from '../imaging/index.js';
-import { createOnnxRunner, type ProviderChoice } from '../inference/onnx-runner.js';
+import type { ProviderChoice } from '../inference/onnx-runner.js';
 import { encodeMask, logitsToPhraseMask } from '../masks/index.js';
-import { loadTokenizer, type ClipTokenizer } from '../tokenizer/index.js';
+import type { ClipTokenizer } from '../tokenizer/index.js';
+import { loadBundle } from './load.js';
 import type { ModelRunner, PhraseMask } from './types.js';
 
 export interface EngineOptions {
@@ -59,9 +60,11 @@ export interface Engine {
 }
 
 export async function createEngine(options: EngineOptions): Promise<Engine> {
-  const bundle = await readBundle(options.bundleDir);
-  const tokenizer = await loadTokenizer(bundle);
-  const runner = await createOnnxRunner(bundle, { provider: options.provider ?? 'auto', threads: options.threads, log: options.log });
+  const { bundle, runner, tokenizer } = await loadBundle(options.bundleDir, {
+    provider: options.provider ?? 'auto',
+    threads: options.threads,
+    log: options.log,
+  });
   const { manifest } = bundle;
   const maxHeadBatch = Math.max(1, options.maxHeadBatch ?? 16);
 

@@ -11,6 +11,7 @@ import {
   readOnnxMetadata,
   sha256File,
 } from '../../../gpu-service/src/bundle/index.js';
+import { loadBundle } from '../../../gpu-service/src/engine/load.js';
 import { createOnnxRunner } from '../../../gpu-service/src/inference/onnx-runner.js';
 import { loadTokenizer } from '../../../gpu-service/src/tokenizer/index.js';
 import { randomSmallBundle } from '../../helpers/golden.js';
@@ -139,6 +140,15 @@ describe('onnx runner', () => {
     } finally {
       await auto.close();
     }
+  });
+
+  it('loadBundle gives the checked bundle, its runner and its tokenizer, and refuses a bad one', async () => {
+    const loaded = await loadBundle(bundleDir, { provider: 'cpu', threads: 1 });
+    expect(loaded.runner.provider).toBe('cpu');
+    expect(loaded.tokenizer.vocabSize).toBe(loaded.bundle.manifest.text.tokenizer.vocab_size);
+    await loaded.runner.close();
+    const renamed = copyWith((m) => (m.id = 'other-id'));
+    await expect(loadBundle(renamed, { provider: 'cpu', threads: 1 })).rejects.toThrow(/metadata_props\["cris\.id"\]/);
   });
 
   it('sha256File streams the same digest as a one-shot hash', async () => {
