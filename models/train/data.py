@@ -1,0 +1,161 @@
+"""Referring-shapes (or any dataset in our refs.jsonl format) as in-memory training tensors.
+
+Preprocessing is the service's and the reference's: letterbox to S x S keeping the aspect ratio
+(scale = min(S/h, S/w), centred), bicubic affine warp, border = CLIP mean * 255, then
+RGB / 255, minus mean, over std. Images are cached letterboxed as uint8 [N,S,S,3]; target masks
+as soft masks at the output stride [T,S/4,S/4] (area average of the letterboxed mask).
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+from models.tokenizer.clip_bpe import ClipBpe
+
+CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
+CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
+PAD_RGB = tuple(m * 255 for m in CLIP_MEAN)
+
+
+def letterbox_matrix(width: int, height: int, size: int) -> np.ndarray:
+    """[2,3] affine: network (u, v) = scale * (x, y) + offset, centred (the reference's getTransformMat)."""
+    scale = min(size / height, size / width)
+    new_w, new_h = width * scale, height * scale
+    return np.array([[scale, 0, (size - new_w) / 2], [0, scale, (size - new_h) / 2]], dtype=np.float64)
+
+
+def letterbox_image(rgb: np.ndarray, size: int) -> np.ndarray:
+    """[H,W,3] uint8 -> [S,S,3] uint8, bicubic, border = CLIP mean colour."""
+    mat = letterbox_matrix(rgb.shape[1], rgb.shape[0], size)
+    return cv2.warpAffine(rgb, mat, (size, size), flags=cv2.INTER_CUBIC, borderValue=PAD_RGB)
+
+
+def soft_mask(mask: np.ndarray, size: int, stride: int) -> np.ndarray:
+    """[H,W] 0/255 -> [S/stride, S/stride] float32 in [0,1]: letterboxed (nearest), then area-averaged."""
+    mat = letterbox_matrix(mask.shape[1], mask.shape[0], size)
+    boxed = cv2.warpAffine(mask, mat, (size, size), flags=cv2.INTER_NEAREST, borderValue=0)
+    return cv2.resize(boxed.astype(np.float32) / 255.0, (size // stride, size // stride), interpolation=cv2.INTER_AREA)
+
+
+def normalise(images_u8: torch.Tensor) -> torch.Tensor:
+    """[B,S,S,3] uint8 -> [B,3,S,S] float32, CLIP-normalised."""
+    x = images_u8.permute(0, 3, 1, 2).float().div_(255.0)  # [B,3,S,S]
+    mean = torch.tensor(CLIP_MEAN).view(1, 3, 1, 1)
+    std = torch.tensor(CLIP_STD).view(1, 3, 1, 1)
+    return (x - mean) / std
+
+
+def read_rgb(path: Path) -> np.ndarray:
+    bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if bgr is None:
+        raise FileNotFoundError(path)
+    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+
+def read_mask(path: Path) -> np.ndarray:
+    mask = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
+    if mask is None:
+        raise FileNotFoundError(path)
+    return mask
+
+
+def read_refs(folder: Path, limit: int | None = None) -> list[dict]:
+    with open(folder / "refs.jsonl", encoding="utf-8") as f:
+        refs = [json.loads(line) for line in f if line.strip()]
+    return refs[:limit] if limit else refs
+
+
+# Mirror maps: a flipped scene keeps its expressions valid when these words swap.
+_H_SWAP = {"left": "right", "right": "left", "leftmost": "rightmost", "rightmost": "leftmost"}
+_V_SWAP_PHRASES = {"at the top": "at the bottom", "at the bottom": "at the top"}
+_V_SWAP = {"topmost": "lowest", "highest": "lowest", "lowest": "highest", "bottom": "topmost",
+           "above": "below", "below": "above"}
+
+
+def mirror_sentence(sentence: str, horizontal: bool) -> str:
+    """The sentence that describes the same target in the mirrored scene (lower case)."""
+    text = sentence.lower()
+    stop = "." if text.endswith(".") else ""
+    text = text[: len(text) - len(stop)]
+    if horizontal:
+        return " ".join(_H_SWAP.get(w, w) for w in text.split(" ")) + stop
+    placeholder = {}
+    for i, (a, b) in enumerate(_V_SWAP_PHRASES.items()):
+        key = f"\x00{i}\x00"
+        text = re.sub(rf"\b{a}\b", key, text)
+        placeholder[key] = b
+    text = " ".join(_V_SWAP.get(w, w) for w in text.split(" "))
+    for key, value in placeholder.items():
+        text = text.replace(key, value)
+    return text + stop
+
+
+@dataclass
+class ShapesTensors:
+    """Everything training needs, in memory."""
+    images: torch.Tensor        # [N,S,S,3] uint8, letterboxed
+    masks: torch.Tensor         # [T,S/4,S/4] float16 soft masks
+    target_image: torch.Tensor  # [T] int64 image row of each target
+    sample_target: torch.Tensor  # [M] int64 target of each (target, sentence) sample
+    tokens: torch.Tensor        # [M,3,L] int64: sentence, horizontally mirrored, vertically mirrored
+    kinds: list[str]            # [M]
+    sentences: list[str]        # [M]
+
+
+def load_tensors(folder: Path, tokenizer: ClipBpe, size: int, word_len: int, stride: int = 4,
+                 limit: int | None = None, progress=None) -> ShapesTensors:
+    refs = read_refs(folder, limit)
+    image_rows: dict[str, int] = {}
+    images: list[np.ndarray] = []
+    masks, target_image, sample_target, kinds, sentences, variants = [], [], [], [], [], []
+    for t, ref in enumerate(refs):
+        if ref["image"] not in image_rows:
+            image_rows[ref["image"]] = len(images)
+            images.append(letterbox_image(read_rgb(folder / ref["image"]), size))
+        masks.append(soft_mask(read_mask(folder / ref["mask"]), size, stride))
+        target_image.append(image_rows[ref["image"]])
+        ref_kinds = ref.get("kinds") or ["unknown"] * len(ref["sentences"])
+        for sentence, kind in zip(ref["sentences"], ref_kinds):
+            sample_target.append(t)
+            kinds.append(kind)
+            sentences.append(sentence)
+            variants.extend([sentence, mirror_sentence(sentence, True), mirror_sentence(sentence, False)])
+        if progress and (t + 1) % 500 == 0:
+            progress(t + 1, len(refs))
+    tokens = torch.from_numpy(tokenizer.tokenize(variants, word_len)).view(-1, 3, word_len)  # [M,3,L]
+    return ShapesTensors(
+        images=torch.from_numpy(np.stack(images)),
+        masks=torch.from_numpy(np.stack(masks)).half(),
+        target_image=torch.tensor(target_image, dtype=torch.long),
+        sample_target=torch.tensor(sample_target, dtype=torch.long),
+        tokens=tokens,
+        kinds=kinds,
+        sentences=sentences,
+    )
+
+
+def make_batch(data: ShapesTensors, rows: torch.Tensor, generator: torch.Generator | None = None,
+               augment: bool = True) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """rows [B] sample indices -> images [B,3,S,S] float, tokens [B,L], masks [B,1,S/4,S/4] float.
+
+    With augment, each row is mirrored left-right or top-bottom (or not), words swapped to match."""
+    targets = data.sample_target[rows]  # [B]
+    images = data.images[data.target_image[targets]]  # [B,S,S,3] uint8
+    masks = data.masks[targets].float()  # [B,S/4,S/4]
+    variant = torch.zeros(len(rows), dtype=torch.long)
+    if augment:
+        variant = torch.randint(0, 3, (len(rows),), generator=generator)
+        h, v = variant == 1, variant == 2
+        images = images.clone()
+        images[h] = images[h].flip(2)
+        images[v] = images[v].flip(1)
+        masks[h] = masks[h].flip(2)
+        masks[v] = masks[v].flip(1)
+    tokens = data.tokens[rows, variant]  # [B,L]
+    return normalise(images), tokens, masks[:, None]

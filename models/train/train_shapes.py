@@ -1,0 +1,185 @@
+"""Trains a small CRIS from scratch on referring-shapes (or any dataset in our refs.jsonl format).
+
+    npm run train:shapes -- --data data/shapes/train-s1001 --val data/shapes/val-s2002 \
+        --out runs/shapes-s --minutes 80            # add --resume to continue a run
+
+Loss: the reference's per-pixel sigmoid BCE at stride 4 (soft, area-averaged masks) + dice_weight *
+soft Dice. AdamW, learning rate warm-up then cosine decay over the wall-clock budget (--minutes,
+counted across resumes). Checkpoints every --ckpt-min minutes to OUT/last.pt; validation mIoU every
+--val-min minutes to OUT/log.jsonl, OUT/curve.png; progress with an ETA on stderr.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from models.cris import CRIS, CrisConfig
+from models.tokenizer.clip_bpe import ClipBpe
+
+from .checkpointing import load_checkpoint_file, save_checkpoint
+from .data import load_tensors, make_batch
+from .evaluate import evaluate
+from .losses import segmentation_loss
+
+ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_MERGES = ROOT / "models" / "tokenizer" / "shapes_merges.txt.gz"
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", type=Path, required=True)
+    ap.add_argument("--val", type=Path)
+    ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--merges", type=Path, default=DEFAULT_MERGES)
+    ap.add_argument("--minutes", type=float, default=80.0, help="wall-clock training budget, across resumes")
+    ap.add_argument("--max-steps", type=int, default=0, help="stop after this many steps (0: by time only)")
+    ap.add_argument("--resume", action="store_true")
+    ap.add_argument("--limit", type=int, help="use the first N training targets")
+    ap.add_argument("--val-limit", type=int, default=300)
+    ap.add_argument("--size", type=int, default=192)
+    ap.add_argument("--word-len", type=int, default=17)
+    ap.add_argument("--batch", type=int, default=16)
+    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--weight-decay", type=float, default=1e-4)
+    ap.add_argument("--dice", type=float, default=1.0, help="weight of the Dice term")
+    ap.add_argument("--vision-width", type=int, default=16)
+    ap.add_argument("--vision-layers", default="1,1,1,1")
+    ap.add_argument("--embed-dim", type=int, default=128)
+    ap.add_argument("--text-width", type=int, default=128)
+    ap.add_argument("--text-layers", type=int, default=2)
+    ap.add_argument("--fpn-out", default="64,128,128")
+    ap.add_argument("--dec-layers", type=int, default=2)
+    ap.add_argument("--dim-ffn", type=int, default=256)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--val-min", type=float, default=6.0)
+    ap.add_argument("--ckpt-min", type=float, default=3.0)
+    ap.add_argument("--log-every", type=int, default=25)
+    return ap.parse_args(argv)
+
+
+def config_from_args(args: argparse.Namespace, vocab_size: int) -> CrisConfig:
+    """Head counts follow the rules infer_config uses, so checkpoints reload without flags."""
+    return CrisConfig(
+        vision_layers=tuple(int(x) for x in args.vision_layers.split(",")),
+        vision_width=args.vision_width, vision_heads=args.vision_width * 32 // 64,
+        vision_pos_grid=max(1, args.size // 32), embed_dim=args.embed_dim,
+        context_length=args.word_len, vocab_size=vocab_size, text_width=args.text_width,
+        text_heads=max(1, args.text_width // 64), text_layers=args.text_layers, word_len=args.word_len,
+        input_size=args.size, fpn_out=tuple(int(x) for x in args.fpn_out.split(",")),
+        num_layers=args.dec_layers, num_head=8, dim_ffn=args.dim_ffn, dropout=0.0)
+
+
+def learning_rate(base: float, progress: float, warmup: float = 0.03, floor: float = 0.02) -> float:
+    """Linear warm-up then cosine decay to floor * base, over progress in [0, 1]."""
+    if progress < warmup:
+        return base * max(progress / warmup, 0.02)
+    t = min(1.0, (progress - warmup) / (1 - warmup))
+    return base * (floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * t)))
+
+
+def log_line(path: Path, record: dict) -> None:
+    with open(path, "a", encoding="utf-8") as f:
+        f.write(json.dumps(record) + "\n")
+
+
+def main(argv: list[str]) -> int:
+    args = parse_args(argv)
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    args.out.mkdir(parents=True, exist_ok=True)
+    ckpt_path, log_path = args.out / "last.pt", args.out / "log.jsonl"
+    tokenizer = ClipBpe.from_file(args.merges)
+    resumed = load_checkpoint_file(ckpt_path) if args.resume and ckpt_path.exists() else None
+    cfg = CrisConfig.from_dict(resumed["config"]) if resumed else config_from_args(args, tokenizer.vocab_size)
+    if cfg.vocab_size != tokenizer.vocab_size:
+        raise SystemExit(f"vocab_size {cfg.vocab_size} does not match the merges file ({tokenizer.vocab_size})")
+    model = CRIS(cfg).to(memory_format=torch.channels_last)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
+    step, elapsed_before = 0, 0.0
+    if resumed:
+        model.load_state_dict(resumed["model"])
+        optimizer.load_state_dict(resumed["optimizer"])
+        step, elapsed_before = resumed["step"], resumed["elapsed_s"]
+        print(f"resumed at step {step}, {elapsed_before / 60:.1f} min trained", file=sys.stderr)
+    params = sum(p.numel() for p in model.parameters())
+    t0 = time.time()
+    data = load_tensors(args.data, tokenizer, cfg.input_size, cfg.word_len, limit=args.limit,
+                        progress=lambda d, n: print(f"loading {d}/{n} targets", file=sys.stderr))
+    print(f"data: {len(data.images)} images, {len(data.masks)} targets, {len(data.sample_target)} sentences "
+          f"in {time.time() - t0:.0f}s; model {params / 1e6:.2f}M params, S={cfg.input_size}", file=sys.stderr)
+    if not resumed:
+        log_line(log_path, {"event": "start", "config": cfg.to_dict(), "params": params, "args": {
+            k: str(v) for k, v in vars(args).items()}, "train_images": len(data.images),
+            "train_sentences": len(data.sample_target)})
+    budget = args.minutes * 60
+    generator = torch.Generator().manual_seed(args.seed + step)
+    started = time.time()
+    last_ckpt = last_val = started
+    running: list[float] = []
+
+    def state() -> dict:
+        return {"step": step, "elapsed_s": elapsed_before + time.time() - started, "merges": str(args.merges),
+                "train_data": str(args.data), "args": vars(args) | {"data": str(args.data), "val": str(args.val),
+                                                                      "out": str(args.out), "merges": str(args.merges)}}
+
+    def validate() -> None:
+        if not args.val:
+            return
+        metrics, _ = evaluate(model, args.val, tokenizer, cfg.input_size, cfg.word_len, limit=args.val_limit)
+        model.train()
+        minutes = (elapsed_before + time.time() - started) / 60
+        log_line(log_path, {"event": "val", "step": step, "minutes": round(minutes, 2), **metrics})
+        print(f"val step {step} {minutes:.1f} min: mIoU {metrics['mIoU']:.3f} oIoU {metrics['oIoU']:.3f} "
+              + " ".join(f"{k} {v['mIoU']:.2f}" for k, v in metrics.get("by_kind", {}).items()), file=sys.stderr)
+        from .plots import training_curve_png
+        training_curve_png(log_path, args.out / "curve.png")
+
+    model.train()
+    while True:
+        elapsed = elapsed_before + time.time() - started
+        progress = max(elapsed / budget, step / args.max_steps if args.max_steps else 0.0)
+        if progress >= 1.0:
+            break
+        lr = learning_rate(args.lr, progress)
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        rows = torch.randint(0, len(data.sample_target), (args.batch,), generator=generator)
+        images, tokens, masks = make_batch(data, rows, generator)
+        logits = model(images.contiguous(memory_format=torch.channels_last), tokens)  # [B,1,S/4,S/4]
+        loss, parts = segmentation_loss(logits, masks, args.dice)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        step += 1
+        running.append(float(loss.detach()))
+        if step % args.log_every == 0:
+            mean = sum(running) / len(running)
+            running.clear()
+            eta = (budget - elapsed) / 60
+            log_line(log_path, {"event": "train", "step": step, "minutes": round(elapsed / 60, 2), "loss": mean,
+                                "lr": lr, **parts})
+            print(f"step {step} {elapsed / 60:.1f}/{args.minutes:.0f} min loss {mean:.4f} lr {lr:.2e} "
+                  f"ETA {eta:.1f} min", file=sys.stderr)
+        now = time.time()
+        if now - last_ckpt > args.ckpt_min * 60:
+            save_checkpoint(ckpt_path, model, optimizer, state())
+            last_ckpt = now
+        if now - last_val > args.val_min * 60:
+            validate()
+            last_val = time.time()
+    save_checkpoint(ckpt_path, model, optimizer, state())
+    validate()
+    print(json.dumps({"step": step, "minutes": round(state()["elapsed_s"] / 60, 2), "checkpoint": str(ckpt_path)}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
