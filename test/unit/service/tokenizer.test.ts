@@ -79,6 +79,21 @@ describe('merges files', () => {
 });
 
 describe('tokenize CLI', () => {
+  const cli = (...args: string[]) =>
+    execFileSync(join(REPO_ROOT, 'node_modules', '.bin', 'tsx'), ['gpu-service/src/cli/tokenize.ts', ...args], { cwd: REPO_ROOT, encoding: 'utf8' })
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as number[]);
+
+  it('uses CLIP\'s 48894 merges for CLIP\'s file and every merge of another file by default', () => {
+    expect(cli('--merges', clipMerges, '--length', '17', golden.sentences[2].sentence)).toEqual([golden.sentences[2].ids_17]);
+    const dir = mkdtempSync(join(tmpdir(), 'bpe-cli-'));
+    const file = join(dir, 'merges.txt');
+    writeFileSync(file, '#version: 0.2\nt h\nth e</w>\n');
+    // 512 byte tokens + 2 merges: SOT = 514, EOT = 515; "the" is one piece (id 513).
+    expect(cli('--merges', file, '--length', '5', 'the')).toEqual([[514, 513, 515, 0, 0]]);
+  }, 120_000);
+
   it('prints one JSON array of ids per text', () => {
     const out = execFileSync(
       join(REPO_ROOT, 'node_modules', '.bin', 'tsx'),
