@@ -25,7 +25,9 @@ const S3_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
 const READY_TIMEOUT_MS = Number(process.env.CRIS_START_TIMEOUT_MS ?? 240_000);
 const SAMPLES = join(ROOT, 'functions', 'public', 'samples');
 
-const log = (line) => console.log(`[start] ${line}`);
+const startedAt = Date.now();
+const elapsed = () => `${((Date.now() - startedAt) / 1000).toFixed(1)} s`;
+const log = (line) => console.log(`[start +${elapsed()}] ${line}`);
 /** A path as the user best reads it: relative inside the repository, absolute outside. */
 const shown = (path) => (relative(ROOT, path).startsWith('..') ? path : relative(ROOT, path));
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -80,8 +82,9 @@ function savedDemoKey() {
 }
 
 /** A new key in the local KV through the key CLI (`npm run keys -- create`), saved for next time. */
-async function createDemoKey() {
-  const output = await runToEnd(process.execPath, ['--import', 'tsx', 'functions/cli/keys.ts', 'create', '--plan', 'pro', '--persist-to', WRANGLER_STATE], projectEnv());
+async function createDemoKey(children) {
+  const args = ['--import', 'tsx', 'functions/cli/keys.ts', 'create', '--plan', 'pro', '--persist-to', WRANGLER_STATE];
+  const output = await runToEnd(process.execPath, args, projectEnv(), children);
   const apiKey = KEY_PATTERN.exec(output)?.[0];
   if (!apiKey) throw new Error(`the key CLI printed no key:\n${output}`);
   mkdirSync(LOCAL, { recursive: true });
@@ -89,9 +92,12 @@ async function createDemoKey() {
   return apiKey;
 }
 
-function runToEnd(command, args, env) {
+/** Runs a command to its end (own process group, listed in `children` meanwhile so a stop reaches it). */
+function runToEnd(command, args, env, children) {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, { cwd: ROOT, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push(child);
+    child.on('exit', () => children.includes(child) && children.splice(children.indexOf(child), 1));
     let output = '';
     child.stdout.on('data', (chunk) => (output += chunk));
     child.stderr.on('data', (chunk) => (output += chunk));
@@ -166,6 +172,7 @@ export async function main() {
     mkdirSync(join(LOCAL, 's3'), { recursive: true });
     s3 = new S3rver({ address: '127.0.0.1', port: s3Port, silent: true, directory: join(LOCAL, 's3'), configureBuckets: [{ name: BUCKET }] });
     await s3.run();
+    log(`npm packages present, playground SDK bundle built`);
     log(`s3rver on http://127.0.0.1:${s3Port} (bucket ${BUCKET}, data in ${shown(join(LOCAL, 's3'))})`);
 
     const hmacSecret = randomBytes(24).toString('hex');
@@ -183,8 +190,9 @@ export async function main() {
     children.push(service);
     log(`GPU service (CPU, ${bundleDir}) starting on http://127.0.0.1:${servicePort}, log ${shown(service.logFile)}`);
 
-    // Seeded before wrangler dev starts (the service loads meanwhile); reused when still valid.
-    let apiKey = savedDemoKey() ?? (await createDemoKey());
+    // The key is written to the local KV while wrangler dev starts (it reads KV live).
+    const keyMade = savedDemoKey() ? Promise.resolve(savedDemoKey()) : createDemoKey(children);
+    keyMade.catch(() => {}); // awaited below
 
     const vars = {
       GPU_SERVICE_URLS: `http://127.0.0.1:${servicePort}`,
@@ -207,17 +215,19 @@ export async function main() {
     const deadline = Date.now() + READY_TIMEOUT_MS;
     const origin = `http://127.0.0.1:${edgePort}`;
     await waitFor('the GPU service', answers(`http://127.0.0.1:${servicePort}/readyz`), children, deadline);
+    log('GPU service ready (model loaded, warmed up)');
     await waitFor('the edge', answers(`${origin}/healthz`), children, deadline);
+    let apiKey = await keyMade;
     const usage = await fetch(`${origin}/v1/usage`, { headers: { authorization: `Bearer ${apiKey}` } });
     if (usage.status === 401 || usage.status === 403) {
       log('the saved demo key is not in this KV state any more: making a new one');
-      apiKey = await createDemoKey();
+      apiKey = await createDemoKey(children);
     }
 
     const [first] = JSON.parse(readFileSync(join(SAMPLES, 'index.json'), 'utf8'));
     const sample = join(SAMPLES, first.file);
     console.log(`
-ready: the API and the playground are up (model ${modelRef}, CPU).
+ready in ${elapsed()}: the API and the playground are up (model ${modelRef}, CPU).
 
   playground: ${origin}/?key=${apiKey}
   demo key: ${apiKey}
@@ -231,7 +241,7 @@ Ctrl-C stops everything. Logs: ${shown(LOGS)}/`);
       for (const child of children) child.on('exit', (code, signal) => !stopping && resolve(`${child.label} exited (${code ?? signal})`));
     }).then((why) => shutdown(`${why}; log tail:\n${tail(children.find((c) => why.startsWith(c.label)).logFile)}\n`, 1));
   } catch (error) {
-    console.error(`[start] failed: ${error.message}`);
+    console.error(`[start +${elapsed()}] failed: ${error.message}`);
     await shutdown('start failed', 1);
   }
 }
