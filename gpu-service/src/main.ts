@@ -3,22 +3,49 @@
  * batcher + scheduler -> result store -> metrics -> HTTP server; warm-up at max batch before
  * ready; SIGTERM/SIGINT drain the queue, then exit. `npm run service` runs it.
  */
-import { serve } from '@hono/node-server';
-import { Registry } from 'prom-client';
-import { DynamicBatcher } from './batcher/dynamic-batcher.js';
-import { BatchScheduler, type ScheduledResult } from './batcher/scheduler.js';
-import { modelName, readBundle, type Bundle } from './bundle/index.js';
+import type { ScheduledResult } from './batcher/scheduler.js';
+import type { Bundle } from './bundle/index.js';
 import { ConfigError, loadConfig, type ServiceConfig } from './config.js';
-import { letterboxTransform, prepareImage } from './imaging/index.js';
-import { createServiceMetrics, type ServiceMetrics } from './metrics/service-metrics.js';
-import { createApp } from './server/app.js';
+import type { ServiceMetrics } from './metrics/service-metrics.js';
 import { createLogger, type Logger } from './server/logger.js';
-import { createSegmentPipeline } from './server/segment-pipeline.js';
-import { ServiceState } from './server/service-state.js';
-import { NullResultStore, S3ResultStore, createS3Client, type ResultStore } from './storage/result-store.js';
-import { loadTokenizer } from './tokenizer/index.js';
+import type { ResultStore } from './storage/result-store.js';
 import { WorkerPool, type InferenceBackend } from './worker/pool.js';
 import type { BatchItemInput, BatchJob, BatchStats } from './worker/protocol.js';
+
+/**
+ * Everything else loads after the workers are spawned, so the workers' start (the long pole:
+ * onnxruntime sessions, then warm-up) overlaps the main thread's module loading.
+ */
+async function loadServingModules() {
+  const [nodeServer, promClient, batcher, scheduler, bundle, imaging, metrics, app, pipeline, state, tokenizer] = await Promise.all([
+    import('@hono/node-server'),
+    import('prom-client'),
+    import('./batcher/dynamic-batcher.js'),
+    import('./batcher/scheduler.js'),
+    import('./bundle/index.js'),
+    import('./imaging/index.js'),
+    import('./metrics/service-metrics.js'),
+    import('./server/app.js'),
+    import('./server/segment-pipeline.js'),
+    import('./server/service-state.js'),
+    import('./tokenizer/index.js'),
+  ]);
+  return {
+    serve: nodeServer.serve,
+    Registry: promClient.Registry,
+    DynamicBatcher: batcher.DynamicBatcher,
+    BatchScheduler: scheduler.BatchScheduler,
+    readBundle: bundle.readBundle,
+    modelName: bundle.modelName,
+    prepareImage: imaging.prepareImage,
+    letterboxTransform: imaging.letterboxTransform,
+    createServiceMetrics: metrics.createServiceMetrics,
+    createApp: app.createApp,
+    createSegmentPipeline: pipeline.createSegmentPipeline,
+    ServiceState: state.ServiceState,
+    loadTokenizer: tokenizer.loadTokenizer,
+  };
+}
 
 async function main(): Promise<void> {
   const startedAt = performance.now();
@@ -38,6 +65,21 @@ async function main(): Promise<void> {
     config.workers,
   );
   workersStarting.catch(() => {}); // reported below
+  const {
+    serve,
+    Registry,
+    DynamicBatcher,
+    BatchScheduler,
+    readBundle,
+    modelName,
+    prepareImage,
+    letterboxTransform,
+    createServiceMetrics,
+    createApp,
+    createSegmentPipeline,
+    ServiceState,
+    loadTokenizer,
+  } = await loadServingModules();
   const bundle = await readBundle(config.bundleDir).catch((error: unknown) => fail(logger, 'bundle refused', error));
   const model = modelName(bundle.manifest);
   const since = () => Math.round(performance.now() - startedAt);
@@ -47,12 +89,12 @@ async function main(): Promise<void> {
   const wordLen = bundle.manifest.text.word_len;
 
   const registry = new Registry();
-  const batcher: DynamicBatcher<BatchItemInput, ScheduledResult> = new DynamicBatcher({
+  const batcher = new DynamicBatcher<BatchItemInput, ScheduledResult>({
     ...config.batcher,
     retryAfterSeconds: 1,
     onDrop: () => metrics.droppedRequests.inc(),
   });
-  let scheduler: BatchScheduler | undefined;
+  let scheduler: InstanceType<typeof BatchScheduler> | undefined;
   const metrics = createServiceMetrics(registry, {
     queueDepth: () => batcher.depth,
     batchesInFlight: () => scheduler?.inFlight ?? 0,
@@ -64,7 +106,7 @@ async function main(): Promise<void> {
     backendFailure: () => backend?.failure,
     busyQueueDepth: Math.max(1, Math.ceil(config.batcher.maxQueueSize * 0.8)),
   });
-  const store = createStore(config, logger, metrics);
+  const store = await createStore(config, logger, metrics);
   const segment = createSegmentPipeline({
     model,
     defaultThreshold: bundle.manifest.output.threshold,
@@ -99,7 +141,7 @@ async function main(): Promise<void> {
   });
 
   const warmUpStart = performance.now();
-  const warmUp = warmUpJob(bundle, config.batcher.maxBatch, tokenizer.tokenize(['warm up'], wordLen));
+  const warmUp = warmUpJob(bundle, config.batcher.maxBatch, tokenizer.tokenize(['warm up'], wordLen), letterboxTransform);
   await Promise.all(Array.from({ length: backend.concurrency }, () => backend!.run(warmUp()))).catch((error: unknown) =>
     fail(logger, 'warm-up failed', error),
   );
@@ -149,11 +191,13 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void shutdown('SIGINT'));
 }
 
-function createStore(config: ServiceConfig, logger: Logger, metrics: ServiceMetrics): ResultStore {
+/** S3 when a bucket is configured (the AWS SDK is only loaded then), else nothing is stored. */
+async function createStore(config: ServiceConfig, logger: Logger, metrics: ServiceMetrics): Promise<ResultStore> {
   if (!config.s3) {
     logger.warn('CRIS_S3_BUCKET is not set: results are not stored');
-    return new NullResultStore();
+    return { put: async () => true };
   }
+  const { S3ResultStore, createS3Client } = await import('./storage/result-store.js');
   return new S3ResultStore({
     client: createS3Client(config.s3),
     bucket: config.s3.bucket,
@@ -172,7 +216,12 @@ function recordBatch(metrics: ServiceMetrics, stats: BatchStats): void {
 }
 
 /** A job at max batch: maxBatch distinct blank images, one phrase each; bypasses the cache. */
-function warmUpJob(bundle: Bundle, maxBatch: number, tokens: BigInt64Array): () => BatchJob {
+function warmUpJob(
+  bundle: Bundle,
+  maxBatch: number,
+  tokens: BigInt64Array,
+  letterboxTransform: (width: number, height: number, size: number) => BatchJob['items'][number]['transform'],
+): () => BatchJob {
   const size = bundle.manifest.input.size;
   return () => ({
     maxBatch,
