@@ -1,0 +1,104 @@
+"""Exports a trained shapes checkpoint as the bundle models/cris-shapes-s (with provenance), and
+records evaluation metrics in its manifest.
+
+    python -m models.train.export_shapes --checkpoint runs/shapes-s/last.pt --out models/cris-shapes-s \
+        --train-data data/shapes/train-s1001 --test-data data/shapes/test-s3003
+    npm run -s eval -- --data data/shapes/test-s3003 --model models/cris-shapes-s --json > runs/eval.json
+    python -m models.train.export_shapes --record-metrics runs/eval.json --out models/cris-shapes-s \
+        --measured-by "npm run -s eval -- --data data/shapes/test-s3003 --model models/cris-shapes-s --json"
+
+Without --record-metrics the manifest carries the Python evaluator's numbers on --test-data
+(labelled as such); --record-metrics replaces them with the given JSON (e.g. the TS eval CLI's).
+Only the manifest changes then: the graphs and their sha256s stay as exported.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+from pathlib import Path
+
+import torch
+
+from models.export.bundle import export_bundle
+
+from .checkpointing import load_checkpoint_file, load_model_for_eval
+from .evaluate import evaluate
+
+TASK = "referring-shapes-v1"
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def dataset_meta(folder: Path) -> dict:
+    meta_file = folder / "dataset.json"
+    return json.loads(meta_file.read_text()) if meta_file.exists() else {"path": str(folder)}
+
+
+def export(args: argparse.Namespace) -> dict:
+    model, tokenizer, meta = load_model_for_eval(args.checkpoint)
+    ckpt = load_checkpoint_file(args.checkpoint)
+    train_args = ckpt.get("args", {})
+    training = {
+        "task": TASK, "data": dataset_meta(args.train_data) if args.train_data else None,
+        "train_targets_used": train_args.get("limit"), "steps": ckpt["step"], "batch": train_args.get("batch"),
+        "wall_minutes": round(ckpt["elapsed_s"] / 60, 1), "machine": "2 shared CPU cores, torch CPU",
+        "loss": f"sigmoid BCE at stride 4 + {train_args.get('dice')} * soft Dice",
+        "optimizer": f"AdamW lr {train_args.get('lr')} warm-up + cosine over the time budget",
+        "augmentation": "left-right / top-bottom mirroring with direction words swapped",
+        "script": "models/train/train_shapes.py",
+    }
+    provenance = {"source": "trained-referring-shapes", "checkpoint": str(args.checkpoint),
+                  "checkpoint_sha256": sha256_file(args.checkpoint),
+                  "licence": "MIT (CRIS reference code); weights: trained by us on synthetic data",
+                  "training": training}
+    if args.test_data:
+        metrics, _ = evaluate(model, args.test_data, tokenizer, meta["input_size"], meta["word_len"])
+        provenance["metrics"] = {f"{TASK}/test": {**metrics, "data": dataset_meta(args.test_data),
+                                                  "measured_by": "models/train/evaluate.py (Python)"}}
+    return export_bundle(model, args.out, meta["merges"], bundle_id=args.out.name, version=args.version,
+                         provenance=provenance)
+
+
+def record_metrics(args: argparse.Namespace) -> dict:
+    manifest_path = args.out / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    metrics = json.loads(args.record_metrics.read_text())
+    entry = {**metrics, "measured_by": args.measured_by}
+    if args.test_data:
+        entry["data"] = dataset_meta(args.test_data)
+    manifest["provenance"].setdefault("metrics", {})[f"{TASK}/test"] = entry
+    manifest_path.write_text(json.dumps(manifest, indent=2) + "\n")
+    return manifest
+
+
+def main(argv: list[str]) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--checkpoint", type=Path)
+    ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--version", default="1.0.0")
+    ap.add_argument("--train-data", type=Path)
+    ap.add_argument("--test-data", type=Path)
+    ap.add_argument("--record-metrics", type=Path, help="JSON metrics to store in the manifest")
+    ap.add_argument("--measured-by", default="npm run -s eval")
+    args = ap.parse_args(argv)
+    torch.set_num_threads(2)
+    if args.record_metrics:
+        manifest = record_metrics(args)
+    elif args.checkpoint:
+        manifest = export(args)
+    else:
+        ap.error("--checkpoint or --record-metrics is required")
+    print(json.dumps({"out": str(args.out), "provenance": manifest["provenance"].get("metrics")}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
