@@ -105,6 +105,14 @@ export interface WarpOptions {
   separable?: boolean;
 }
 
+/** A window of the destination: only these pixels are computed (same values as the full warp). */
+export interface WarpRegion {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
 /** Source positions of one destination row, as WarpAffineInvoker computes them. */
 interface RowSamples {
   /** Integer source x, y (the tap at offset 1 of the 4x4 window). */
@@ -252,13 +260,18 @@ function axisTaps(positions: Int32Array, size: number): { index: Int32Array; wei
  * 1-D weights, rows first then columns (55 M instead of 195 M multiply-adds for a 12 MP output).
  * Differs from the 2-D sum only by float rounding of the weight products (~1e-7).
  */
-function warpSeparableF32(input: WarpInput<Float32Array>, opts: WarpOptions, samples: { x: Int32Array; y: Int32Array }): Float32Array {
+function warpSeparableF32(
+  input: WarpInput<Float32Array>,
+  opts: WarpOptions,
+  samples: { x: Int32Array; y: Int32Array },
+  region: WarpRegion,
+): Float32Array {
   const { src, width, height } = input;
   const cv = opts.border[0] ?? 0;
-  const W = opts.dstWidth;
-  const tx = axisTaps(samples.x, width);
-  const ty = axisTaps(samples.y, height);
-  const rows = new Float32Array(height * W); // [srcH, dstW]: each source row sampled at the output x
+  const W = region.width;
+  const tx = axisTaps(samples.x.subarray(region.x, region.x + region.width), width);
+  const ty = axisTaps(samples.y.subarray(region.y, region.y + region.height), height);
+  const rows = new Float32Array(height * W); // [srcH, regionW]: each source row sampled at the output x
   for (let sy = 0; sy < height; sy++) {
     const srcRow = sy * width;
     const outRow = sy * W;
@@ -271,8 +284,8 @@ function warpSeparableF32(input: WarpInput<Float32Array>, opts: WarpOptions, sam
         tx.weight[t + 3] * (src[srcRow + tx.index[t + 3]] - cv);
     }
   }
-  const out = new Float32Array(W * opts.dstHeight); // [dstH, dstW]
-  for (let y = 0; y < opts.dstHeight; y++) {
+  const out = new Float32Array(W * region.height); // [regionH, regionW]
+  for (let y = 0; y < region.height; y++) {
     const t = y * 4;
     const w0 = ty.weight[t];
     const w1 = ty.weight[t + 1];
@@ -288,24 +301,31 @@ function warpSeparableF32(input: WarpInput<Float32Array>, opts: WarpOptions, sam
   return out;
 }
 
-/** Bicubic affine warp of a single-channel float image; returns [dstHeight, dstWidth] float32. */
-export function warpAffineCubicF32(input: WarpInput<Float32Array>, opts: WarpOptions): Float32Array {
+/**
+ * Bicubic affine warp of a single-channel float image; returns [dstHeight, dstWidth] float32, or
+ * [region.height, region.width] when a region is given.
+ */
+export function warpAffineCubicF32(input: WarpInput<Float32Array>, opts: WarpOptions, region?: WarpRegion): Float32Array {
   const { src, width, height } = input;
   if (input.channels !== 1) throw new Error('warpAffineCubicF32 takes one channel');
+  const win = region ?? { x: 0, y: 0, width: opts.dstWidth, height: opts.dstHeight };
+  if (win.x < 0 || win.y < 0 || win.x + win.width > opts.dstWidth || win.y + win.height > opts.dstHeight) {
+    throw new Error('warp region outside the destination');
+  }
   const samples = opts.separable === false ? null : axisAlignedSamples(opts);
-  if (samples) return warpSeparableF32(input, opts, samples);
-  const out = new Float32Array(opts.dstWidth * opts.dstHeight);
+  if (samples) return warpSeparableF32(input, opts, samples, win);
+  const out = new Float32Array(win.width * win.height);
   const weights = TABLES.float;
   const cv = opts.border[0] ?? 0;
   const sample = rowSampler(opts);
   const row = newRow(opts.dstWidth);
-  for (let y = 0; y < opts.dstHeight; y++) {
+  for (let y = win.y; y < win.y + win.height; y++) {
     sample(y, row);
-    for (let x = 0; x < opts.dstWidth; x++) {
+    for (let x = win.x; x < win.x + win.width; x++) {
       const sx = row.ix[x] - 1;
       const sy = row.iy[x] - 1;
       const w = row.tab[x] * 16;
-      const d = y * opts.dstWidth + x;
+      const d = (y - win.y) * win.width + (x - win.x);
       if (sx >= 0 && sy >= 0 && sx < width - 3 && sy < height - 3) {
         let sum = 0;
         for (let r = 0, p = sy * width + sx, wr = w; r < 4; r++, p += width, wr += 4) {

@@ -4,8 +4,8 @@
  * mat_inv, INTER_CUBIC, border 0) -> prob > threshold.
  */
 import type { LetterboxTransform, PhraseMask } from '../engine/types.js';
-import { inverseLetterboxMatrix } from '../imaging/affine.js';
-import { warpAffineCubicF32 } from '../imaging/warp.js';
+import { inverseLetterboxMatrix, letterboxMatrix } from '../imaging/affine.js';
+import { warpAffineCubicF32, type WarpRegion } from '../imaging/warp.js';
 
 export function sigmoid(logits: Float32Array): Float32Array {
   const out = new Float32Array(logits.length);
@@ -86,8 +86,18 @@ export function probabilityOnOriginal(prob: Float32Array, transform: LetterboxTr
   );
 }
 
-/** Thresholds a probability map (strictly greater, as `pred > 0.35`) and measures the mask. */
-export function thresholdMask(prob: Float32Array, width: number, height: number, threshold: number): PhraseMask {
+/**
+ * Thresholds a probability map (strictly greater, as `pred > 0.35`) and measures the mask.
+ * `prob` covers `region` of the [height, width] image (the whole image when absent); the mask
+ * is 0 outside the region.
+ */
+export function thresholdMask(
+  prob: Float32Array,
+  width: number,
+  height: number,
+  threshold: number,
+  region: WarpRegion = { x: 0, y: 0, width, height },
+): PhraseMask {
   const mask = new Uint8Array(width * height); // [height, width] 0/1
   let area = 0;
   let probSum = 0;
@@ -95,10 +105,12 @@ export function thresholdMask(prob: Float32Array, width: number, height: number,
   let minY = height;
   let maxX = -1;
   let maxY = -1;
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      const p = prob[y * width + x];
+  for (let ry = 0; ry < region.height; ry++) {
+    const y = ry + region.y;
+    for (let rx = 0; rx < region.width; rx++) {
+      const p = prob[ry * region.width + rx];
       if (p > threshold) {
+        const x = rx + region.x;
         mask[y * width + x] = 1;
         area++;
         probSum += p;
@@ -113,8 +125,58 @@ export function thresholdMask(prob: Float32Array, width: number, height: number,
   return { mask, width, height, score: area > 0 ? probSum / area : 0, bbox, area };
 }
 
-/** The whole post-processing of one phrase: logits row [G*G] -> PhraseMask on the original image. */
+/**
+ * Bound on how far the bicubic warp can overshoot its 4x4 neighbourhood on non-negative data:
+ * the positive Keys weights (a = -0.75) sum to at most 1.1875 per axis, 1.41 in 2-D.
+ */
+const CUBIC_OVERSHOOT = 1.5;
+
+/**
+ * The part of the original image where the warped probability can exceed `threshold`: pixels
+ * whose 4x4 source window touches a network pixel above threshold / 1.5, with a 2-pixel margin
+ * for the fixed-point sampling. Outside it the full warp is below the threshold, so the mask
+ * computed on the region alone equals the mask computed on the whole image. null: nothing can.
+ */
+export function candidateRegion(prob: Float32Array, transform: LetterboxTransform, threshold: number): WarpRegion | null {
+  const S = transform.size;
+  const floor = threshold / CUBIC_OVERSHOOT;
+  let u0 = S;
+  let v0 = S;
+  let u1 = -1;
+  let v1 = -1;
+  for (let v = 0; v < S; v++) {
+    for (let u = 0; u < S; u++) {
+      if (prob[v * S + u] > floor) {
+        if (u < u0) u0 = u;
+        if (u > u1) u1 = u;
+        if (v < v0) v0 = v;
+        v1 = v;
+      }
+    }
+  }
+  if (u1 < 0) return null;
+  const m = letterboxMatrix(transform); // original -> network
+  const x0 = Math.max(0, Math.floor((u0 - 2 - m[2]) / m[0]) - 2);
+  const x1 = Math.min(transform.width - 1, Math.ceil((u1 + 2 - m[2]) / m[0]) + 2);
+  const y0 = Math.max(0, Math.floor((v0 - 2 - m[5]) / m[4]) - 2);
+  const y1 = Math.min(transform.height - 1, Math.ceil((v1 + 2 - m[5]) / m[4]) + 2);
+  if (x1 < x0 || y1 < y0) return null;
+  return { x: x0, y: y0, width: x1 - x0 + 1, height: y1 - y0 + 1 };
+}
+
+/**
+ * The whole post-processing of one phrase: logits row [G*G] -> PhraseMask on the original image.
+ * The inverse letterbox is computed only on candidateRegion (same mask, far less work on a
+ * 12 MP photo with a small object).
+ */
 export function logitsToPhraseMask(logits: Float32Array, transform: LetterboxTransform, threshold: number): PhraseMask {
-  const prob = probabilityOnOriginal(probabilityAtNetworkSize(logits, transform.size), transform);
-  return thresholdMask(prob, transform.width, transform.height, threshold);
+  const prob = probabilityAtNetworkSize(logits, transform.size); // [S, S]
+  const region = candidateRegion(prob, transform, threshold);
+  if (!region) return thresholdMask(new Float32Array(0), transform.width, transform.height, threshold, { x: 0, y: 0, width: 0, height: 0 });
+  const probRegion = warpAffineCubicF32(
+    { src: prob, width: transform.size, height: transform.size, channels: 1 },
+    { matrix: inverseLetterboxMatrix(transform), dstWidth: transform.width, dstHeight: transform.height, border: [0] },
+    region,
+  );
+  return thresholdMask(probRegion, transform.width, transform.height, threshold, region);
 }

@@ -78,6 +78,36 @@ describe('inverse letterbox warp', () => {
   });
 });
 
+describe('region-limited post-processing', () => {
+  it.each([
+    [4032, 3024],
+    [300, 500],
+    [1, 1000],
+    [640, 480],
+  ])('gives exactly the full-image mask on %ix%i', (width, height) => {
+    const t = letterboxTransform(width, height, S);
+    const G = 104;
+    let seed = width * 7 + height;
+    const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const logits = new Float32Array(G * G).fill(-9);
+    // A confident blob, and a ring of values just under the threshold (p ~ 0.24..0.35) around it.
+    for (let y = 40; y < 60; y++) for (let x = 45; x < 70; x++) logits[y * G + x] = 4 * rand() - 0.5;
+    for (let y = 30; y < 70; y++) for (let x = 35; x < 80; x++) if (logits[y * G + x] === -9 && rand() < 0.3) logits[y * G + x] = -1.1 + 0.5 * rand();
+    const fast = logitsToPhraseMask(logits, t, 0.35);
+    const full = thresholdMask(probabilityOnOriginal(probabilityAtNetworkSize(logits, S), t), width, height, 0.35);
+    expect(fast.area).toBe(full.area);
+    expect(fast.bbox).toEqual(full.bbox);
+    expect(Buffer.from(fast.mask).equals(Buffer.from(full.mask))).toBe(true);
+    expect(fast.score).toBeCloseTo(full.score, 6);
+  });
+
+  it('an all-background logit map gives an empty mask without warping', () => {
+    const t = letterboxTransform(4032, 3024, S);
+    const m = logitsToPhraseMask(new Float32Array(104 * 104).fill(-12), t, 0.35);
+    expect(m).toMatchObject({ area: 0, score: 0, bbox: [0, 0, 0, 0], width: 4032, height: 3024 });
+  });
+});
+
 describe('thresholdMask', () => {
   it('measures area, bbox and mean probability inside; a per-request threshold changes the mask', () => {
     // 4x3 map: [height 3, width 4]
