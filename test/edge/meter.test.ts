@@ -1,4 +1,7 @@
+import { runInDurableObject } from 'cloudflare:test';
+import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
+import type { KeyMeter } from '../../functions/src/meter/key-meter.js';
 import { installFakeUpstream, type FakeUpstream } from './fake-upstream.js';
 import { expectError, get, multipartSegment, seedKey, uniqueImage } from './harness.js';
 
@@ -90,5 +93,18 @@ describe('usage ledger', () => {
     }
     expect((await multipartSegment(apiKey, uniqueImage(), ['circle'])).status).toBe(200);
     expect((await usage(apiKey)).totals).toEqual({ requests: 1, billable: 1, cached: 0 });
+  });
+
+  it('commits cache-hit counts to storage within a second (they are kept in memory until then)', async () => {
+    const { apiKey, record } = await seedKey();
+    const image = uniqueImage();
+    expect((await multipartSegment(apiKey, image, ['a', 'b'])).headers.get('x-cache')).toBe('MISS');
+    expect((await multipartSegment(apiKey, image, ['a', 'b'])).headers.get('x-cache')).toBe('HIT');
+    const namespace = (env as unknown as { KEY_METER: DurableObjectNamespace<KeyMeter> }).KEY_METER;
+    const stub = namespace.get(namespace.idFromName(record.keyId));
+    await new Promise((resolve) => setTimeout(resolve, 1300));
+    const rows = await runInDurableObject(stub, (_instance, state) => state.storage.sql.exec('SELECT requests, cached FROM hits').toArray());
+    expect(rows).toEqual([{ requests: 1, cached: 2 }]);
+    expect((await usage(apiKey)).totals).toEqual({ requests: 2, billable: 2, cached: 2 });
   });
 });

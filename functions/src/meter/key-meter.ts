@@ -41,6 +41,8 @@ export interface StoredResponse {
   body: string;
 }
 
+/** How long cache-hit counts may stay in memory only. */
+const HIT_FLUSH_MS = 1000;
 const IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000;
 /** A reservation not settled within this time (the Worker died) is released. */
 const RESERVATION_TTL_MS = 10 * 60 * 1000;
@@ -50,11 +52,20 @@ export class KeyMeter extends DurableObject<Bindings> {
   private refilledAtMs = 0;
   private readonly reservations = new Map<string, { units: number; atMs: number }>();
   private reservationSeq = 0;
+  /** Cache hits per day, exact in memory, written to the `hits` table by flushHits. */
+  private readonly hitsByDay = new Map<string, { requests: number; cached: number }>();
+  private readonly unflushedDays = new Set<string>();
+  private flushTimer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(ctx: DurableObjectState, env: Bindings) {
     super(ctx, env);
     ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS usage (
       day TEXT PRIMARY KEY, requests INTEGER NOT NULL, billable INTEGER NOT NULL, cached INTEGER NOT NULL)`);
+    ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS hits (
+      day TEXT PRIMARY KEY, requests INTEGER NOT NULL, cached INTEGER NOT NULL)`);
+    for (const row of ctx.storage.sql.exec<{ day: string; requests: number; cached: number }>('SELECT day, requests, cached FROM hits')) {
+      this.hitsByDay.set(row.day, { requests: row.requests, cached: row.cached });
+    }
     ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS idempotency (
       key TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, response TEXT, created_ms INTEGER NOT NULL)`);
   }
@@ -76,14 +87,33 @@ export class KeyMeter extends DurableObject<Bindings> {
 
   /**
    * A request answered from the result cache: takes one token (rate limit) and books the cached
-   * phrases in the same call; the quota is not touched, cache hits are not billed.
+   * phrases in the same call; the quota is not touched, cache hits are not billed. The count is
+   * exact in memory and written to storage at most once per HIT_FLUSH_MS, so a hit does not wait
+   * for a storage commit (that wait was most of a hit's cost at the edge). The price: if the
+   * object dies within that window, up to HIT_FLUSH_MS of unbilled hit counts are lost; billed
+   * units are always committed before the answer.
    */
   recordCached(limits: KeyLimits, units: number, nowMs: number = Date.now()): Admission {
     this.refill(limits, nowMs);
     if (this.tokens < 1) return this.rateLimited(limits);
     this.tokens -= 1;
-    this.book(nowMs, 0, units);
+    const day = utcDay(nowMs);
+    const hits = this.hitsByDay.get(day) ?? { requests: 0, cached: 0 };
+    const next = { requests: hits.requests + 1, cached: hits.cached + units };
+    this.hitsByDay.set(day, next);
+    this.unflushedDays.add(day);
+    this.flushTimer ??= setTimeout(() => this.flushHits(), HIT_FLUSH_MS);
     return { ok: true, reservation: '' };
+  }
+
+  private flushHits(): void {
+    if (this.flushTimer !== null) clearTimeout(this.flushTimer);
+    this.flushTimer = null;
+    for (const day of this.unflushedDays) {
+      const hits = this.hitsByDay.get(day)!;
+      this.ctx.storage.sql.exec('INSERT OR REPLACE INTO hits (day, requests, cached) VALUES (?, ?, ?)', day, hits.requests, hits.cached);
+    }
+    this.unflushedDays.clear();
   }
 
   /** Releases a reservation and books what was actually answered. */
@@ -91,6 +121,7 @@ export class KeyMeter extends DurableObject<Bindings> {
     this.reservations.delete(reservation);
     if (outcome.billable === 0 && outcome.cached === 0) return;
     this.book(nowMs, outcome.billable, outcome.cached);
+    if (this.unflushedDays.size > 0) this.flushHits(); // rides on this commit
   }
 
   private book(nowMs: number, billable: number, cached: number): void {
@@ -108,11 +139,18 @@ export class KeyMeter extends DurableObject<Bindings> {
 
   /** Per-day totals, oldest first, for days in [from, to] (YYYY-MM-DD, inclusive). */
   usage(from: string, to: string): DayUsage[] {
-    return this.ctx.storage.sql
+    const days = new Map<string, DayUsage>();
+    const rows = this.ctx.storage.sql
       .exec<{ day: string; requests: number; billable: number; cached: number }>(
-        'SELECT day, requests, billable, cached FROM usage WHERE day >= ? AND day <= ? ORDER BY day', from, to)
-      .toArray()
-      .map((row) => ({ date: row.day, requests: row.requests, billable: row.billable, cached: row.cached }));
+        'SELECT day, requests, billable, cached FROM usage WHERE day >= ? AND day <= ?', from, to)
+      .toArray();
+    for (const row of rows) days.set(row.day, { date: row.day, requests: row.requests, billable: row.billable, cached: row.cached });
+    for (const [day, hits] of this.hitsByDay) {
+      if (day < from || day > to) continue;
+      const entry = days.get(day) ?? { date: day, requests: 0, billable: 0, cached: 0 };
+      days.set(day, { ...entry, requests: entry.requests + hits.requests, cached: entry.cached + hits.cached });
+    }
+    return [...days.values()].sort((a, b) => a.date.localeCompare(b.date));
   }
 
   monthTotals(nowMs: number = Date.now()): { month: string; billable: number; reserved: number } {
