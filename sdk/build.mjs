@@ -2,6 +2,7 @@
 // playground page imports. Generated, git-ignored; `npm start` and the browser test run this.
 //   node sdk/build.mjs [OUTFILE]
 import { build, stop } from 'esbuild';
+import { renameSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -9,9 +10,11 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const SDK_BUNDLE = join(ROOT, 'functions', 'public', 'sdk.js');
 
 export async function buildSdkBundle(outfile = SDK_BUNDLE) {
+  // Written beside, then renamed: two stacks starting at once never serve a half-written file.
+  const partial = `${outfile}.${process.pid}.tmp`;
   await build({
     entryPoints: [join(ROOT, 'sdk', 'index.ts')],
-    outfile,
+    outfile: partial,
     bundle: true,
     format: 'esm',
     platform: 'browser',
@@ -20,6 +23,7 @@ export async function buildSdkBundle(outfile = SDK_BUNDLE) {
     logLevel: 'warning',
   });
   await stop(); // esbuild's service process would otherwise live as long as the caller
+  renameSync(partial, outfile);
   return outfile;
 }
 

@@ -3,6 +3,6 @@ export { createClient, sniffImageType } from './client.js';
 export type { ClientOptions, CrisClient, FileReference, ImageInput, ModelsReport, SegmentParams, UsageReport } from './client.js';
 export { CrisError, parseRetryAfter } from './errors.js';
 export type { RetryOptions } from './retry.js';
-export { base64ToBytes, bitmapIoU, bitmapToRgba, decodePngMask, decodeRle, maskToBitmap, rasterizePolygon, rleCounts } from './masks.js';
+export { base64ToBytes, bitmapIoU, bitmapToRgba, decodePngMask, decodeRle, isBoundary, maskToBitmap, rasterizePolygon, rleCounts } from './masks.js';
 export type { Bitmap } from './masks.js';
 export type { Mask, MaskFormat, PhraseResult, SegmentResult } from '../contract/segment.js';

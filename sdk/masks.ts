@@ -195,11 +195,29 @@ export async function maskToBitmap(mask: Mask, width: number, height: number): P
   }
 }
 
-/** Bitmap -> RGBA pixels (for a canvas ImageData): `colour` inside, transparent outside. */
-export function bitmapToRgba(bitmap: Bitmap, colour: [number, number, number, number]): Uint8ClampedArray {
+/** Whether mask pixel (x, y) is inside and touches the outside (or the image border). */
+export function isBoundary(bitmap: Bitmap, x: number, y: number): boolean {
+  const { width, height, data } = bitmap;
+  const i = y * width + x;
+  if (!data[i]) return false;
+  return x === 0 || y === 0 || x === width - 1 || y === height - 1 || !data[i - 1] || !data[i + 1] || !data[i - width] || !data[i + width];
+}
+
+/**
+ * Bitmap -> RGBA pixels (a canvas ImageData's layout): `fill` inside, `edge` on the mask's boundary
+ * pixels (default `fill`), transparent outside.
+ */
+export function bitmapToRgba(
+  bitmap: Bitmap,
+  fill: [number, number, number, number],
+  edge: [number, number, number, number] = fill,
+): Uint8ClampedArray {
   const rgba = new Uint8ClampedArray(bitmap.width * bitmap.height * 4);
-  for (let i = 0; i < bitmap.data.length; i++) {
-    if (bitmap.data[i]) rgba.set(colour, i * 4);
+  for (let y = 0; y < bitmap.height; y++) {
+    for (let x = 0; x < bitmap.width; x++) {
+      const i = y * bitmap.width + x;
+      if (bitmap.data[i]) rgba.set(isBoundary(bitmap, x, y) ? edge : fill, i * 4);
+    }
   }
   return rgba;
 }

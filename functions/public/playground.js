@@ -84,21 +84,10 @@ function clearOverlay() {
 
 /** Fills the mask translucent and paints its boundary pixels opaque. */
 function drawMask(bitmap) {
-  const { width, height, data } = bitmap;
-  els.overlay.width = width;
-  els.overlay.height = height;
-  const context = els.overlay.getContext('2d');
-  const pixels = context.createImageData(width, height);
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      const i = y * width + x;
-      if (!data[i]) continue;
-      const edge = x === 0 || y === 0 || x === width - 1 || y === height - 1 ||
-        !data[i - 1] || !data[i + 1] || !data[i - width] || !data[i + width];
-      pixels.data.set(edge ? MASK_EDGE : MASK_FILL, i * 4);
-    }
-  }
-  context.putImageData(pixels, 0, 0);
+  els.overlay.width = bitmap.width;
+  els.overlay.height = bitmap.height;
+  const rgba = sdk.bitmapToRgba(bitmap, MASK_FILL, MASK_EDGE);
+  els.overlay.getContext('2d').putImageData(new ImageData(rgba, bitmap.width, bitmap.height), 0, 0);
 }
 
 function showStats(result, phrase) {

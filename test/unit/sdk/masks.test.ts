@@ -145,6 +145,15 @@ describe('maskToBitmap and helpers', () => {
     const a = { width: 2, height: 1, data: new Uint8Array([1, 0]) };
     const b = { width: 2, height: 1, data: new Uint8Array([1, 1]) };
     expect(Array.from(bitmapToRgba(a, [255, 0, 0, 128]))).toEqual([255, 0, 0, 128, 0, 0, 0, 0]);
+    // a 3x3 block in a 5x5 mask: 8 boundary pixels get the edge colour, the centre the fill
+    const block = { width: 5, height: 5, data: new Uint8Array(25) };
+    for (const y of [1, 2, 3]) for (const x of [1, 2, 3]) block.data[y * 5 + x] = 1;
+    const painted = bitmapToRgba(block, [0, 0, 255, 100], [255, 255, 0, 255]);
+    const alphaAt = (x: number, y: number) => painted[(y * 5 + x) * 4 + 3];
+    expect(alphaAt(2, 2)).toBe(100);
+    expect(alphaAt(1, 1)).toBe(255);
+    expect(alphaAt(3, 2)).toBe(255);
+    expect(alphaAt(0, 0)).toBe(0);
     expect(bitmapIoU(a, b)).toBe(0.5);
     expect(() => bitmapIoU(a, { width: 1, height: 2, data: new Uint8Array(2) })).toThrow();
   });
