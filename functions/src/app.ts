@@ -12,6 +12,7 @@ import { ApiError } from '../../contract/errors.js';
 import { LIMITS } from '../../contract/limits.js';
 import { bearerAuth } from './auth/bearer.js';
 import { KeyLookupCache } from './auth/key-cache.js';
+import { ResultMemo } from './cache/result-memo.js';
 import { parseConfig, type AppEnv, type Bindings, type EdgeConfig } from './env.js';
 import { CircuitBreaker } from './forward/breaker.js';
 import type { GpuClientOptions } from './forward/gpu-client.js';
@@ -38,6 +39,8 @@ export function createApp(): OpenAPIHono<AppEnv> {
   // Per-isolate memo of key lookups: a revoked key stops working here within 5 s.
   const keyMemo = new KeyLookupCache(5_000, 10_000);
   const auth = bearerAuth(keyMemo);
+  // Per-isolate memo of recent results (immutable by key): a hot hit skips the Cache API.
+  const resultMemo = new ResultMemo(512, 16 * 1024 * 1024);
   const gpuOptions = (env: Bindings): GpuClientOptions => {
     const { config, breaker } = state(env);
     return { urls: config.gpuServiceUrls, timeoutMs: config.gpuTimeoutMs, hmacSecret: config.hmacSecret, breaker };
@@ -66,6 +69,7 @@ export function createApp(): OpenAPIHono<AppEnv> {
   );
   app.use('*', createMiddleware<AppEnv>(async (c, next) => {
     c.set('config', state(c.env).config);
+    c.set('resultMemo', resultMemo);
     await next();
   }));
 

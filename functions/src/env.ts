@@ -5,6 +5,7 @@ import type { TimingVariables } from 'hono/timing';
 import { z } from 'zod';
 import type { KeyMeter } from './meter/key-meter.js';
 import type { KeyRecord } from './auth/key-record.js';
+import type { ResultMemo } from './cache/result-memo.js';
 
 /** Bindings declared in wrangler.toml (vars, secrets, KV, Durable Object, assets). */
 export interface Bindings {
@@ -31,7 +32,8 @@ export interface Bindings {
 export interface Variables extends TimingVariables {
   config: EdgeConfig;
   apiKey: KeyRecord;
-  requestId: string;
+  /** This isolate's memo of recent results (in front of the Cache API). */
+  resultMemo: ResultMemo;
 }
 
 export interface AppEnv {

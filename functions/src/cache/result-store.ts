@@ -1,13 +1,14 @@
 /**
- * Where finished results are found again, nearest first: the Cache API (keyed by the GET URL of
- * the result) -> the S3 object the GPU service wrote (signed GET with aws4fetch). The GPU service
- * writes S3; the edge fills the Cache API.
+ * Where finished results are found again, nearest first: this isolate's memo -> the Cache API
+ * (keyed by the GET URL of the result) -> the S3 object the GPU service wrote (signed GET with
+ * aws4fetch). The GPU service writes S3; the edge fills the Cache API and the memo.
  */
 import { AwsClient } from 'aws4fetch';
 import { resultObjectKey, type SegmentResult } from '../../../contract/segment.js';
 import type { EdgeConfig } from '../env.js';
+import type { ResultMemo } from './result-memo.js';
 
-export type ResultSource = 'edge-cache' | 's3';
+export type ResultSource = 'isolate' | 'edge-cache' | 's3';
 
 export interface FoundResult {
   result: SegmentResult;
@@ -27,6 +28,7 @@ export class ResultStore {
     /** Origin of the public URL the results are cached under. */
     private readonly origin: string,
     private readonly waitUntil: (promise: Promise<unknown>) => void,
+    private readonly memo?: ResultMemo,
   ) {
     const { accessKeyId, secretAccessKey, region } = config.s3;
     this.s3 = new AwsClient({ accessKeyId, secretAccessKey, region, service: 's3', retries: 0 });
@@ -43,8 +45,15 @@ export class ResultStore {
   }
 
   async find(id: string): Promise<FoundResult | null> {
+    const memoised = this.memo?.get(id);
+    if (memoised) return { result: memoised, source: 'isolate' };
     const hit = await this.cache.match(this.resultUrl(id));
-    if (hit) return { result: (await hit.json()) as SegmentResult, source: 'edge-cache' };
+    if (hit) {
+      const text = await hit.text();
+      const result = JSON.parse(text) as SegmentResult;
+      this.memo?.set(result, text.length);
+      return { result, source: 'edge-cache' };
+    }
     const stored = await this.fromS3(id);
     if (!stored) return null;
     this.remember(stored);
@@ -53,7 +62,9 @@ export class ResultStore {
 
   /** Puts a result into the edge cache in the background. */
   remember(result: SegmentResult): void {
-    const response = new Response(JSON.stringify({ ...result, cached: false }), {
+    const text = JSON.stringify({ ...result, cached: false });
+    this.memo?.set(result, text.length);
+    const response = new Response(text, {
       headers: {
         'content-type': 'application/json; charset=utf-8',
         'cache-control': `public, max-age=${this.config.resultMaxAgeSeconds}, immutable`,

@@ -12,7 +12,7 @@ export async function resultHandler(c: Context<AppEnv>): Promise<Response> {
   const config = c.get('config');
   const etag = etagOf(id);
   const cacheControl = `private, max-age=${config.resultMaxAgeSeconds}, immutable`;
-  const store = new ResultStore(config, caches.default, new URL(c.req.url).origin, (p) => c.executionCtx.waitUntil(p));
+  const store = new ResultStore(config, caches.default, new URL(c.req.url).origin, (p) => c.executionCtx.waitUntil(p), c.get('resultMemo'));
   const found = await store.find(id);
   if (!found) throw new ApiError('not_found', 'No such result (yet).');
   const headers = { etag, 'cache-control': cacheControl, 'x-cache': 'HIT' };

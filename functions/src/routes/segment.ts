@@ -66,7 +66,7 @@ async function answer(c: Context<AppEnv>, meter: DurableObjectStub<KeyMeter>, gp
   const { request, id } = job;
   const units = request.phrases.length;
   const limits = c.get('apiKey').limits;
-  const store = new ResultStore(c.get('config'), caches.default, new URL(c.req.url).origin, (p) => c.executionCtx.waitUntil(p));
+  const store = new ResultStore(c.get('config'), caches.default, new URL(c.req.url).origin, (p) => c.executionCtx.waitUntil(p), c.get('resultMemo'));
   const found = await wrapTime(c, 'cache', store.find(id));
   if (found) {
     admitted(await wrapTime(c, 'meter', meter.recordCached(limits, units) as Promise<Admission>));
