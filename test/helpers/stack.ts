@@ -8,7 +8,8 @@
  *
  * Ports: the edge on `port`, the service, s3rver and the inspector on the next three.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { promisify } from 'node:util';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -43,6 +44,8 @@ export interface Stack {
   curl: string;
   /** Everything the start script printed so far. */
   output(): string;
+  /** wrangler dev's KV/DO state folder (for `npm run keys -- --persist-to`). */
+  persistDir: string;
   process: ChildProcess;
   stop(): Promise<void>;
 }
@@ -61,6 +64,14 @@ export const TRAINED = (() => {
     return false;
   }
 })();
+
+/** A new key of `plan` in the stack's KV, made with the key CLI as a user would. */
+export async function createKey(stack: Stack, plan: string): Promise<string> {
+  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'functions/cli/keys.ts', 'create', '--plan', plan, '--persist-to', stack.persistDir], { cwd: ROOT });
+  const key = /^cris_(live|test)_[A-Za-z0-9]{32}$/m.exec(stdout)?.[0];
+  if (!key) throw new Error(`the key CLI printed no key:\n${stdout}`);
+  return key;
+}
 
 export interface StackOptions {
   port: number;
@@ -92,7 +103,7 @@ export async function startStack({ port, viaNpm = false, timeoutMs = 240_000 }: 
       const curl = /^\s*(curl .*)$/m.exec(output)?.[1];
       if (key && curl) {
         clearTimeout(timer);
-        resolve({ origin: `http://127.0.0.1:${port}`, apiKey: key, curl, output: () => output, process: child, stop });
+        resolve({ origin: `http://127.0.0.1:${port}`, apiKey: key, curl, output: () => output, persistDir: env.CRIS_PERSIST_DIR, process: child, stop });
       }
     };
     child.stdout!.on('data', onData);

@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient, CrisError, maskToBitmap, type Bitmap, type CrisClient } from '../../sdk/index.js';
 import { area, bitmapIoU, expectTarget, readMaskFile } from '../helpers/stack-masks.js';
-import { samples, startStack, type Stack } from '../helpers/stack.js';
+import { createKey, samples, startStack, type Stack } from '../helpers/stack.js';
 
 let stack: Stack;
 let cris: CrisClient;
@@ -61,6 +61,22 @@ describe('SDK against the local stack', () => {
     expect(usage.quota.limit).toBeGreaterThan(0);
     const models = await cris.models();
     expect(models.data.map((model) => model.ref)).toContain((await cris.getResult((await cris.segment({ image: await readFile(sample!.image), text: sample!.phrase })).id)).model);
+  });
+
+  it('rides out real 429s: a burst beyond a free key\'s rate limit all succeeds through retries', async () => {
+    const free = await createKey(stack, 'free'); // 2 requests/s, bursts of 10
+    const waits: number[] = [];
+    const client = createClient({
+      endpoint: stack.origin,
+      apiKey: free,
+      retry: { maxAttempts: 10, maxDelayMs: 4000 },
+      sleep: (ms) => (waits.push(ms), new Promise((resolve) => setTimeout(resolve, ms))),
+    });
+    const image = await readFile(sample!.image);
+    const answers = await Promise.all(Array.from({ length: 16 }, () => client.segment({ image, text: sample!.phrase, format: 'rle' })));
+    expect(new Set(answers.map((answer) => answer.id)).size).toBe(1);
+    expect(waits.length).toBeGreaterThanOrEqual(3); // the requests beyond the burst waited
+    expect(Math.min(...waits)).toBeGreaterThanOrEqual(1000); // Retry-After is whole seconds
   });
 
   it('throws typed errors: an unknown key, an unknown result, a bad phrase', async () => {
