@@ -3,6 +3,7 @@
  * default (gpu-service/README.md lists them); an invalid value stops the process at start with
  * the offending variable named.
  */
+import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 
 const intFrom = (fallback: number, min = 0) => z.coerce.number().int().min(min).default(fallback);
@@ -26,6 +27,8 @@ const EnvSchema = z.object({
   CRIS_THREADS: intFrom(0),
   /** Worker threads, each holding one ModelRunner and its own feature cache. */
   CRIS_WORKERS: intFrom(1, 1),
+  /** Imaging threads (decode + letterbox; logits -> masks), shared by all inference workers. */
+  CRIS_IMAGING_WORKERS: intFrom(Math.max(1, Math.min(4, availableParallelism() - 1)), 1),
   CRIS_HMAC_SECRET: optionalString,
   /** Accept unsigned requests. For local development only; never in production. */
   CRIS_INSECURE_NO_AUTH: bool(false),
@@ -70,6 +73,7 @@ export interface ServiceConfig {
   provider: 'auto' | 'cuda' | 'cpu';
   threads: number;
   workers: number;
+  imagingWorkers: number;
   /** undefined only with `insecureNoAuth`. */
   hmacSecret?: string;
   insecureNoAuth: boolean;
@@ -108,6 +112,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     provider: e.CRIS_PROVIDER,
     threads: e.CRIS_THREADS,
     workers: e.CRIS_WORKERS,
+    imagingWorkers: e.CRIS_IMAGING_WORKERS,
     hmacSecret: e.CRIS_HMAC_SECRET,
     insecureNoAuth: e.CRIS_INSECURE_NO_AUTH,
     s3: e.CRIS_S3_BUCKET

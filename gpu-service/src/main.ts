@@ -23,7 +23,7 @@ async function loadServingModules() {
     import('./batcher/dynamic-batcher.js'),
     import('./batcher/scheduler.js'),
     import('./bundle/index.js'),
-    import('./imaging/index.js'),
+    import('./imaging/affine.js'),
     import('./metrics/service-metrics.js'),
     import('./server/app.js'),
     import('./server/segment-pipeline.js'),
@@ -37,7 +37,6 @@ async function loadServingModules() {
     BatchScheduler: scheduler.BatchScheduler,
     readBundle: bundle.readBundle,
     modelName: bundle.modelName,
-    prepareImage: imaging.prepareImage,
     letterboxTransform: imaging.letterboxTransform,
     createServiceMetrics: metrics.createServiceMetrics,
     createApp: app.createApp,
@@ -60,10 +59,11 @@ async function main(): Promise<void> {
   if (config.insecureNoAuth) logger.warn('CRIS_INSECURE_NO_AUTH is set: requests are not authenticated');
 
   // Workers load the bundle (and check it) in parallel with the main thread's own read.
-  const workersStarting = WorkerPool.start(
-    { bundleDir: config.bundleDir, provider: config.provider, threads: config.threads, featureCache: config.featureCache },
-    config.workers,
-  );
+  const workerInit = { bundleDir: config.bundleDir, provider: config.provider, threads: config.threads, featureCache: config.featureCache };
+  const workersStarting = Promise.all([
+    WorkerPool.start({ ...workerInit, role: 'inference' }, config.workers),
+    WorkerPool.start({ ...workerInit, role: 'imaging' }, config.imagingWorkers),
+  ]);
   workersStarting.catch(() => {}); // reported below
   const {
     serve,
@@ -72,7 +72,6 @@ async function main(): Promise<void> {
     BatchScheduler,
     readBundle,
     modelName,
-    prepareImage,
     letterboxTransform,
     createServiceMetrics,
     createApp,
@@ -101,18 +100,20 @@ async function main(): Promise<void> {
     processMetrics: true,
   });
   let backend: InferenceBackend | undefined;
+  let imagingPool: WorkerPool | undefined;
   const state = new ServiceState({
     queueDepth: () => batcher.depth,
-    backendFailure: () => backend?.failure,
+    backendFailure: () => backend?.failure ?? imagingPool?.failure,
     busyQueueDepth: Math.max(1, Math.ceil(config.batcher.maxQueueSize * 0.8)),
   });
   const store = await createStore(config, logger, metrics);
   const segment = createSegmentPipeline({
     model,
     defaultThreshold: bundle.manifest.output.threshold,
-    prepareImage: (bytes) => prepareImage(bytes, bundle.manifest.input),
+    prepareImage: (bytes) => imagingPool!.prepare(bytes),
     tokenize: (texts) => tokenizer.tokenize(texts, wordLen),
     submit: (item, rows, signal) => batcher.append(item, rows, signal),
+    postprocess: (input) => imagingPool!.postprocess(input),
     store,
   });
   const app = createApp({
@@ -128,9 +129,15 @@ async function main(): Promise<void> {
   // Listen at once, so probes see `starting` while the workers load and warm up.
   const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host });
 
-  backend = await workersStarting.catch((error: unknown) => fail(logger, 'inference workers failed to start', error));
+  [backend, imagingPool] = await workersStarting.catch((error: unknown) => fail(logger, 'worker threads failed to start', error));
   logger.debug('workers ready', { ms: since() });
-  logger.info('inference backend', { provider: backend.provider, requested: config.provider, workers: backend.concurrency, model });
+  logger.info('inference backend', {
+    provider: backend.provider,
+    requested: config.provider,
+    workers: backend.concurrency,
+    imaging_workers: imagingPool.concurrency,
+    model,
+  });
   if (config.provider !== 'auto' && backend.provider !== config.provider) {
     fail(logger, 'provider mismatch', new Error(`asked for ${config.provider}, running on ${backend.provider}`));
   }
@@ -141,10 +148,23 @@ async function main(): Promise<void> {
   });
 
   const warmUpStart = performance.now();
-  const warmUp = warmUpJob(bundle, config.batcher.maxBatch, tokenizer.tokenize(['warm up'], wordLen), letterboxTransform);
-  await Promise.all(Array.from({ length: backend.concurrency }, () => backend!.run(warmUp()))).catch((error: unknown) =>
-    fail(logger, 'warm-up failed', error),
+  const size = bundle.manifest.input.size;
+  const warmUp = warmUpJob(size, config.batcher.maxBatch, tokenizer.tokenize(['warm up'], wordLen));
+  const warmed = await Promise.all(Array.from({ length: backend.concurrency }, () => backend!.run(warmUp()))).catch(
+    (error: unknown) => fail(logger, 'warm-up failed', error),
   );
+  const rowLogits = warmed[0].items[0].logits; // [1, (S/stride)^2]
+  await Promise.all(
+    Array.from({ length: imagingPool.concurrency }, () =>
+      imagingPool!.postprocess({
+        logits: rowLogits.slice(),
+        phraseCount: 1,
+        transform: letterboxTransform(64, 48, size),
+        threshold: bundle.manifest.output.threshold,
+        formats: ['polygon', 'rle', 'png'],
+      }),
+    ),
+  ).catch((error: unknown) => fail(logger, 'imaging warm-up failed', error));
   scheduler.start();
   state.markReady();
   logger.info('ready', {
@@ -155,10 +175,11 @@ async function main(): Promise<void> {
 
   // A dead worker cannot come back: report `failed`, then exit so the orchestrator restarts us.
   const watchdog = setInterval(() => {
-    if (!backend?.failure) return;
+    const failure = backend?.failure ?? imagingPool?.failure;
+    if (!failure) return;
     clearInterval(watchdog);
-    state.markFailed(backend.failure);
-    logger.error('inference backend failed', { reason: backend.failure });
+    state.markFailed(failure);
+    logger.error('worker threads failed', { reason: failure });
     setTimeout(() => process.exit(1), 1000).unref();
   }, 500);
   watchdog.unref();
@@ -183,7 +204,7 @@ async function main(): Promise<void> {
       if ('closeIdleConnections' in server) server.closeIdleConnections();
       setTimeout(resolve, 2000).unref();
     });
-    await backend!.close();
+    await Promise.all([backend!.close(), imagingPool!.close()]);
     logger.info('stopped', { drained });
     process.exit(drained ? 0 : 1);
   };
@@ -216,24 +237,15 @@ function recordBatch(metrics: ServiceMetrics, stats: BatchStats): void {
 }
 
 /** A job at max batch: maxBatch distinct blank images, one phrase each; bypasses the cache. */
-function warmUpJob(
-  bundle: Bundle,
-  maxBatch: number,
-  tokens: BigInt64Array,
-  letterboxTransform: (width: number, height: number, size: number) => BatchJob['items'][number]['transform'],
-): () => BatchJob {
-  const size = bundle.manifest.input.size;
+function warmUpJob(size: number, maxBatch: number, tokens: BigInt64Array): () => BatchJob {
   return () => ({
     maxBatch,
     bypassCache: true,
     items: Array.from({ length: maxBatch }, (_, index) => ({
       tensor: new Float32Array(3 * size * size), // [3, S, S]
       sha256: `warm-up-${index}`,
-      transform: letterboxTransform(64, 48, size),
       tokens: tokens.slice(),
       phraseCount: 1,
-      threshold: bundle.manifest.output.threshold,
-      formats: ['polygon'],
     })),
   });
 }

@@ -1,12 +1,13 @@
 /**
- * A WorkerPool worker with the real protocol and executeBatch but a FakeRunner: bundleDir
- * 'fail' refuses to start; an item with sha256 'crash' kills the thread mid-job.
+ * A WorkerPool worker with the real protocol and executor but a FakeRunner and fake imaging:
+ * bundleDir 'fail' refuses to start; an item with sha256 'crash' kills the thread mid-job; image
+ * bytes starting with 0xff are "not an image" (an ApiError).
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { executeBatch } from '../../gpu-service/src/worker/batch-executor.js';
+import { postprocessItem, runInference } from '../../gpu-service/src/worker/batch-executor.js';
 import { FeatureCache } from '../../gpu-service/src/worker/feature-cache.js';
 import type { FromWorker, ToWorker, WorkerInit } from '../../gpu-service/src/worker/protocol.js';
-import { FakeRunner, fakeEncodeMask, fakePostprocess } from './service-fakes.js';
+import { FAKE_SIZE, FakeRunner, fakeEncodeMask, fakePostprocess } from './service-fakes.js';
 
 const port = parentPort!;
 const init = workerData as WorkerInit;
@@ -15,11 +16,26 @@ const send = (message: FromWorker) => port.postMessage(message);
 if (init.bundleDir === 'fail') {
   send({ type: 'init-error', message: 'bundle fail: manifest.json not found' });
 } else {
-  const deps = { runner: new FakeRunner(), cache: new FeatureCache(init.featureCache), postprocess: fakePostprocess, encodeMask: fakeEncodeMask };
+  const inference = { runner: new FakeRunner(), cache: new FeatureCache(init.featureCache) };
+  const post = { postprocess: fakePostprocess, encodeMask: fakeEncodeMask };
   port.on('message', async (message: ToWorker) => {
     if (message.type === 'close') process.exit(0);
+    if (message.type === 'prepare') {
+      if (message.bytes[0] === 0xff) {
+        send({ type: 'error', id: message.id, message: 'not an image', code: 'invalid_image' });
+        return;
+      }
+      const tensor = new Float32Array(3 * FAKE_SIZE * FAKE_SIZE).fill(message.bytes[0]);
+      const transform = { scale: 1, offsetX: 0, offsetY: 0, width: 640, height: 480, size: FAKE_SIZE };
+      send({ type: 'result', id: message.id, output: { tensor, transform, sha256: `sha-${message.bytes[0]}` } });
+      return;
+    }
+    if (message.type === 'postprocess') {
+      send({ type: 'result', id: message.id, output: await postprocessItem(post, message.input) });
+      return;
+    }
     if (message.job.items.some((item) => item.sha256 === 'crash')) process.exit(3);
-    send({ type: 'result', id: message.id, output: await executeBatch(deps, message.job) });
+    send({ type: 'result', id: message.id, output: await runInference(inference, message.job) });
   });
   send({ type: 'ready', provider: 'cpu' });
 }

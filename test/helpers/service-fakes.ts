@@ -1,9 +1,10 @@
 /**
  * Fakes of the engine seam for the serving code's unit tests: a ModelRunner that records its
- * calls and can be held mid-batch, a post-processing stub and a mask encoder.
+ * calls and can be held mid-batch (its logits say which image and phrase made them: image
+ * pixel + first token id), a post-processing stub and a mask encoder.
  */
 import type { EncodeMask, ImageFeatures, LetterboxTransform, ModelRunner, PhraseMask } from '../../gpu-service/src/engine/types.js';
-import type { BatchItemInput } from '../../gpu-service/src/worker/protocol.js';
+import type { BatchItemInput, ItemInference, PostprocessInput } from '../../gpu-service/src/worker/protocol.js';
 
 export const FAKE_SIZE = 8; // network input side S
 export const FAKE_WORD_LEN = 4; // L
@@ -68,13 +69,23 @@ export function fakeItem(sha256: string, pixel: number, firstTokens: number[]): 
   const tensor = new Float32Array(3 * FAKE_SIZE * FAKE_SIZE).fill(pixel);
   const tokens = new BigInt64Array(firstTokens.length * FAKE_WORD_LEN);
   firstTokens.forEach((id, phrase) => (tokens[phrase * FAKE_WORD_LEN] = BigInt(id)));
+  return { tensor, sha256, tokens, phraseCount: firstTokens.length };
+}
+
+/** The first logit of every row of an item (fake logits are constant per row). */
+export function rowScores(item: ItemInference): number[] {
+  return Array.from({ length: item.logits.length / FAKE_LOGITS }, (_, row) => item.logits[row * FAKE_LOGITS]);
+}
+
+/** Post-processing input for fake logits whose rows are the given values. */
+export function fakePostprocessInput(rows: number[], formats: PostprocessInput['formats'] = ['polygon']): PostprocessInput {
+  const logits = new Float32Array(rows.length * FAKE_LOGITS);
+  rows.forEach((value, row) => logits.fill(value, row * FAKE_LOGITS, (row + 1) * FAKE_LOGITS));
   return {
-    tensor,
-    sha256,
+    logits,
+    phraseCount: rows.length,
     transform: { scale: 1, offsetX: 0, offsetY: 0, width: 2, height: 3, size: FAKE_SIZE },
-    tokens,
-    phraseCount: firstTokens.length,
     threshold: 0.5,
-    formats: ['polygon'],
+    formats,
   };
 }

@@ -2,12 +2,12 @@
  * Pulls batches from the DynamicBatcher and runs them on the inference backend, one loop per
  * backend slot (worker), settling every request of a batch with its own output.
  */
-import type { BatchItemInput, BatchStats, ItemOutput } from '../worker/protocol.js';
+import type { BatchItemInput, BatchStats, ItemInference } from '../worker/protocol.js';
 import type { InferenceBackend } from '../worker/pool.js';
 import { DynamicBatcher } from './dynamic-batcher.js';
 
 export interface ScheduledResult {
-  item: ItemOutput;
+  item: ItemInference;
   /** The batch this request ran in. */
   stats: BatchStats;
   queueMs: number;

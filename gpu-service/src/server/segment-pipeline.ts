@@ -1,14 +1,15 @@
 /**
  * One segmentation request from validated input to stored result:
- * prepare image (decode + letterbox, sharp off the event loop) -> tokens -> batcher (worker
- * runs encoder / head / post-processing) -> SegmentResult -> S3 (never fails the request).
+ * prepare image (decode + letterbox) -> tokens -> batcher (an inference worker runs encoder +
+ * head) -> a post-processing worker (logits -> masks) -> SegmentResult -> S3 (never fails the
+ * request).
  */
 import { ApiError } from '../../../contract/errors.js';
 import type { MaskFormat, PhraseResult, SegmentResult } from '../../../contract/segment.js';
 import type { ScheduledResult } from '../batcher/scheduler.js';
 import type { PreparedImage } from '../engine/types.js';
 import type { ResultStore } from '../storage/result-store.js';
-import type { BatchItemInput } from '../worker/protocol.js';
+import type { BatchItemInput, PostprocessInput, PostprocessOutput } from '../worker/protocol.js';
 import type { SegmentRequest } from './segment-request.js';
 
 export interface SegmentPipelineDeps {
@@ -20,6 +21,8 @@ export interface SegmentPipelineDeps {
   tokenize(texts: readonly string[]): BigInt64Array;
   /** The batcher's append. */
   submit(item: BatchItemInput, rows: number, signal?: AbortSignal): Promise<ScheduledResult>;
+  /** A post-processing pool's postprocess. */
+  postprocess(input: PostprocessInput): Promise<PostprocessOutput>;
   store: ResultStore;
   now?: () => number;
 }
@@ -43,14 +46,18 @@ export function createSegmentPipeline(deps: SegmentPipelineDeps): SegmentPipelin
     const item: BatchItemInput = {
       tensor: prepared.tensor,
       sha256: prepared.sha256,
-      transform: prepared.transform,
       tokens,
       phraseCount: request.phrases.length,
-      threshold: request.options.threshold ?? deps.defaultThreshold,
-      formats,
     };
     const scheduled = await deps.submit(item, request.phrases.length, signal);
-    const { item: output, stats } = scheduled;
+    const { stats } = scheduled;
+    const output = await deps.postprocess({
+      logits: scheduled.item.logits,
+      phraseCount: request.phrases.length,
+      transform: prepared.transform,
+      threshold: request.options.threshold ?? deps.defaultThreshold,
+      formats,
+    });
 
     const results: PhraseResult[] = output.phrases.map((phrase, index) => ({
       text: request.phrases[index],

@@ -1,56 +1,64 @@
 /**
- * Runs one batch on a ModelRunner: the image encoder once per distinct image that the feature
- * cache does not hold, then the head over every phrase row (features repeated per phrase),
- * then post-processing and mask encoding per row. Pure orchestration: the runner, cache and
- * post-processing are injected, so tests drive it with fakes.
+ * The two halves of running a batch, as pure orchestration over injected parts (tests drive
+ * them with fakes):
+ *   runInference   the image encoder once per distinct image the feature cache does not hold,
+ *                  then the head over every phrase row (features repeated per phrase);
+ *   postprocessItem one request's logits -> masks on the original image, in the wanted encodings.
+ * The service runs them in different worker threads so the next batch's inference overlaps
+ * this batch's post-processing.
  */
 import type { MaskFormat } from '../../../contract/segment.js';
 import type { EncodeMask, ImageFeatures, LetterboxTransform, ModelRunner, PhraseMask } from '../engine/types.js';
 import type { FeatureCache } from './feature-cache.js';
-import type { BatchJob, BatchOutput, ItemOutput, PhraseOutput } from './protocol.js';
+import type { BatchInferenceOutput, BatchJob, ItemInference, PhraseOutput, PostprocessInput, PostprocessOutput } from './protocol.js';
 
 /** logits of one row ([(S/stride)^2]) -> the phrase's mask on the original image. */
 export type Postprocess = (logits: Float32Array, transform: LetterboxTransform, threshold: number) => PhraseMask;
 
-export interface ExecutorDeps {
+export interface InferenceDeps {
   runner: ModelRunner;
   cache: FeatureCache;
+  now?: () => number;
+}
+
+export interface PostprocessDeps {
   postprocess: Postprocess;
   encodeMask: EncodeMask;
   now?: () => number;
 }
 
-export async function executeBatch(deps: ExecutorDeps, job: BatchJob): Promise<BatchOutput> {
+export async function runInference(deps: InferenceDeps, job: BatchJob): Promise<BatchInferenceOutput> {
   const now = deps.now ?? (() => performance.now());
   const maxBatch = Math.max(1, job.maxBatch);
 
-  // 1. Features per distinct image: cache first, then one encoder run over the misses.
+  // 1. Features per distinct image: cache first, then the encoder over the misses.
   const features = new Map<string, ImageFeatures>();
   const hitImages = new Set<string>();
-  const misses: { sha256: string; tensor: Float32Array }[] = [];
+  const misses = new Map<string, Float32Array>();
   for (const item of job.items) {
-    if (features.has(item.sha256) || misses.some((miss) => miss.sha256 === item.sha256)) continue;
+    if (features.has(item.sha256) || misses.has(item.sha256)) continue;
     const cached = job.bypassCache ? undefined : deps.cache.get(item.sha256);
     if (cached) {
       features.set(item.sha256, cached);
       hitImages.add(item.sha256);
     } else {
-      misses.push({ sha256: item.sha256, tensor: item.tensor });
+      misses.set(item.sha256, item.tensor);
     }
   }
+  const missList = [...misses];
   const encoderStart = now();
-  for (let start = 0; start < misses.length; start += maxBatch) {
-    const chunk = misses.slice(start, start + maxBatch);
-    const imageSize = chunk[0].tensor.length;
+  for (let start = 0; start < missList.length; start += maxBatch) {
+    const chunk = missList.slice(start, start + maxBatch);
+    const imageSize = chunk[0][1].length;
     const images = new Float32Array(chunk.length * imageSize); // [B, 3, S, S]
-    chunk.forEach((miss, row) => images.set(miss.tensor, row * imageSize));
+    chunk.forEach(([, tensor], row) => images.set(tensor, row * imageSize));
     const encoded = await deps.runner.encodeImages(images, chunk.length);
-    chunk.forEach((miss, row) => {
-      features.set(miss.sha256, encoded[row]);
-      if (!job.bypassCache) deps.cache.set(miss.sha256, encoded[row]);
+    chunk.forEach(([sha256], row) => {
+      features.set(sha256, encoded[row]);
+      if (!job.bypassCache) deps.cache.set(sha256, encoded[row]);
     });
   }
-  const imageEncoderMs = misses.length > 0 ? now() - encoderStart : 0;
+  const imageEncoderMs = missList.length > 0 ? now() - encoderStart : 0;
 
   // 2. Head rows: (item, phrase) pairs in order, features repeated per phrase.
   const rows: { item: number; phrase: number }[] = [];
@@ -58,6 +66,7 @@ export async function executeBatch(deps: ExecutorDeps, job: BatchJob): Promise<B
     for (let phrase = 0; phrase < item.phraseCount; phrase++) rows.push({ item: itemIndex, phrase });
   });
   const wordLen = job.items.length > 0 ? job.items[0].tokens.length / job.items[0].phraseCount : 0;
+  let rowSize = 0;
   const rowLogits: Float32Array[] = new Array(rows.length);
   const headStart = now();
   for (let start = 0; start < rows.length; start += maxBatch) {
@@ -69,24 +78,20 @@ export async function executeBatch(deps: ExecutorDeps, job: BatchJob): Promise<B
       return features.get(input.sha256)!;
     });
     const logits = await deps.runner.runHead(chunkFeatures, tokens); // [B, (S/stride)^2]
-    const rowSize = logits.length / chunk.length;
+    rowSize = logits.length / chunk.length;
     chunk.forEach((_, row) => {
       rowLogits[start + row] = logits.subarray(row * rowSize, (row + 1) * rowSize);
     });
   }
   const headMs = rows.length > 0 ? now() - headStart : 0;
 
-  // 3. Post-processing and mask encodings, per item.
-  const items: ItemOutput[] = [];
-  let rowCursor = 0;
+  // 3. Each item's rows in one array of its own (transferable on its own).
+  const items: ItemInference[] = [];
+  let cursor = 0;
   for (const item of job.items) {
-    const postStart = now();
-    const phrases: PhraseOutput[] = [];
-    for (let phrase = 0; phrase < item.phraseCount; phrase++) {
-      const mask = deps.postprocess(rowLogits[rowCursor++], item.transform, item.threshold);
-      phrases.push(await encodePhrase(deps.encodeMask, mask, item.formats));
-    }
-    items.push({ phrases, cacheHit: hitImages.has(item.sha256), postprocessMs: now() - postStart });
+    const logits = new Float32Array(item.phraseCount * rowSize); // [phrases, (S/stride)^2]
+    for (let phrase = 0; phrase < item.phraseCount; phrase++) logits.set(rowLogits[cursor++], phrase * rowSize);
+    items.push({ logits, cacheHit: hitImages.has(item.sha256) });
   }
 
   return {
@@ -94,13 +99,26 @@ export async function executeBatch(deps: ExecutorDeps, job: BatchJob): Promise<B
     stats: {
       rows: rows.length,
       distinctImages: features.size,
-      encodedImages: misses.length,
+      encodedImages: missList.length,
       cacheHits: hitImages.size,
-      cacheMisses: job.bypassCache ? 0 : misses.length,
+      cacheMisses: job.bypassCache ? 0 : missList.length,
       imageEncoderMs,
       headMs,
     },
   };
+}
+
+export async function postprocessItem(deps: PostprocessDeps, input: PostprocessInput): Promise<PostprocessOutput> {
+  const now = deps.now ?? (() => performance.now());
+  const start = now();
+  const rowSize = input.logits.length / input.phraseCount;
+  const phrases: PhraseOutput[] = [];
+  for (let phrase = 0; phrase < input.phraseCount; phrase++) {
+    const row = input.logits.subarray(phrase * rowSize, (phrase + 1) * rowSize); // [(S/stride)^2]
+    const mask = deps.postprocess(row, input.transform, input.threshold);
+    phrases.push(await encodePhrase(deps.encodeMask, mask, input.formats));
+  }
+  return { phrases, postprocessMs: now() - start };
 }
 
 async function encodePhrase(encodeMask: EncodeMask, mask: PhraseMask, formats: MaskFormat[]): Promise<PhraseOutput> {

@@ -1,17 +1,17 @@
 /**
- * An InferenceBackend that runs batches on the calling thread. For tests and tools; the
- * service itself uses the WorkerPool so inference never blocks the event loop.
+ * An InferenceBackend and Postprocessor that run on the calling thread. For tests and tools;
+ * the service itself uses WorkerPools so neither blocks the event loop.
  */
-import type { ExecutorDeps } from './batch-executor.js';
-import { executeBatch } from './batch-executor.js';
-import type { InferenceBackend } from './pool.js';
-import type { BatchJob, BatchOutput } from './protocol.js';
+import type { InferenceDeps, PostprocessDeps } from './batch-executor.js';
+import { postprocessItem, runInference } from './batch-executor.js';
+import type { InferenceBackend, Postprocessor } from './pool.js';
+import type { BatchInferenceOutput, BatchJob, PostprocessInput, PostprocessOutput } from './protocol.js';
 
-export class InProcessBackend implements InferenceBackend {
+export class InProcessBackend implements InferenceBackend, Postprocessor {
   readonly failure: string | undefined = undefined;
 
   constructor(
-    private readonly deps: ExecutorDeps,
+    private readonly deps: InferenceDeps & PostprocessDeps,
     readonly concurrency = 1,
   ) {}
 
@@ -19,8 +19,12 @@ export class InProcessBackend implements InferenceBackend {
     return this.deps.runner.provider;
   }
 
-  run(job: BatchJob): Promise<BatchOutput> {
-    return executeBatch(this.deps, job);
+  run(job: BatchJob): Promise<BatchInferenceOutput> {
+    return runInference(this.deps, job);
+  }
+
+  postprocess(input: PostprocessInput): Promise<PostprocessOutput> {
+    return postprocessItem(this.deps, input);
   }
 
   close(): Promise<void> {

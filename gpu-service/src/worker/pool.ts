@@ -1,12 +1,22 @@
 /**
- * The serving side's handle on inference: a pool of worker threads, each holding one
- * ModelRunner and its own feature cache (inference-worker.ts). A job goes to the worker with
- * the fewest jobs outstanding. A worker that dies fails its jobs and marks the pool failed.
+ * The serving side's handle on its worker threads (worker-thread.ts). A pool has one role:
+ * inference (each worker holds one ModelRunner and its own feature cache; `run`) or imaging
+ * (bytes -> network input, `prepare`; logits -> masks, `postprocess`). A job goes to the worker
+ * with the fewest jobs outstanding. A worker that dies fails its jobs and marks the pool failed.
  */
 import { Worker } from 'node:worker_threads';
 import { ApiError } from '../../../contract/errors.js';
-import type { BatchJob, BatchOutput, FromWorker, ToWorker, WorkerInit } from './protocol.js';
-import { jobTransferables } from './protocol.js';
+import type { PreparedImage } from '../engine/types.js';
+import type {
+  BatchInferenceOutput,
+  BatchJob,
+  FromWorker,
+  PostprocessInput,
+  PostprocessOutput,
+  ToWorker,
+  WorkerInit,
+} from './protocol.js';
+import { jobTransferables, transferables } from './protocol.js';
 
 /** What the batch scheduler runs jobs on (a worker pool, or in-process in tests). */
 export interface InferenceBackend {
@@ -15,12 +25,17 @@ export interface InferenceBackend {
   readonly concurrency: number;
   /** Set once a worker has died; the service then reports `failed`. */
   readonly failure: string | undefined;
-  run(job: BatchJob): Promise<BatchOutput>;
+  run(job: BatchJob): Promise<BatchInferenceOutput>;
   close(): Promise<void>;
 }
 
+/** Turns one request's logits into its masks (a post-processing pool, or in-process in tests). */
+export interface Postprocessor {
+  postprocess(input: PostprocessInput): Promise<PostprocessOutput>;
+}
+
 interface Pending {
-  resolve(output: BatchOutput): void;
+  resolve(output: never): void;
   reject(error: unknown): void;
 }
 
@@ -32,7 +47,12 @@ interface PoolWorker {
 
 const WORKER_ENTRY = new URL('./bootstrap.mjs', import.meta.url);
 
-export class WorkerPool implements InferenceBackend {
+/** Image bytes -> network input (an imaging pool, or in-process in tests). */
+export interface ImagePreparer {
+  prepare(bytes: Uint8Array): Promise<PreparedImage>;
+}
+
+export class WorkerPool implements InferenceBackend, Postprocessor, ImagePreparer {
   private nextJobId = 1;
   private closing = false;
   failure: string | undefined;
@@ -67,16 +87,27 @@ export class WorkerPool implements InferenceBackend {
     return pool;
   }
 
-  run(job: BatchJob): Promise<BatchOutput> {
-    if (this.failure) return Promise.reject(new ApiError('unavailable', 'the inference backend has failed'));
+  run(job: BatchJob): Promise<BatchInferenceOutput> {
+    return this.send((id) => ({ type: 'run', id, job }), jobTransferables(job));
+  }
+
+  postprocess(input: PostprocessInput): Promise<PostprocessOutput> {
+    return this.send((id) => ({ type: 'postprocess', id, input }), transferables([input.logits]));
+  }
+
+  prepare(bytes: Uint8Array): Promise<PreparedImage> {
+    return this.send((id) => ({ type: 'prepare', id, bytes }), transferables([bytes]));
+  }
+
+  private send<T>(message: (id: number) => ToWorker, transfer: ArrayBuffer[]): Promise<T> {
+    if (this.failure) return Promise.reject(new ApiError('unavailable', 'a worker thread has failed'));
     const target = this.workers.reduce((best, candidate) =>
       candidate.pending.size < best.pending.size ? candidate : best,
     );
     const id = this.nextJobId++;
-    return new Promise<BatchOutput>((resolve, reject) => {
-      target.pending.set(id, { resolve, reject });
-      const message: ToWorker = { type: 'run', id, job };
-      target.worker.postMessage(message, jobTransferables(job));
+    return new Promise<T>((resolve, reject) => {
+      target.pending.set(id, { resolve: resolve as (output: never) => void, reject });
+      target.worker.postMessage(message(id), transfer);
     });
   }
 
@@ -104,8 +135,9 @@ export class WorkerPool implements InferenceBackend {
       const pending = entry.pending.get(message.id);
       if (!pending) return;
       entry.pending.delete(message.id);
-      if (message.type === 'result') pending.resolve(message.output);
-      else pending.reject(new Error(`inference failed: ${message.message}`));
+      if (message.type === 'result') pending.resolve(message.output as never);
+      else if (message.code) pending.reject(new ApiError(message.code, message.message));
+      else pending.reject(new Error(`worker job failed: ${message.message}`));
     });
     const die = (reason: string) => {
       if (this.closing) return;
@@ -113,10 +145,10 @@ export class WorkerPool implements InferenceBackend {
       for (const pending of entry.pending.values()) pending.reject(new Error(reason));
       entry.pending.clear();
     };
-    entry.worker.on('error', (error) => die(`inference worker crashed: ${error.message}`));
+    entry.worker.on('error', (error) => die(`worker thread crashed: ${error.message}`));
     entry.worker.on('exit', (code) => {
       entry.exited = true;
-      die(`inference worker exited with code ${code}`);
+      die(`worker thread exited with code ${code}`);
     });
   }
 }
@@ -140,7 +172,7 @@ function startWorker(init: WorkerInit, entry: URL): Promise<{ worker: Worker; pr
     };
     const onExit = (code: number) => {
       cleanup();
-      reject(new Error(`inference worker exited with code ${code} while loading`));
+      reject(new Error(`worker thread exited with code ${code} while loading`));
     };
     const cleanup = () => {
       worker.off('message', onMessage);

@@ -1,9 +1,13 @@
 /**
- * What crosses the thread boundary between the serving code and an inference worker. Tensors
- * travel as transferred ArrayBuffers; image features never leave the worker.
+ * What crosses the thread boundary between the serving code and its worker threads. Two roles:
+ * inference workers (a ModelRunner + feature cache: batches in, logits out) and imaging workers
+ * (image bytes in, network input out; logits in, masks out), so neither the event loop nor the
+ * accelerator waits for pixel work. Tensors travel as transferred ArrayBuffers; image features
+ * never leave their worker.
  */
+import type { ErrorCode } from '../../../contract/errors.js';
 import type { Mask, MaskFormat } from '../../../contract/segment.js';
-import type { LetterboxTransform } from '../engine/types.js';
+import type { LetterboxTransform, PreparedImage } from '../engine/types.js';
 
 /** One request of a batch: one image and its phrases. */
 export interface BatchItemInput {
@@ -11,13 +15,9 @@ export interface BatchItemInput {
   tensor: Float32Array;
   /** Feature-cache key. */
   sha256: string;
-  transform: LetterboxTransform;
   /** [phrases, L] int64 token ids. */
   tokens: BigInt64Array;
   phraseCount: number;
-  threshold: number;
-  /** Mask encodings wanted for every phrase (the requested format, plus png where asked). */
-  formats: MaskFormat[];
 }
 
 export interface BatchJob {
@@ -28,18 +28,12 @@ export interface BatchJob {
   bypassCache?: boolean;
 }
 
-export interface PhraseOutput {
-  score: number;
-  bbox: [number, number, number, number];
-  area: number;
-  masks: Partial<Record<MaskFormat, Mask>>;
-}
-
-export interface ItemOutput {
-  phrases: PhraseOutput[];
+/** One request's share of a batch: its head logits. */
+export interface ItemInference {
+  /** [phrases, (S/stride)^2] float32. */
+  logits: Float32Array;
   /** Whether this item's image features came from the cache. */
   cacheHit: boolean;
-  postprocessMs: number;
 }
 
 export interface BatchStats {
@@ -54,41 +48,70 @@ export interface BatchStats {
   headMs: number;
 }
 
-export interface BatchOutput {
-  items: ItemOutput[];
+export interface BatchInferenceOutput {
+  items: ItemInference[];
   stats: BatchStats;
 }
 
+/** One request's logits -> its masks. */
+export interface PostprocessInput {
+  /** [phrases, (S/stride)^2] float32. */
+  logits: Float32Array;
+  phraseCount: number;
+  transform: LetterboxTransform;
+  threshold: number;
+  /** Mask encodings wanted for every phrase (the requested format, plus png where asked). */
+  formats: MaskFormat[];
+}
+
+export interface PhraseOutput {
+  score: number;
+  bbox: [number, number, number, number];
+  area: number;
+  masks: Partial<Record<MaskFormat, Mask>>;
+}
+
+export interface PostprocessOutput {
+  phrases: PhraseOutput[];
+  postprocessMs: number;
+}
+
 export interface WorkerInit {
+  role: 'inference' | 'imaging';
   bundleDir: string;
   provider: 'auto' | 'cuda' | 'cpu';
   threads: number;
   featureCache: { maxEntries: number; maxBytes: number };
 }
 
-export type ToWorker = { type: 'run'; id: number; job: BatchJob } | { type: 'close' };
+export type ToWorker =
+  | { type: 'run'; id: number; job: BatchJob }
+  | { type: 'postprocess'; id: number; input: PostprocessInput }
+  | { type: 'prepare'; id: number; bytes: Uint8Array }
+  | { type: 'close' };
 
 export type FromWorker =
   | { type: 'ready'; provider: 'cuda' | 'cpu' }
   | { type: 'init-error'; message: string }
-  | { type: 'result'; id: number; output: BatchOutput }
-  | { type: 'error'; id: number; message: string; code?: string };
+  | { type: 'result'; id: number; output: BatchInferenceOutput | PostprocessOutput | PreparedImage }
+  /** `code`: an ApiError's code (a client error such as invalid_image), rebuilt on the other side. */
+  | { type: 'error'; id: number; message: string; code?: ErrorCode };
 
 /**
- * ArrayBuffers of a job that can be moved instead of copied: only those a typed array owns
- * whole (a view into a shared pool, such as a Node Buffer's, is copied).
+ * ArrayBuffers that can be moved instead of copied: only those a typed array owns whole (a view
+ * into a shared pool, such as a Node Buffer's, is copied).
  */
-export function jobTransferables(job: BatchJob): ArrayBuffer[] {
+export function transferables(views: readonly ArrayBufferView[]): ArrayBuffer[] {
   const buffers = new Set<ArrayBuffer>();
-  const add = (view: ArrayBufferView) => {
+  for (const view of views) {
     const buffer = view.buffer;
     if (buffer instanceof ArrayBuffer && view.byteOffset === 0 && view.byteLength === buffer.byteLength) {
       buffers.add(buffer);
     }
-  };
-  for (const item of job.items) {
-    add(item.tensor);
-    add(item.tokens);
   }
   return [...buffers];
+}
+
+export function jobTransferables(job: BatchJob): ArrayBuffer[] {
+  return transferables(job.items.flatMap((item) => [item.tensor, item.tokens]));
 }

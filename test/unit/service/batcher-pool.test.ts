@@ -2,10 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { ApiError } from '../../../contract/errors.js';
 import { WorkerPool } from '../../../gpu-service/src/worker/pool.js';
 import type { WorkerInit } from '../../../gpu-service/src/worker/protocol.js';
-import { fakeItem } from '../../helpers/service-fakes.js';
+import { fakeItem, fakePostprocessInput, rowScores } from '../../helpers/service-fakes.js';
 
 const ENTRY = new URL('../../helpers/service-fake-worker.mjs', import.meta.url);
 const init = (bundleDir = 'fake'): WorkerInit => ({
+  role: 'inference',
   bundleDir,
   provider: 'cpu',
   threads: 1,
@@ -21,8 +22,8 @@ describe('WorkerPool (worker threads running batches)', () => {
       const a = fakeItem('img-a', 10, [1, 2]);
       const b = fakeItem('img-b', 20, [3]);
       const [outA, outB] = await Promise.all([pool.run({ items: [a], maxBatch: 8 }), pool.run({ items: [b], maxBatch: 8 })]);
-      expect(outA.items[0].phrases.map((p) => p.score)).toEqual([11, 12]);
-      expect(outB.items[0].phrases.map((p) => p.score)).toEqual([23]);
+      expect(rowScores(outA.items[0])).toEqual([11, 12]);
+      expect(rowScores(outB.items[0])).toEqual([23]);
       expect(a.tensor.byteLength).toBe(0); // transferred to the worker
     } finally {
       await pool.close();
@@ -35,7 +36,27 @@ describe('WorkerPool (worker threads running batches)', () => {
       await pool.run({ items: [fakeItem('img-a', 10, [1])], maxBatch: 8 });
       const second = await pool.run({ items: [fakeItem('img-a', 10, [5])], maxBatch: 8 });
       expect(second.stats).toMatchObject({ cacheHits: 1, encodedImages: 0 });
-      expect(second.items[0].phrases[0].score).toBe(15);
+      expect(rowScores(second.items[0])).toEqual([15]);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('prepares images and post-processes logits on an imaging worker, client errors kept as ApiError', async () => {
+    const pool = await WorkerPool.start({ ...init(), role: 'imaging' }, 1, ENTRY);
+    try {
+      const input = fakePostprocessInput([0.9, 0.2], ['rle']);
+      const output = await pool.postprocess(input);
+      expect(output.phrases.map((p) => p.area)).toEqual([1, 0]);
+      expect(output.phrases[0].masks.rle).toEqual({ format: 'rle', size: [3, 2], counts: '1' });
+      expect(input.logits.byteLength).toBe(0); // transferred
+      const prepared = await pool.prepare(new Uint8Array([7, 1, 2]));
+      expect(prepared.sha256).toBe('sha-7');
+      expect(prepared.tensor[0]).toBe(7);
+      const refused = await pool.prepare(new Uint8Array([0xff, 0xd8])).catch((error: unknown) => error);
+      expect(refused).toBeInstanceOf(ApiError);
+      expect((refused as ApiError).status).toBe(422);
+      expect(pool.failure).toBeUndefined();
     } finally {
       await pool.close();
     }

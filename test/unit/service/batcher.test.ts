@@ -2,11 +2,11 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ApiError } from '../../../contract/errors.js';
 import { DynamicBatcher } from '../../../gpu-service/src/batcher/dynamic-batcher.js';
 import { BatchScheduler, type ScheduledResult } from '../../../gpu-service/src/batcher/scheduler.js';
-import { executeBatch } from '../../../gpu-service/src/worker/batch-executor.js';
+import { postprocessItem, runInference } from '../../../gpu-service/src/worker/batch-executor.js';
 import { FeatureCache } from '../../../gpu-service/src/worker/feature-cache.js';
 import { InProcessBackend } from '../../../gpu-service/src/worker/in-process-backend.js';
 import type { BatchItemInput } from '../../../gpu-service/src/worker/protocol.js';
-import { FakeRunner, fakeEncodeMask, fakeItem, fakePostprocess } from '../../helpers/service-fakes.js';
+import { FakeRunner, fakeEncodeMask, fakeItem, fakePostprocess, fakePostprocessInput, rowScores } from '../../helpers/service-fakes.js';
 
 const settled = async () => {
   for (let i = 0; i < 5; i++) await Promise.resolve();
@@ -87,63 +87,65 @@ describe('DynamicBatcher', () => {
   });
 });
 
-describe('executeBatch', () => {
-  const deps = (runner = new FakeRunner(), cache = new FeatureCache({ maxEntries: 8, maxBytes: 1 << 20 })) => ({
-    runner,
-    cache,
-    postprocess: fakePostprocess,
-    encodeMask: fakeEncodeMask,
-  });
+describe('runInference', () => {
+  const deps = (runner = new FakeRunner(), cache = new FeatureCache({ maxEntries: 8, maxBytes: 1 << 20 })) => ({ runner, cache });
 
   it('encodes an image once for N phrases and pairs each row with its own phrase', async () => {
     const d = deps();
-    const output = await executeBatch(d, { items: [fakeItem('img-a', 10, [1, 2, 3, 4, 5])], maxBatch: 8 });
+    const output = await runInference(d, { items: [fakeItem('img-a', 10, [1, 2, 3, 4, 5])], maxBatch: 8 });
     expect(d.runner.encodeCalls).toEqual([1]);
     expect(d.runner.headCalls).toEqual([5]);
-    expect(output.items[0].phrases.map((p) => p.score)).toEqual([11, 12, 13, 14, 15]);
+    expect(rowScores(output.items[0])).toEqual([11, 12, 13, 14, 15]);
     expect(output.stats).toMatchObject({ rows: 5, distinctImages: 1, encodedImages: 1 });
   });
 
   it('runs the encoder once per distinct image in a batch and keeps rows in request order', async () => {
     const d = deps();
-    const output = await executeBatch(d, {
+    const output = await runInference(d, {
       items: [fakeItem('img-a', 10, [1]), fakeItem('img-b', 20, [2, 3]), fakeItem('img-a', 10, [4])],
       maxBatch: 8,
     });
     expect(d.runner.encodeCalls).toEqual([2]);
     expect(d.runner.headCalls).toEqual([4]);
-    expect(output.items.map((item) => item.phrases.map((p) => p.score))).toEqual([[11], [22, 23], [14]]);
+    expect(output.items.map(rowScores)).toEqual([[11], [22, 23], [14]]);
   });
 
   it('splits head rows into chunks of maxBatch', async () => {
     const d = deps();
-    const output = await executeBatch(d, { items: [fakeItem('img-a', 0, [1, 2, 3, 4, 5])], maxBatch: 2 });
+    const output = await runInference(d, { items: [fakeItem('img-a', 0, [1, 2, 3, 4, 5])], maxBatch: 2 });
     expect(d.runner.headCalls).toEqual([2, 2, 1]);
-    expect(output.items[0].phrases.map((p) => p.score)).toEqual([1, 2, 3, 4, 5]);
+    expect(rowScores(output.items[0])).toEqual([1, 2, 3, 4, 5]);
   });
 
   it('skips the encoder on a feature-cache hit', async () => {
     const d = deps();
-    await executeBatch(d, { items: [fakeItem('img-a', 10, [1])], maxBatch: 8 });
-    const second = await executeBatch(d, { items: [fakeItem('img-a', 10, [2])], maxBatch: 8 });
+    await runInference(d, { items: [fakeItem('img-a', 10, [1])], maxBatch: 8 });
+    const second = await runInference(d, { items: [fakeItem('img-a', 10, [2])], maxBatch: 8 });
     expect(d.runner.encodeCalls).toEqual([1]);
     expect(second.items[0].cacheHit).toBe(true);
-    expect(second.items[0].phrases[0].score).toBe(12);
+    expect(rowScores(second.items[0])).toEqual([12]);
     expect(second.stats).toMatchObject({ cacheHits: 1, cacheMisses: 0, encodedImages: 0 });
     expect(d.cache.hits).toBe(1);
   });
 
   it('warm-up jobs bypass the cache', async () => {
     const d = deps();
-    await executeBatch(d, { items: [fakeItem('warm', 1, [1])], maxBatch: 8, bypassCache: true });
+    await runInference(d, { items: [fakeItem('warm', 1, [1])], maxBatch: 8, bypassCache: true });
     expect(d.cache.size).toBe(0);
   });
 
-  it('encodes every requested format', async () => {
-    const d = deps();
-    const item = { ...fakeItem('img-a', 10, [1]), formats: ['rle', 'png'] as BatchItemInput['formats'] };
-    const output = await executeBatch(d, { items: [item], maxBatch: 8 });
-    expect(Object.keys(output.items[0].phrases[0].masks).sort()).toEqual(['png', 'rle']);
+  it('gives each item its own transferable logits array', async () => {
+    const output = await runInference(deps(), { items: [fakeItem('img-a', 10, [1, 2]), fakeItem('img-b', 20, [3])], maxBatch: 8 });
+    for (const item of output.items) expect(item.logits.byteLength).toBe(item.logits.buffer.byteLength);
+  });
+});
+
+describe('postprocessItem', () => {
+  it('post-processes every phrase row and encodes every requested format', async () => {
+    const output = await postprocessItem({ postprocess: fakePostprocess, encodeMask: fakeEncodeMask }, fakePostprocessInput([0.9, 0.1], ['rle', 'png']));
+    expect(output.phrases.map((p) => p.score)).toEqual([Math.fround(0.9), Math.fround(0.1)]);
+    expect(output.phrases.map((p) => p.area)).toEqual([1, 0]);
+    expect(Object.keys(output.phrases[0].masks).sort()).toEqual(['png', 'rle']);
   });
 });
 
@@ -199,7 +201,7 @@ describe('BatchScheduler with a fake runner', () => {
     release();
     runner.gate = undefined;
     await vi.advanceTimersByTimeAsync(20);
-    const scores = (await Promise.all(results)).map((result) => result.item.phrases[0].score);
+    const scores = (await Promise.all(results)).map((result) => rowScores(result.item)[0]);
     expect(scores).toEqual(Array.from({ length: 9 }, (_, i) => i * 10 + i));
     expect(batches).toEqual([4, 4, 1]);
     expect(Math.max(...runner.headCalls)).toBeLessThanOrEqual(4);
@@ -214,7 +216,7 @@ describe('BatchScheduler with a fake runner', () => {
     const drained = scheduler.drain();
     await vi.advanceTimersByTimeAsync(20);
     await drained;
-    expect((await kept).item.phrases[0].score).toBe(101);
+    expect(rowScores((await kept).item)).toEqual([101]);
     expect(await dropped).toBeInstanceOf(ApiError);
     expect(runner.encodeCalls).toEqual([1]);
     expect(runner.headCalls).toEqual([1]);

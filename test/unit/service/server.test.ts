@@ -81,6 +81,7 @@ function harness(options: { maxQueueSize?: number; maxBodyBytes?: number; ready?
       return tokens;
     },
     submit: (item, rows, signal) => batcher.append(item, rows, signal),
+    postprocess: (input) => backend.postprocess(input),
     store,
   });
   const app = createApp({

@@ -1,0 +1,103 @@
+/**
+ * A worker thread of the service, in one of two roles (WorkerInit.role):
+ *   inference  loads the bundle, creates its ModelRunner (the core's onnxruntime adapter) and
+ *              its feature cache, and runs batch jobs: logits out, features kept here;
+ *   imaging    image bytes -> network input (decode, letterbox, normalise), and one request's
+ *              logits -> masks (sigmoid, upsample, inverse letterbox, threshold, encodings), so
+ *              neither the event loop nor inference waits for pixel work.
+ * Jobs run one after another in arrival order.
+ */
+import { readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { parentPort, workerData } from 'node:worker_threads';
+import { ApiError } from '../../../contract/errors.js';
+import type { Bundle, BundleManifest } from '../bundle/index.js';
+import type { PreparedImage } from '../engine/types.js';
+import { postprocessItem, runInference, type InferenceDeps, type PostprocessDeps } from './batch-executor.js';
+import { FeatureCache } from './feature-cache.js';
+import type { FromWorker, ToWorker, WorkerInit } from './protocol.js';
+import { transferables } from './protocol.js';
+
+const port = parentPort!;
+const init = workerData as WorkerInit;
+
+function send(message: FromWorker, transfer: ArrayBuffer[] = []): void {
+  port.postMessage(message, transfer);
+}
+
+/**
+ * The bundle without re-hashing its files: the main thread runs the full check (readBundle,
+ * sha256 of every file) in parallel and refuses to start on a mismatch; the runner still checks
+ * the sessions against the manifest.
+ */
+async function openBundle(): Promise<Bundle> {
+  const { parseManifest } = await import('../bundle/index.js');
+  const dir = resolve(init.bundleDir);
+  const manifest = parseManifest(JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8')), dir);
+  return { dir, manifest, path: (file) => join(dir, file) };
+}
+
+async function startInference(): Promise<{ deps: InferenceDeps; provider: 'cuda' | 'cpu' }> {
+  const [bundle, { createOnnxRunner }] = await Promise.all([openBundle(), import('../inference/onnx-runner.js')]);
+  const runner = await createOnnxRunner(bundle, { provider: init.provider, threads: init.threads || undefined });
+  return { deps: { runner, cache: new FeatureCache(init.featureCache) }, provider: runner.provider };
+}
+
+interface ImagingDeps extends PostprocessDeps {
+  prepare(bytes: Uint8Array): Promise<PreparedImage>;
+}
+
+async function startImaging(): Promise<ImagingDeps> {
+  const [bundle, masks, imaging] = await Promise.all([openBundle(), import('../masks/index.js'), import('../imaging/index.js')]);
+  const input: BundleManifest['input'] = bundle.manifest.input;
+  return {
+    postprocess: masks.logitsToPhraseMask,
+    encodeMask: masks.encodeMask,
+    async prepare(bytes) {
+      const { tensor, transform, sha256 } = await imaging.prepareImage(bytes, input); // not the decoded pixels
+      return { tensor, transform, sha256 };
+    },
+  };
+}
+
+async function start(): Promise<void> {
+  let inference: InferenceDeps | undefined;
+  let imaging: ImagingDeps | undefined;
+  let provider: 'cuda' | 'cpu' = 'cpu';
+  try {
+    if (init.role === 'inference') ({ deps: inference, provider } = await startInference());
+    else imaging = await startImaging();
+  } catch (error) {
+    send({ type: 'init-error', message: error instanceof Error ? error.message : String(error) });
+    return;
+  }
+
+  let queue: Promise<void> = Promise.resolve();
+  port.on('message', (message: ToWorker) => {
+    queue = queue.then(async () => {
+      if (message.type === 'close') {
+        await inference?.runner.close();
+        process.exit(0);
+      }
+      try {
+        if (message.type === 'run' && inference) {
+          const output = await runInference(inference, message.job);
+          send({ type: 'result', id: message.id, output }, transferables(output.items.map((item) => item.logits)));
+        } else if (message.type === 'postprocess' && imaging) {
+          send({ type: 'result', id: message.id, output: await postprocessItem(imaging, message.input) });
+        } else if (message.type === 'prepare' && imaging) {
+          const output = await imaging.prepare(message.bytes);
+          send({ type: 'result', id: message.id, output }, transferables([output.tensor]));
+        } else {
+          throw new Error(`a ${init.role} worker cannot run '${message.type}' jobs`);
+        }
+      } catch (error) {
+        const code = error instanceof ApiError ? error.code : undefined;
+        send({ type: 'error', id: message.id, message: error instanceof Error ? error.message : String(error), code });
+      }
+    });
+  });
+  send({ type: 'ready', provider });
+}
+
+void start();
