@@ -32,7 +32,7 @@ const log = (line) => console.log(`[start +${elapsed()}] ${line}`);
 const shown = (path) => (relative(ROOT, path).startsWith('..') ? path : relative(ROOT, path));
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** A child in its own process group, its output appended to .local/logs/<name>.log. */
+/** A child in its own process group, its output written to .local/logs/<name>.log. */
 function startProcess(name, command, args, env) {
   mkdirSync(LOGS, { recursive: true });
   const logFile = join(LOGS, `${name}.log`);
@@ -134,17 +134,59 @@ async function stopAll(children, graceMs = 8000) {
   }
 }
 
+/** Ports: the edge on PORT (default 8787), then the service, s3rver and wrangler's inspector. */
+function ports() {
+  const edge = Number(process.env.PORT ?? 8787);
+  if (!Number.isInteger(edge) || edge < 1 || edge > 65532) throw new Error(`PORT must be a port number, not ${process.env.PORT}`);
+  return { edge, service: edge + 1, s3: edge + 2, inspector: edge + 3 };
+}
+
+/** The GPU service on CPU, signing secret shared with the edge, results into s3rver. */
+function startService(port, s3Port, bundleDir, hmacSecret) {
+  return startProcess('service', process.execPath, ['--import', 'tsx', 'gpu-service/src/main.ts'], projectEnv({
+    CRIS_HOST: '127.0.0.1',
+    CRIS_PORT: String(port),
+    CRIS_BUNDLE_DIR: bundleDir,
+    CRIS_PROVIDER: 'cpu',
+    CRIS_HMAC_SECRET: hmacSecret,
+    CRIS_S3_ENDPOINT: `http://127.0.0.1:${s3Port}`,
+    CRIS_S3_BUCKET: BUCKET,
+    CRIS_S3_ACCESS_KEY_ID: S3_CREDENTIALS.accessKeyId,
+    CRIS_S3_SECRET_ACCESS_KEY: S3_CREDENTIALS.secretAccessKey,
+  }));
+}
+
+/** `wrangler dev` for the edge Worker (and the playground), pointed at this service and s3rver. */
+function startEdge(port, inspectorPort, vars) {
+  return startProcess('edge', process.execPath, [
+    join(ROOT, 'node_modules', 'wrangler', 'bin', 'wrangler.js'), 'dev',
+    '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(inspectorPort),
+    '--persist-to', WRANGLER_STATE, '--log-level', 'warn', '--show-interactive-dev-session=false',
+    ...Object.entries(vars).flatMap(([name, value]) => ['--var', `${name}:${value}`]),
+  ], projectEnv({ CI: 'true', NO_COLOR: '1' }));
+}
+
+function printReady(origin, apiKey, modelRef) {
+  const [first] = JSON.parse(readFileSync(join(SAMPLES, 'index.json'), 'utf8'));
+  console.log(`
+ready in ${elapsed()}: the API and the playground are up (model ${modelRef}, CPU).
+
+  playground: ${origin}/?key=${apiKey}
+  demo key: ${apiKey}
+
+  curl -s -H "Authorization: Bearer ${apiKey}" -F "image=@${join(SAMPLES, first.file)}" -F "text=${first.phrase}" -F "format=rle" ${origin}/v1/segment
+
+Ctrl-C stops everything. Logs: ${shown(LOGS)}/`);
+}
+
 export async function main() {
   ensureNodeModules();
-  const edgePort = Number(process.env.PORT ?? 8787);
-  if (!Number.isInteger(edgePort) || edgePort < 1 || edgePort > 65532) throw new Error(`PORT must be a port number, not ${process.env.PORT}`);
-  const servicePort = edgePort + 1;
-  const s3Port = edgePort + 2;
-  const inspectorPort = edgePort + 3;
+  const port = ports();
   const bundleDir = process.env.CRIS_BUNDLE_DIR ?? 'models/cris-shapes-s';
-  if (!existsSync(resolve(ROOT, bundleDir, 'manifest.json'))) throw new Error(`no model bundle at ${bundleDir} (manifest.json missing)`);
-  const model = JSON.parse(readFileSync(resolve(ROOT, bundleDir, 'manifest.json'), 'utf8'));
-  const modelRef = `${model.id}@${model.version}`;
+  const manifestPath = resolve(ROOT, bundleDir, 'manifest.json');
+  if (!existsSync(manifestPath)) throw new Error(`no model bundle at ${bundleDir} (manifest.json missing)`);
+  const manifest = JSON.parse(readFileSync(manifestPath, 'utf8'));
+  const modelRef = `${manifest.id}@${manifest.version}`;
 
   const children = [];
   let s3 = null;
@@ -167,54 +209,39 @@ export async function main() {
   try {
     const { buildSdkBundle } = await import('../sdk/build.mjs');
     await buildSdkBundle();
+    log('npm packages present, playground SDK bundle built');
 
     const { default: S3rver } = await import('s3rver');
     mkdirSync(join(LOCAL, 's3'), { recursive: true });
-    s3 = new S3rver({ address: '127.0.0.1', port: s3Port, silent: true, directory: join(LOCAL, 's3'), configureBuckets: [{ name: BUCKET }] });
+    s3 = new S3rver({ address: '127.0.0.1', port: port.s3, silent: true, directory: join(LOCAL, 's3'), configureBuckets: [{ name: BUCKET }] });
     await s3.run();
-    log(`npm packages present, playground SDK bundle built`);
-    log(`s3rver on http://127.0.0.1:${s3Port} (bucket ${BUCKET}, data in ${shown(join(LOCAL, 's3'))})`);
+    log(`s3rver on http://127.0.0.1:${port.s3} (bucket ${BUCKET}, data in ${shown(join(LOCAL, 's3'))})`);
 
     const hmacSecret = randomBytes(24).toString('hex');
-    const service = startProcess('service', process.execPath, ['--import', 'tsx', 'gpu-service/src/main.ts'], projectEnv({
-      CRIS_HOST: '127.0.0.1',
-      CRIS_PORT: String(servicePort),
-      CRIS_BUNDLE_DIR: bundleDir,
-      CRIS_PROVIDER: 'cpu',
-      CRIS_HMAC_SECRET: hmacSecret,
-      CRIS_S3_ENDPOINT: `http://127.0.0.1:${s3Port}`,
-      CRIS_S3_BUCKET: BUCKET,
-      CRIS_S3_ACCESS_KEY_ID: S3_CREDENTIALS.accessKeyId,
-      CRIS_S3_SECRET_ACCESS_KEY: S3_CREDENTIALS.secretAccessKey,
-    }));
+    const service = startService(port.service, port.s3, bundleDir, hmacSecret);
     children.push(service);
-    log(`GPU service (CPU, ${bundleDir}) starting on http://127.0.0.1:${servicePort}, log ${shown(service.logFile)}`);
+    log(`GPU service (CPU, ${bundleDir}) starting on http://127.0.0.1:${port.service}, log ${shown(service.logFile)}`);
 
     // The key is written to the local KV while wrangler dev starts (it reads KV live).
-    const keyMade = savedDemoKey() ? Promise.resolve(savedDemoKey()) : createDemoKey(children);
+    const saved = savedDemoKey();
+    const keyMade = saved ? Promise.resolve(saved) : createDemoKey(children);
     keyMade.catch(() => {}); // awaited below
 
-    const vars = {
-      GPU_SERVICE_URLS: `http://127.0.0.1:${servicePort}`,
-      S3_ENDPOINT: `http://127.0.0.1:${s3Port}`,
+    const edge = startEdge(port.edge, port.inspector, {
+      GPU_SERVICE_URLS: `http://127.0.0.1:${port.service}`,
+      S3_ENDPOINT: `http://127.0.0.1:${port.s3}`,
       S3_BUCKET: BUCKET,
       S3_ACCESS_KEY_ID: S3_CREDENTIALS.accessKeyId,
       S3_SECRET_ACCESS_KEY: S3_CREDENTIALS.secretAccessKey,
       HMAC_SECRET: hmacSecret,
       MODEL: modelRef,
-    };
-    const edge = startProcess('edge', process.execPath, [
-      join(ROOT, 'node_modules', 'wrangler', 'bin', 'wrangler.js'), 'dev',
-      '--ip', '127.0.0.1', '--port', String(edgePort), '--inspector-port', String(inspectorPort),
-      '--persist-to', WRANGLER_STATE, '--log-level', 'warn', '--show-interactive-dev-session=false',
-      ...Object.entries(vars).flatMap(([name, value]) => ['--var', `${name}:${value}`]),
-    ], projectEnv({ CI: 'true', NO_COLOR: '1' }));
+    });
     children.push(edge);
-    log(`edge (wrangler dev) starting on http://127.0.0.1:${edgePort}, log ${shown(edge.logFile)}`);
+    log(`edge (wrangler dev) starting on http://127.0.0.1:${port.edge}, log ${shown(edge.logFile)}`);
 
     const deadline = Date.now() + READY_TIMEOUT_MS;
-    const origin = `http://127.0.0.1:${edgePort}`;
-    await waitFor('the GPU service', answers(`http://127.0.0.1:${servicePort}/readyz`), children, deadline);
+    const origin = `http://127.0.0.1:${port.edge}`;
+    await waitFor('the GPU service', answers(`http://127.0.0.1:${port.service}/readyz`), children, deadline);
     log('GPU service ready (model loaded, warmed up)');
     await waitFor('the edge', answers(`${origin}/healthz`), children, deadline);
     let apiKey = await keyMade;
@@ -223,27 +250,22 @@ export async function main() {
       log('the saved demo key is not in this KV state any more: making a new one');
       apiKey = await createDemoKey(children);
     }
-
-    const [first] = JSON.parse(readFileSync(join(SAMPLES, 'index.json'), 'utf8'));
-    const sample = join(SAMPLES, first.file);
-    console.log(`
-ready in ${elapsed()}: the API and the playground are up (model ${modelRef}, CPU).
-
-  playground: ${origin}/?key=${apiKey}
-  demo key: ${apiKey}
-
-  curl -s -H "Authorization: Bearer ${apiKey}" -F "image=@${sample}" -F "text=${first.phrase}" -F "format=rle" ${origin}/v1/segment
-
-Ctrl-C stops everything. Logs: ${shown(LOGS)}/`);
+    printReady(origin, apiKey, modelRef);
 
     // Keep running; a child that dies takes the stack down with it.
-    await new Promise((resolve) => {
-      for (const child of children) child.on('exit', (code, signal) => !stopping && resolve(`${child.label} exited (${code ?? signal})`));
-    }).then((why) => shutdown(`${why}; log tail:\n${tail(children.find((c) => why.startsWith(c.label)).logFile)}\n`, 1));
+    const dead = await new Promise((resolveDead) => {
+      for (const child of [service, edge]) child.on('exit', (code, signal) => !stopping && resolveDead({ child, how: code ?? signal }));
+    });
+    await shutdown(`${dead.child.label} exited (${dead.how}); its log ends:\n${tail(dead.child.logFile)}\n`, 1);
   } catch (error) {
     console.error(`[start +${elapsed()}] failed: ${error.message}`);
     await shutdown('start failed', 1);
   }
 }
 
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) await main();
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  main().catch((error) => {
+    console.error(`[start] ${error.message}`);
+    process.exit(1);
+  });
+}
