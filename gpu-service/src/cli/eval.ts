@@ -72,8 +72,13 @@ async function main(): Promise<void> {
       plot: { type: 'string' },
       provider: { type: 'string', default: 'auto' },
       threads: { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
     },
   });
+  if (values.help) {
+    console.log(USAGE);
+    return;
+  }
   if (!values.data || !values.model) fail(USAGE);
   const limit = values.limit === undefined ? Infinity : Number(values.limit);
   if (!(limit > 0) || (Number.isFinite(limit) && !Number.isInteger(limit))) fail('--limit must be a positive integer');

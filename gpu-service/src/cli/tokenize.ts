@@ -39,9 +39,14 @@ async function main(): Promise<void> {
       merges: { type: 'string' },
       length: { type: 'string' },
       'merges-used': { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
     },
     allowPositionals: true,
   });
+  if (values.help) {
+    console.log(USAGE);
+    return;
+  }
   const length = Number(values.length);
   if (!values.merges || !Number.isInteger(length) || length < 2 || positionals.length === 0) {
     console.error(USAGE);
