@@ -95,6 +95,24 @@ describe('image input rules', () => {
     expect(Array.from(decoded.rgb.subarray(decoded.rgb.length - 3))).toEqual([0, 0, 255]);
   });
 
+  it('applies EXIF orientation of a JPEG on the exact (not shrunk) path', async () => {
+    // 32x16: left half red, right half blue, orientation 8 (rotate 90 ccw to view): red ends at the bottom.
+    const raw = new Uint8Array(32 * 16 * 3);
+    for (let y = 0; y < 16; y++) for (let x = 0; x < 32; x++) raw.set(x < 16 ? [255, 0, 0] : [0, 0, 255], (y * 32 + x) * 3);
+    const jpeg = await sharp(raw, { raw: { width: 32, height: 16, channels: 3 } }).jpeg({ quality: 100 }).withMetadata({ orientation: 8 }).toBuffer();
+    const decoded = await decodeImage(jpeg);
+    expect([decoded.width, decoded.height]).toEqual([16, 32]);
+    const at = (x: number, y: number) => Array.from(decoded.rgb.subarray((y * 16 + x) * 3, (y * 16 + x) * 3 + 3));
+    const [topR, , topB] = at(8, 4);
+    const [botR, , botB] = at(8, 28);
+    expect(topB).toBeGreaterThan(200);
+    expect(topR).toBeLessThan(60);
+    expect(botR).toBeGreaterThan(200);
+    expect(botB).toBeLessThan(60);
+    const prepared = await prepareImage(jpeg, { size: S, mean, std, pad_rgb: PAD });
+    expect(prepared.transform).toMatchObject({ width: 16, height: 32 });
+  });
+
   it('turns grey+alpha and RGBA into RGB, dropping alpha', async () => {
     const rgba = await sharp({ create: { width: 3, height: 2, channels: 4, background: { r: 10, g: 20, b: 30, alpha: 0.5 } } }).png().toBuffer();
     const decoded = await decodeImage(rgba);
