@@ -104,8 +104,9 @@ async function answer(c: Context<AppEnv>, meter: DurableObjectStub<KeyMeter>, gp
   }
   try {
     const result = await wrapTime(c, 'gpu', compute());
+    const response = render(result, false, job.wantsPng, job.startedMs); // throws before billing if unusable
     await settle(units, 0);
-    return render(result, false, job.wantsPng, job.startedMs);
+    return response;
   } catch (error) {
     await settle(0, 0);
     throw error;
