@@ -52,6 +52,22 @@ describe('Prefer: respond-async', () => {
     }
   });
 
+  it('a background computation that fails is reported at the result URL (the error, not 404)', async () => {
+    fake.setAll('reject-image');
+    try {
+      const res = await multipartSegment(apiKey, uniqueImage(), ['the circle'], {}, { prefer: 'respond-async' });
+      expect(res.status).toBe(202);
+      const { result_url: resultUrl } = (await res.json()) as { result_url: string };
+      const failed = await until(async () => {
+        const poll = await get(new URL(resultUrl).pathname, apiKey);
+        return poll.status === 404 ? null : poll;
+      });
+      await expectError(failed, 422, 'invalid_image');
+    } finally {
+      fake.setAll('ok');
+    }
+  });
+
   it('a request whose result exists is answered at once (200, HIT) even when async is preferred', async () => {
     const image = uniqueImage();
     expect((await multipartSegment(apiKey, image, ['the star'])).status).toBe(200);

@@ -4,6 +4,7 @@
  * aws4fetch). The GPU service writes S3; the edge fills the Cache API and the memo.
  */
 import { AwsClient } from 'aws4fetch';
+import { ApiError, isErrorCode } from '../../../contract/errors.js';
 import { resultObjectKey, type SegmentResult } from '../../../contract/segment.js';
 import type { EdgeConfig } from '../env.js';
 import type { ResultMemo } from './result-memo.js';
@@ -74,6 +75,22 @@ export class ResultStore {
     this.waitUntil(this.cache.put(this.resultUrl(result.id), response).catch((error) => console.warn('cache put failed', error)));
   }
 
+  /** Records that the background computation of `id` failed, so pollers hear it (for a while). */
+  rememberFailure(id: string, error: ApiError): void {
+    const response = new Response(JSON.stringify(error.toBody()), {
+      headers: { 'content-type': 'application/json', 'cache-control': `max-age=${FAILURE_TTL_SECONDS}` },
+    });
+    this.waitUntil(this.cache.put(`${this.resultUrl(id)}/failure`, response).catch((e) => console.warn('cache put failed', e)));
+  }
+
+  async findFailure(id: string): Promise<ApiError | null> {
+    const hit = await this.cache.match(`${this.resultUrl(id)}/failure`);
+    if (!hit) return null;
+    const body = (await hit.json()) as { error?: { code?: string; message?: string } };
+    const code = body.error?.code ?? '';
+    return isErrorCode(code) ? new ApiError(code, `The background computation failed: ${body.error?.message ?? code}`) : null;
+  }
+
   private async fromS3(id: string): Promise<SegmentResult | null> {
     let response: Response;
     try {
@@ -95,6 +112,9 @@ export class ResultStore {
     return result && result.id === id ? result : null;
   }
 }
+
+/** How long a failed background (async) computation is reported at its result URL. */
+const FAILURE_TTL_SECONDS = 300;
 
 export function etagOf(id: string): string {
   return `"${id}"`;

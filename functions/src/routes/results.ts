@@ -14,7 +14,7 @@ export async function resultHandler(c: Context<AppEnv>): Promise<Response> {
   const cacheControl = `private, max-age=${config.resultMaxAgeSeconds}, immutable`;
   const store = new ResultStore(config, caches.default, new URL(c.req.url).origin, (p) => c.executionCtx.waitUntil(p), c.get('resultMemo'));
   const found = await store.find(id);
-  if (!found) throw new ApiError('not_found', 'No such result (yet).');
+  if (!found) throw (await store.findFailure(id)) ?? new ApiError('not_found', 'No such result (yet).');
   const headers = { etag, 'cache-control': cacheControl, 'x-cache': 'HIT' };
   const ifNoneMatch = c.req.header('if-none-match');
   if (ifNoneMatch && ifNoneMatch.split(',').some((tag) => tag.trim().replace(/^W\//, '') === etag || tag.trim() === '*')) {

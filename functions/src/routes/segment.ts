@@ -12,6 +12,7 @@ import type { SegmentResult } from '../../../contract/segment.js';
 import type { AppEnv } from '../env.js';
 import { ResultStore } from '../cache/result-store.js';
 import { forwardSegment, type GpuClientOptions } from '../forward/gpu-client.js';
+import { toApiError } from '../http/errors.js';
 import { withIdempotency } from '../http/idempotency.js';
 import { parseSegmentRequest, type SegmentRequest } from '../http/segment-request.js';
 import type { Admission, KeyMeter } from '../meter/key-meter.js';
@@ -92,6 +93,7 @@ async function answer(c: Context<AppEnv>, meter: DurableObjectStub<KeyMeter>, gp
         () => settle(units, 0),
         async (error) => {
           console.warn('async segmentation failed', id, (error as Error).message);
+          store.rememberFailure(id, toApiError(error));
           await settle(0, 0);
         },
       ),
