@@ -101,6 +101,25 @@ describe('Idempotency-Key', () => {
     await expectError(await jsonSegment(apiKey, { image, text: 'the square' }, { 'idempotency-key': 'order-2' }), 409, 'idempotency_conflict');
   });
 
+  it('the same key while the first request is still running -> 409 with Retry-After', async () => {
+    const image = base64(uniqueImage());
+    let release!: () => void;
+    fake.gate = new Promise((resolve) => (release = resolve));
+    const calls = fake.gpuCalls.length;
+    try {
+      const first = jsonSegment(apiKey, { image, text: 'slow' }, { 'idempotency-key': 'order-4' });
+      await until(async () => (fake.gpuCalls.length > calls ? true : null));
+      const second = await jsonSegment(apiKey, { image, text: 'slow' }, { 'idempotency-key': 'order-4' });
+      expect(second.headers.get('retry-after')).toBe('1');
+      await expectError(second, 409, 'idempotency_conflict');
+      release();
+      expect((await first).status).toBe(200);
+    } finally {
+      fake.gate = null;
+      release();
+    }
+  });
+
   it('keys are per API key: another key may use the same Idempotency-Key', async () => {
     const { apiKey: other } = await seedKey();
     const image = base64(uniqueImage());
