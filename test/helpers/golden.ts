@@ -118,6 +118,12 @@ export async function exportedBundle(name: string, args: string[]): Promise<stri
       maxBuffer: 16 << 20,
     });
     renameSync(tmp, dir);
+    // Older exports of this name (from earlier exporter sources) are stale: keep the cache small.
+    for (const entry of readdirSync(root)) {
+      if (entry.startsWith(`${name}-`) && join(root, entry) !== dir && !entry.endsWith('.lock')) {
+        rmSync(join(root, entry), { recursive: true, force: true });
+      }
+    }
     return dir;
   } finally {
     rmSync(lock, { recursive: true, force: true });
