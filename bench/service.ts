@@ -7,6 +7,7 @@
  * multiplier, default 1).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { readBundle } from '../gpu-service/src/bundle/index.js';
@@ -96,6 +97,7 @@ function startMs(service: ServiceHandle): number {
 
 async function main(): Promise<void> {
   log(`bundle ${BUNDLE}`);
+  const loadAtStart = loadavg()[0];
   const images = await Promise.all(Array.from({ length: 48 }, (_, i) => scene(i + 1)));
   const common = { CRIS_FEATURE_CACHE_ENTRIES: '0', CRIS_MAX_QUEUE_SIZE: '256', CRIS_LOG_LEVEL: 'info', CRIS_WORKERS: '1' };
   const counts: Record<number, number> = { 1: Math.round(16 * SCALE), 8: Math.round(48 * SCALE), 32: Math.round(96 * SCALE) };
@@ -177,7 +179,8 @@ async function main(): Promise<void> {
   const cold = coldStarts.slice(2).map((c) => c.wallMs).sort((a, b) => a - b);
   const coldInside = coldStarts.slice(2).map((c) => c.inProcessMs).sort((a, b) => a - b);
   const table = [
-    `GPU service benchmark — bundle ${BUNDLE.replace(REPO_ROOT + '/', '')}, CPU provider, loopback, 1 worker`,
+    `GPU service benchmark — bundle ${BUNDLE.replace(REPO_ROOT + '/', '')}, CPU provider, loopback, 1 inference worker`,
+    `machine: ${availableParallelism()} CPU cores, 1-min load average ${loadAtStart.toFixed(1)} at start, ${loadavg()[0].toFixed(1)} at end (shared machine: absolute numbers move with it)`,
     '',
     '| batching | c   | requests | req/s     | p50 ms  | p99 ms  | errors |',
     '|----------|-----|----------|-----------|---------|---------|--------|',

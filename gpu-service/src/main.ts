@@ -58,7 +58,8 @@ async function main(): Promise<void> {
   const logger = createLogger(config.logLevel);
   if (config.insecureNoAuth) logger.warn('CRIS_INSECURE_NO_AUTH is set: requests are not authenticated');
 
-  // Workers load the bundle (and check it) in parallel with the main thread's own read.
+  // The workers open the bundle (their runner checks the sessions against the manifest) while
+  // the main thread verifies every file's sha256.
   const workerInit = { bundleDir: config.bundleDir, provider: config.provider, threads: config.threads, featureCache: config.featureCache };
   const workersStarting = Promise.all([
     WorkerPool.start({ ...workerInit, role: 'inference' }, config.workers),
@@ -147,24 +148,24 @@ async function main(): Promise<void> {
     onError: (error) => logger.error('batch failed', { error: String(error) }),
   });
 
+  // Warm-up: the inference workers at max batch, the imaging workers on a blank logits row,
+  // side by side.
   const warmUpStart = performance.now();
   const size = bundle.manifest.input.size;
+  const grid = size / bundle.manifest.output.stride;
   const warmUp = warmUpJob(size, config.batcher.maxBatch, tokenizer.tokenize(['warm up'], wordLen));
-  const warmed = await Promise.all(Array.from({ length: backend.concurrency }, () => backend!.run(warmUp()))).catch(
-    (error: unknown) => fail(logger, 'warm-up failed', error),
-  );
-  const rowLogits = warmed[0].items[0].logits; // [1, (S/stride)^2]
-  await Promise.all(
-    Array.from({ length: imagingPool.concurrency }, () =>
+  await Promise.all([
+    ...Array.from({ length: backend.concurrency }, () => backend!.run(warmUp())),
+    ...Array.from({ length: imagingPool.concurrency }, () =>
       imagingPool!.postprocess({
-        logits: rowLogits.slice(),
+        logits: new Float32Array(grid * grid), // [1, (S/stride)^2]
         phraseCount: 1,
         transform: letterboxTransform(64, 48, size),
         threshold: bundle.manifest.output.threshold,
         formats: ['polygon', 'rle', 'png'],
       }),
     ),
-  ).catch((error: unknown) => fail(logger, 'imaging warm-up failed', error));
+  ]).catch((error: unknown) => fail(logger, 'warm-up failed', error));
   scheduler.start();
   state.markReady();
   logger.info('ready', {
