@@ -34,6 +34,22 @@ describe('error shapes and statuses', () => {
     const big = new Uint8Array(LIMITS.maxBodyBytes + 1);
     const res = await multipartSegment(apiKey, big, ['the circle']);
     await expectError(res, 413, 'payload_too_large');
+    // Without a Content-Length (streamed), the limit holds while reading.
+    const chunk = new Uint8Array(1024 * 1024);
+    let sent = 0;
+    const stream = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (sent > LIMITS.maxBodyBytes) return controller.close();
+        sent += chunk.length;
+        controller.enqueue(chunk);
+      },
+    });
+    const streamed = await worker.fetch(`${ORIGIN}/v1/segment`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
+      body: stream,
+    });
+    await expectError(streamed, 413, 'payload_too_large');
     expect(fake.computed).toBe(0);
   });
 
