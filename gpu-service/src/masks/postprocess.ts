@@ -126,20 +126,25 @@ export function thresholdMask(
 }
 
 /**
- * Bound on how far the bicubic warp can overshoot its 4x4 neighbourhood on non-negative data:
- * the positive Keys weights (a = -0.75) sum to at most 1.1875 per axis, 1.41 in 2-D.
+ * Bounds of the bicubic warp's weights (Keys, a = -0.75), per 4x4 window: the positive weights sum
+ * to at most 1.445 and the negative ones to at most -0.445 (both at the half-pixel phase). So a
+ * warped value is at most 1.445 * (largest value in its window) + 0.445 * (largest undershoot
+ * below 0 anywhere, which the upsampled map can have).
  */
-const CUBIC_OVERSHOOT = 1.5;
+const POSITIVE_WEIGHT_BOUND = 1.5;
+const NEGATIVE_WEIGHT_BOUND = 0.5;
 
 /**
  * The part of the original image where the warped probability can exceed `threshold`: pixels
- * whose 4x4 source window touches a network pixel above threshold / 1.5, with a 2-pixel margin
+ * whose 4x4 source window touches a network pixel above the bound above, with a 2-pixel margin
  * for the fixed-point sampling. Outside it the full warp is below the threshold, so the mask
  * computed on the region alone equals the mask computed on the whole image. null: nothing can.
  */
 export function candidateRegion(prob: Float32Array, transform: LetterboxTransform, threshold: number): WarpRegion | null {
   const S = transform.size;
-  const floor = threshold / CUBIC_OVERSHOOT;
+  let lowest = 0;
+  for (let i = 0; i < S * S; i++) if (prob[i] < lowest) lowest = prob[i];
+  const floor = (threshold - NEGATIVE_WEIGHT_BOUND * -lowest) / POSITIVE_WEIGHT_BOUND;
   let u0 = S;
   let v0 = S;
   let u1 = -1;
