@@ -1,7 +1,9 @@
 /**
  * Image bytes -> packed RGB with sharp: JPEG, PNG and WebP only (sniffed from the bytes), EXIF
  * orientation applied, grey and alpha images to 3-channel RGB (alpha dropped, as cv2 IMREAD_COLOR
- * does), the pixel limit checked from the header before anything is decoded.
+ * does), the pixel limit checked from the header before anything is decoded. Embedded ICC
+ * profiles are ignored, as cv2 ignores them: a Display-P3 phone photo gives the network the same
+ * stored values the reference would see.
  */
 import sharp from 'sharp';
 import { ApiError } from '../../../contract/errors.js';
@@ -64,7 +66,7 @@ export async function readImageHeader(bytes: Uint8Array, maxPixels: number = LIM
 export async function decodeImage(bytes: Uint8Array, options: DecodeOptions = {}): Promise<DecodedRgb> {
   const maxPixels = options.maxPixels ?? LIMITS.maxImagePixels;
   const header = await readImageHeader(bytes, maxPixels);
-  let pipeline = sharp(bytes, { limitInputPixels: maxPixels, failOn: 'warning' })
+  let pipeline = sharp(bytes, { limitInputPixels: maxPixels, failOn: 'warning', ignoreIcc: true })
     .rotate() // EXIF orientation
     .toColourspace('srgb')
     .removeAlpha();

@@ -1,4 +1,7 @@
-import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
@@ -13,7 +16,7 @@ import {
   normaliseToChw,
   prepareImage,
 } from '../../../gpu-service/src/imaging/index.js';
-import { goldenPath, readNpy } from '../../helpers/golden.js';
+import { goldenPath, readNpy, REPO_ROOT } from '../../helpers/golden.js';
 
 interface GoldenImage {
   name: string;
@@ -136,6 +139,20 @@ describe('image input rules', () => {
     expect([decoded.originalWidth, decoded.originalHeight]).toEqual([3000, 4000]);
     expect(decoded.height).toBeGreaterThan(decoded.width);
     expect(decoded.height).toBeLessThan(1000);
+  });
+
+  it('ignores embedded ICC profiles as cv2 does (a Display-P3 photo gives its stored values)', async () => {
+    const raw = new Uint8Array(8 * 8 * 3);
+    for (let i = 0; i < raw.length; i += 3) raw.set([200, 40, 40], i);
+    const p3 = await sharp(raw, { raw: { width: 8, height: 8, channels: 3 } }).withIccProfile('p3').png().toBuffer();
+    const dir = mkdtempSync(join(tmpdir(), 'icc-'));
+    writeFileSync(join(dir, 'p3.png'), p3);
+    const script = 'import cv2, json, sys; im = cv2.imread(sys.argv[1], cv2.IMREAD_COLOR); print(json.dumps(im[:, :, ::-1].reshape(-1).tolist()))';
+    const cv2Rgb = JSON.parse(execFileSync(join(REPO_ROOT, 'models', '.venv', 'bin', 'python'), ['-c', script, join(dir, 'p3.png')], { encoding: 'utf8' }));
+    rmSync(dir, { recursive: true, force: true });
+    const decoded = await decodeImage(p3);
+    expect(Array.from(decoded.rgb)).toEqual(cv2Rgb);
+    expect(Array.from(decoded.rgb.subarray(0, 3))).not.toEqual([200, 40, 40]); // the stored P3 values, not sRGB
   });
 
   it('accepts WebP', async () => {
