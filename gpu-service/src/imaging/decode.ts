@@ -66,7 +66,7 @@ export async function readImageHeader(bytes: Uint8Array, maxPixels: number = LIM
 export async function decodeImage(bytes: Uint8Array, options: DecodeOptions = {}): Promise<DecodedRgb> {
   const maxPixels = options.maxPixels ?? LIMITS.maxImagePixels;
   const header = await readImageHeader(bytes, maxPixels);
-  let pipeline = sharp(bytes, { limitInputPixels: maxPixels, failOn: 'warning', ignoreIcc: true })
+  let pipeline = sharp(bytes, { limitInputPixels: maxPixels, failOn: 'truncated', ignoreIcc: true })
     .rotate() // EXIF orientation
     .toColourspace('srgb')
     .removeAlpha();

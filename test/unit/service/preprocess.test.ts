@@ -155,6 +155,21 @@ describe('image input rules', () => {
     expect(Array.from(decoded.rgb.subarray(0, 3))).not.toEqual([200, 40, 40]); // the stored P3 values, not sRGB
   });
 
+  it('decodes what cv2 decodes despite benign libjpeg warnings, and data after the end marker', async () => {
+    const jpeg = readFileSync(goldenPath('preprocess', 'img_a_640x480.jpg'));
+    const at = jpeg.indexOf(Buffer.from([0xff, 0xdb])); // DQT marker
+    // "Corrupt JPEG data: 2 extraneous bytes before marker 0xdb": a warning, cv2 decodes it.
+    const junk = Buffer.concat([jpeg.subarray(0, at), Buffer.from([0, 0]), jpeg.subarray(at)]);
+    const reference = npy<Uint8Array>('img_a_640x480', '_decoded_rgb');
+    expect(maxAbsDiff((await decodeImage(junk)).rgb, reference)).toBe(0);
+    // Motion-photo style trailing data after EOI.
+    const tail = Buffer.concat([jpeg, Buffer.from('ftypmp42 trailing video')]);
+    expect(maxAbsDiff((await decodeImage(tail)).rgb, reference)).toBe(0);
+    // A truncated PNG is refused like a truncated JPEG.
+    const png = readFileSync(goldenPath('preprocess', 'img_b_300x500.png'));
+    await expect(decodeImage(png.subarray(0, png.length - 100))).rejects.toMatchObject({ code: 'invalid_image' });
+  });
+
   it('accepts WebP', async () => {
     const webp = await sharp({ create: { width: 5, height: 4, channels: 3, background: '#808080' } }).webp({ lossless: true }).toBuffer();
     const decoded = await decodeImage(webp);
