@@ -10,6 +10,7 @@ import { secureHeaders } from 'hono/secure-headers';
 import { timing } from 'hono/timing';
 import { ApiError } from '../../contract/errors.js';
 import { LIMITS } from '../../contract/limits.js';
+import type { SegmentResult } from '../../contract/segment.js';
 import { bearerAuth } from './auth/bearer.js';
 import { KeyLookupCache } from './auth/key-cache.js';
 import { ResultMemo } from './cache/result-memo.js';
@@ -41,6 +42,7 @@ export function createApp(): OpenAPIHono<AppEnv> {
   const auth = bearerAuth(keyMemo);
   // Per-isolate memo of recent results (immutable by key): a hot hit skips the Cache API.
   const resultMemo = new ResultMemo(512, 16 * 1024 * 1024);
+  const inFlight = new Map<string, Promise<SegmentResult>>();
   const gpuOptions = (env: Bindings): GpuClientOptions => {
     const { config, breaker } = state(env);
     return { urls: config.gpuServiceUrls, timeoutMs: config.gpuTimeoutMs, hmacSecret: config.hmacSecret, breaker };
@@ -70,6 +72,7 @@ export function createApp(): OpenAPIHono<AppEnv> {
   app.use('*', createMiddleware<AppEnv>(async (c, next) => {
     c.set('config', state(c.env).config);
     c.set('resultMemo', resultMemo);
+    c.set('inFlight', inFlight);
     await next();
   }));
 

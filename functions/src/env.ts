@@ -6,6 +6,7 @@ import { z } from 'zod';
 import type { KeyMeter } from './meter/key-meter.js';
 import type { KeyRecord } from './auth/key-record.js';
 import type { ResultMemo } from './cache/result-memo.js';
+import type { SegmentResult } from '../../contract/segment.js';
 
 /** Bindings declared in wrangler.toml (vars, secrets, KV, Durable Object, assets). */
 export interface Bindings {
@@ -34,6 +35,8 @@ export interface Variables extends TimingVariables {
   apiKey: KeyRecord;
   /** This isolate's memo of recent results (in front of the Cache API). */
   resultMemo: ResultMemo;
+  /** Results this isolate is computing now, by result key (identical concurrent misses share one). */
+  inFlight: Map<string, Promise<SegmentResult>>;
 }
 
 export interface AppEnv {

@@ -95,4 +95,28 @@ describe('lookup order: edge cache -> S3 -> GPU', () => {
     const again = await multipartSegment(apiKey, image, ['the pink one'], { format: 'png' });
     expect(again.headers.get('x-cache')).toBe('HIT');
   });
+
+  it('identical concurrent misses share one computation: one GPU call, billed once, the other booked as cached', async () => {
+    const { apiKey: key } = await seedKey();
+    const image = uniqueImage();
+    let release!: () => void;
+    fake.gate = new Promise((resolve) => (release = resolve));
+    const calls = fake.computed;
+    try {
+      const first = multipartSegment(key, image, ['the green star']);
+      while (fake.computed === calls) await new Promise((resolve) => setTimeout(resolve, 10));
+      const second = multipartSegment(key, image, ['The green  star']);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      release();
+      const answers = await Promise.all([first, second]);
+      expect(answers.map((res) => res.status)).toEqual([200, 200]);
+      expect(answers.map((res) => res.headers.get('x-cache'))).toEqual(['MISS', 'HIT']);
+      expect(fake.computed).toBe(calls + 1);
+    } finally {
+      fake.gate = null;
+      release();
+    }
+    const usage = (await (await get('/v1/usage', key)).json()) as { totals: unknown };
+    expect(usage.totals).toEqual({ requests: 2, billable: 1, cached: 1 });
+  });
 });

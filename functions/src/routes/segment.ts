@@ -73,19 +73,35 @@ async function answer(c: Context<AppEnv>, meter: DurableObjectStub<KeyMeter>, gp
     admitted(await wrapTime(c, 'meter', meter.recordCached(limits, units) as Promise<Admission>));
     return render(found.result, true, job.wantsPng, job.startedMs);
   }
+  // The same result being computed in this isolate right now: wait for it instead of computing
+  // it twice; it was not computed for this request, so it is booked as cached, not billed.
+  const inFlight = c.get('inFlight').get(id);
+  if (inFlight && !job.respondAsync) {
+    const result = await wrapTime(c, 'coalesced', inFlight);
+    admitted(await wrapTime(c, 'meter', meter.recordCached(limits, units) as Promise<Admission>));
+    return render(result, true, job.wantsPng, job.startedMs);
+  }
   const reservation = admitted(await wrapTime(c, 'meter', meter.admit(limits, units) as Promise<Admission>));
   const settle = (billable: number, cached: number) => meter.settle(reservation, { billable, cached });
-  const compute = async (): Promise<SegmentResult> => {
-    const result = await forwardSegment(gpu, {
+  const compute = (): Promise<SegmentResult> => {
+    const running = forwardSegment(gpu, {
       image: request.image,
       imageType: request.imageType,
       imageSha256: job.imageSha256,
       phrases: request.phrases,
       options: { ...request.options, resultKey: id },
+    }).then((result) => {
+      const stored = { ...result, id };
+      store.remember(stored);
+      return stored;
     });
-    const stored = { ...result, id };
-    store.remember(stored);
-    return stored;
+    const inFlightMap = c.get('inFlight');
+    inFlightMap.set(id, running);
+    const forget = () => {
+      if (inFlightMap.get(id) === running) inFlightMap.delete(id);
+    };
+    running.then(forget, forget);
+    return running;
   };
   if (job.respondAsync) {
     c.executionCtx.waitUntil(
