@@ -4,7 +4,7 @@
  * and by bench/service.ts. Documented in /work/notes/service-process.md.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -87,6 +87,8 @@ export async function startS3rver(options: { port: number; bucket?: string; dire
 
 export interface ServiceHandle {
   url: string;
+  /** CPU seconds (user + system, all threads) the process has used so far (Linux /proc). */
+  cpuSeconds(): number;
   secret: string;
   child: ChildProcess;
   /** Milliseconds from spawn to the first 200 from /readyz. */
@@ -106,6 +108,11 @@ export interface StartServiceOptions {
   /** Extra CRIS_* variables (batcher knobs, S3 settings from startS3rver().env, ...). */
   env?: Record<string, string>;
   readyTimeoutMs?: number;
+  /**
+   * 'source' (default): `node --import tsx gpu-service/src/main.ts`; 'bundle': the JavaScript
+   * bundle `node dist/gpu-service/main.mjs` (build it first: node gpu-service/deploy/build.mjs).
+   */
+  entry?: 'source' | 'bundle';
 }
 
 /** Spawns the service and resolves once /readyz answers 200 (rejects with its logs if it dies). */
@@ -116,7 +123,8 @@ export async function startService(options: StartServiceOptions): Promise<Servic
   // `node --import tsx` rather than the tsx CLI: one process, so SIGTERM reaches the service's
   // own handler (the CLI relays signals with a 30 ms handshake that a busy machine can miss,
   // and then SIGKILLs the service mid-drain).
-  const child = spawn(process.execPath, ['--import', 'tsx', 'gpu-service/src/main.ts'], {
+  const args = options.entry === 'bundle' ? ['dist/gpu-service/main.mjs'] : ['--import', 'tsx', 'gpu-service/src/main.ts'];
+  const child = spawn(process.execPath, args, {
     cwd: REPO_ROOT,
     detached: true, // own process group: stop() reaches the workers too
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -173,6 +181,10 @@ export async function startService(options: StartServiceOptions): Promise<Servic
     child,
     readyMs: performance.now() - started,
     logs: () => output,
+    cpuSeconds: () => {
+      const fields = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1].split(' ');
+      return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in clock ticks of 1/100 s
+    },
     exited: () => exitCode !== undefined,
     stop,
   };

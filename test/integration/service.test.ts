@@ -266,9 +266,12 @@ describe('GPU service process', () => {
 });
 
 describe('GPU service shutdown', () => {
-  it('drains queued requests on SIGTERM, then exits 0', async () => {
+  it('drains queued requests on SIGTERM, then exits 0 (run from the JavaScript bundle the image ships)', async () => {
+    const built = spawnSync(process.execPath, ['gpu-service/deploy/build.mjs'], { cwd: REPO_ROOT, encoding: 'utf8' });
+    expect(built.status, built.stderr).toBe(0);
     const drainS3 = await startS3rver({ port: S3_PORT + 3, bucket: BUCKET });
     const draining = await startService({
+      entry: 'bundle',
       port: DRAIN_PORT,
       env: { ...drainS3.env, CRIS_MAX_BATCH: '2', CRIS_REQUEST_TIMEOUT_MS: '170000', CRIS_SHUTDOWN_TIMEOUT_MS: '170000' },
     });
