@@ -148,7 +148,7 @@ describe.skipIf(!haveBundle)('edge + GPU service + S3 on loopback', () => {
     expect(res.status).toBe(403);
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe('key_disabled');
     expect(listKeys({ remote: false, persistTo }).find((key) => key.metadata?.keyId === record.keyId)?.metadata?.disabled).toBe(true);
-  });
+  }, 300_000); // four wrangler CLI runs, slow on a busy machine
 
   it('with the GPU service stopped, a new request gets 503 + Retry-After within the configured timeout', async () => {
     await service.stop(5000);
