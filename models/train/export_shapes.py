@@ -60,7 +60,10 @@ def export(args: argparse.Namespace) -> dict:
                   "licence": "MIT (CRIS reference code); weights: trained by us on synthetic data",
                   "training": training}
     if args.test_data:
-        metrics, _ = evaluate(model, args.test_data, tokenizer, meta["input_size"], meta["word_len"])
+        metrics, rows = evaluate(model, args.test_data, tokenizer, meta["input_size"], meta["word_len"])
+        if args.worst:
+            from .plots import worst_cases_png
+            worst_cases_png(args.test_data, rows, model, tokenizer, meta, args.worst)
         provenance["metrics"] = {f"{TASK}/test": {**metrics, "data": dataset_meta(args.test_data),
                                                   "measured_by": "models/train/evaluate.py (Python)"}}
     return export_bundle(model, args.out, meta["merges"], bundle_id=args.out.name, version=args.version,
@@ -86,6 +89,7 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--version", default="1.0.0")
     ap.add_argument("--train-data", type=Path)
     ap.add_argument("--test-data", type=Path)
+    ap.add_argument("--worst", type=Path, help="with --test-data: write a worst-cases overlay PNG here")
     ap.add_argument("--record-metrics", type=Path, help="JSON metrics to store in the manifest")
     ap.add_argument("--measured-by", default="npm run -s eval")
     args = ap.parse_args(argv)
