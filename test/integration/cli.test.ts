@@ -73,7 +73,8 @@ describe('cris CLI', () => {
       CLI, 'segment', sample!.image, sample!.phrase, '--endpoint', stack.origin, '--key', stack.apiKey,
       '--out', join(out, 'remote-mask.png'), '--overlay', join(out, 'remote-overlay.png'),
     ], { cwd: ROOT });
-    expect(stdout).toMatch(/^[a-z0-9-]+@[0-9][^,]*, 458x455, \d+ ms/m);
+    const { width, height } = await readMaskFile(sample!.mask);
+    expect(stdout).toMatch(new RegExp(`^[a-z0-9-]+@[0-9][^,]*, ${width}x${height}, \\d+ ms`, 'm'));
     await expectOutputs('remote');
   });
 });

@@ -8,7 +8,8 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT, startStack, type Stack } from '../helpers/stack.js';
+import { readMaskFile } from '../helpers/stack-masks.js';
+import { ROOT, samples, startStack, type Stack } from '../helpers/stack.js';
 
 const run = promisify(execFile);
 const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
@@ -54,9 +55,13 @@ describe('README', () => {
     expect(blocks('ts')).toContain(example);
     const runLine = /^Run it: `([^`]+)`/m.exec(README)?.[1];
     expect(runLine).toMatch(/sdk\/examples\/segment\.ts/);
+    const [sample] = samples();
+    expect(runLine).toContain(`functions/public/samples/${sample!.file} "${sample!.phrase}"`);
     const { stdout } = await shell(runLine!, { KEY: stack.apiKey, CRIS_ENDPOINT: stack.origin });
-    expect(stdout).toMatch(/^"the largest pink hexagon": score \d\.\d\d, bbox \d+,\d+,\d+,\d+, \d+ px$/m);
-    expect(stdout).toMatch(/^mask 458x455, result [0-9a-f]{64}, cached (true|false), [\d.]+ ms$/m);
+    const { width, height } = await readMaskFile(sample!.mask);
+    expect(stdout).toContain(`"${sample!.phrase}": score `);
+    expect(stdout).toMatch(/^".+": score \d\.\d\d, bbox \d+,\d+,\d+,\d+, \d+ px$/m);
+    expect(stdout).toMatch(new RegExp(`^mask ${width}x${height}, result [0-9a-f]{64}, cached (true|false), [\\d.]+ ms$`, 'm'));
   });
 
   it('every curl example that uses $KEY answers without an error', async () => {
