@@ -4,7 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import { createClient, CrisError, maskToBitmap } from '../index.js';
 
-const [imagePath = 'functions/public/samples/scene-1.png', phrase = 'the largest pink hexagon'] = process.argv.slice(2);
+const [imagePath = 'functions/public/samples/scene-1.png', phrase = 'the large yellow circle'] = process.argv.slice(2);
 
 const cris = createClient({
   endpoint: process.env.CRIS_ENDPOINT ?? 'http://127.0.0.1:8787',
