@@ -1,13 +1,14 @@
 """int8 graphs for CPU: onnxruntime static quantisation (QDQ, per-channel weights).
 
-Calibration runs the float32 graphs on a few normalised images ([N,3,S,S]; smooth synthetic ones
-when none are given) and example phrases; the head is calibrated on the image encoder's real
+Calibration runs the float32 graphs on a few normalised images ([N,3,S,S]; random images of mixed
+smoothness when none are given) and example phrases; the head is calibrated on the image encoder's real
 outputs. Only convolutions and weight matmuls are quantised: attention scores, softmax, layer
 norms and the projector's dynamic kernel (both operands are activations) stay float32, since they
 carry the mask's decision boundary and cost little.
 """
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import tempfile
 from pathlib import Path
@@ -18,21 +19,18 @@ import onnx
 import torch
 
 from models.cris import CRIS
+from models.cris.random_init import calibration_batch
 
 from . import graphs
 
-CALIBRATION_IMAGES = 8
+CALIBRATION_IMAGES = 4
 
 
-def synthetic_images(count: int, size: int, seed: int = 0) -> np.ndarray:
-    """Smooth random images at roughly the scale of CLIP-normalised photos: [N,3,S,S] float32."""
-    generator = torch.Generator().manual_seed(seed)
-    images = []
-    for index in range(count):
-        coarse = torch.randn(1, 3, 2 + index % 4 * 4, 2 + index % 4 * 4, generator=generator)
-        smooth = torch.nn.functional.interpolate(coarse, size=(size, size), mode="bicubic", align_corners=False)
-        images.append(smooth + 0.15 * torch.randn(smooth.shape, generator=generator))
-    return torch.cat(images).clamp(-1.8, 2.2).numpy().astype(np.float32)
+def synthetic_images(model: CRIS, count: int, size: int, seed: int = 1) -> np.ndarray:
+    """Random images of mixed smoothness at the scale of CLIP-normalised photos: [N,3,S,S] float32."""
+    cfg = dataclasses.replace(model.cfg, input_size=size)
+    images, _ = calibration_batch(cfg, count, torch.Generator().manual_seed(seed))
+    return images.numpy().astype(np.float32)
 
 
 class _Feed:
@@ -76,7 +74,7 @@ def quantize_bundle_graphs(model: CRIS, image_path: Path, head_path: Path, input
     import onnxruntime as ort
 
     images = calibration_images if calibration_images is not None else \
-        synthetic_images(CALIBRATION_IMAGES, input_size)
+        synthetic_images(model, CALIBRATION_IMAGES, input_size)
     tokens = graphs.example_tokens(len(images), word_len, model.cfg.vocab_size).numpy()
     encoder = ort.InferenceSession(str(image_path), providers=["CPUExecutionProvider"])
     features = [encoder.run(graphs.FEATURE_NAMES, {"image": images[i:i + 1]}) for i in range(len(images))]

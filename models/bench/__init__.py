@@ -1,0 +1,1 @@
+"""Benchmarks of the model graphs (`npm run bench:model`)."""

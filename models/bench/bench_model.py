@@ -1,0 +1,197 @@
+"""`npm run bench:model`: CPU latency of an RN50-shaped CRIS bundle (random weights), batch 1.
+
+Measures, all in one run, median of REPEATS after WARMUP runs:
+  (a) our two graphs in onnxruntime per image-phrase, split into image encoder and head
+  (b) the naive export: the whole network as one static batch-1 graph (reference-style projector)
+  (c) PyTorch eager
+  (d) 5 phrases on one image: one encoding + head at batch 5, against 5 full passes
+  (e) the int8 bundle (--int8): latency and mask IoU against float32 on the golden inputs
+Writes a table to stdout, .cache/bench-model.json and a bar chart .cache/bench-model.png. Bundles,
+weights and the naive graph are generated into .cache/bench-rn50/ (ignored by git) and reused.
+"""
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+
+from models.cris import PRESETS, build_from_state_dict, random_cris
+from models.export.bundle import export_bundle
+from models.export.check_bundle import sample_inputs
+
+ROOT = Path(__file__).resolve().parents[2]
+CACHE = ROOT / ".cache"
+WORK = CACHE / "bench-rn50"
+WARMUP, REPEATS, PHRASES, THREADS = 2, 10, 5, int(os.environ.get("BENCH_THREADS", "2"))
+THRESHOLD_LOGIT = float(np.log(0.35 / 0.65))
+
+
+class Progress:
+    """Prints each run with an ETA from the mean time of the runs so far."""
+
+    def __init__(self, total_runs: int):
+        self.total, self.done, self.spent = total_runs, 0, 0.0
+
+    def tick(self, label: str, seconds: float) -> None:
+        self.done += 1
+        self.spent += seconds
+        eta = self.spent / self.done * (self.total - self.done)
+        print(f"  [{self.done:3d}/{self.total}] {label:<28} {seconds:7.3f}s   ETA {eta:5.0f}s", flush=True)
+
+
+def median_time(label: str, run: Callable[[], object], progress: Progress) -> float:
+    times = []
+    for index in range(WARMUP + REPEATS):
+        started = time.perf_counter()
+        run()
+        elapsed = time.perf_counter() - started
+        progress.tick(f"{label}{' (warm-up)' if index < WARMUP else ''}", elapsed)
+        if index >= WARMUP:
+            times.append(elapsed)
+    return statistics.median(times)
+
+
+def session(path: Path):
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = THREADS
+    options.log_severity_level = 3
+    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
+def prepare(merges: Path) -> torch.nn.Module:
+    """Weights, fp32 + int8 bundles and the naive graph, generated once into .cache/bench-rn50/."""
+    from models.bench.naive_graph import export_naive
+
+    WORK.mkdir(parents=True, exist_ok=True)
+    weights = WORK / "weights.pt"
+    if weights.is_file():
+        model = build_from_state_dict(torch.load(weights, weights_only=True))
+    else:
+        print("setup: building a random RN50 CRIS (BatchNorm calibration takes a few minutes)", flush=True)
+        model = random_cris(PRESETS["RN50"], seed=0)
+        torch.save(model.state_dict(), weights)
+    for precision in ("fp32", "int8"):
+        if not (WORK / precision / "manifest.json").is_file():
+            print(f"setup: exporting the {precision} bundle to {WORK / precision}", flush=True)
+            export_bundle(model, WORK / precision, merges, bundle_id=f"bench-rn50-{precision}", version="0.0.0",
+                          provenance={"source": "random-init", "seed": 0}, precision=precision)
+    if not (WORK / "naive_b1.onnx").is_file():
+        print("setup: exporting the naive single static graph", flush=True)
+        export_naive(model, WORK / "naive_b1.onnx", 416, 17)
+    return model
+
+
+def masks_iou(a: np.ndarray, b: np.ndarray) -> float:
+    a, b = a > THRESHOLD_LOGIT, b > THRESHOLD_LOGIT
+    union = np.logical_or(a, b).sum()
+    return float(np.logical_and(a, b).sum() / union) if union else 1.0
+
+
+def main() -> int:
+    shared = Path(os.environ.get("CRIS_SHARED_DIR") or ROOT.parent / "shared")  # golden data, CLIP merges
+    golden = shared / "golden" / "official-mini"
+    merges = shared / "clip-bpe" / "bpe_simple_vocab_16e6.txt.gz"
+    if not golden.is_dir() or not merges.is_file():
+        print(f"bench:model: error: {shared} lacks golden/official-mini or clip-bpe (set CRIS_SHARED_DIR)",
+              file=sys.stderr)
+        return 2
+    torch.set_num_threads(THREADS)
+    model = prepare(merges)
+    manifest = json.loads((WORK / "fp32" / "manifest.json").read_text())
+    image, tokens = sample_inputs(manifest, 1, seed=3)
+    enc32, head32 = session(WORK / "fp32" / "image_encoder.onnx"), session(WORK / "fp32" / "head.onnx")
+    enc8, head8 = session(WORK / "int8" / "image_encoder.onnx"), session(WORK / "int8" / "head.onnx")
+    naive = session(WORK / "naive_b1.onnx")
+    names = ["c3", "c4", "c5", "tokens"]
+    features = enc32.run(None, {"image": image})
+    tokens5 = sample_inputs(manifest, PHRASES, seed=4)[1]
+
+    def full(encoder, head, img, tok):
+        return head.run(None, dict(zip(names, [*encoder.run(None, {"image": img}), tok])))[0]
+
+    def eager():
+        with torch.no_grad():
+            return model(torch.from_numpy(image), torch.from_numpy(tokens))
+
+    def one_image_five_phrases():
+        feats = enc32.run(None, {"image": image})
+        return head32.run(None, dict(zip(names, [*[np.repeat(f, PHRASES, axis=0) for f in feats], tokens5])))
+
+    def five_full_passes():
+        return [full(enc32, head32, image, tokens5[i:i + 1]) for i in range(PHRASES)]
+
+    runs = [
+        ("(a) image encoder", lambda: enc32.run(None, {"image": image})),
+        ("(a) head", lambda: head32.run(None, dict(zip(names, [*features, tokens])))),
+        ("(a) two graphs, image+phrase", lambda: full(enc32, head32, image, tokens)),
+        ("(b) naive single graph", lambda: naive.run(None, {"image": image, "tokens": tokens})),
+        ("(c) PyTorch eager", eager),
+        ("(d) 1 encoding + head b5", one_image_five_phrases),
+        ("(d) 5 full passes", five_full_passes),
+        ("(e) int8 image+phrase", lambda: full(enc8, head8, image, tokens)),
+    ]
+    print(f"bench:model  RN50-shaped CRIS, random weights, batch 1, {THREADS} threads, "
+          f"median of {REPEATS} after {WARMUP} warm-up runs", flush=True)
+    progress = Progress(len(runs) * (WARMUP + REPEATS))
+    results = {label: median_time(label, run, progress) for label, run in runs}
+
+    images = np.load(golden / "golden_images.npy")
+    words = np.load(golden / "golden_words.npy")
+    pairs = np.load(golden / "golden_pairs.npy")
+    iou = [masks_iou(full(enc32, head32, images[[i]], words[[j]]), full(enc8, head8, images[[i]], words[[j]]))
+           for i, j in pairs]
+    report(results, iou)
+    return 0
+
+
+def report(results: dict[str, float], iou: list[float]) -> None:
+    two = results["(a) two graphs, image+phrase"]
+    naive, five = results["(b) naive single graph"], results["(d) 5 full passes"]
+    shared, int8 = results["(d) 1 encoding + head b5"], results["(e) int8 image+phrase"]
+    checks = [
+        ("(a) vs (b): two graphs within 10% of naive", two / naive, two <= 1.10 * naive),
+        ("(d) 5 phrases, 1 encoding vs 5 passes (<= 0.8x)", shared / five, shared <= 0.8 * five),
+        ("(e) int8 speed-up over fp32 (>= 1.8x)", two / int8, two / int8 >= 1.8),
+        ("(e) int8 mask IoU vs fp32, golden inputs (>= 0.97)", min(iou), min(iou) >= 0.97),
+    ]
+    print("\n| measurement | median s |\n| --- | ---: |")
+    for label, seconds in results.items():
+        print(f"| {label} | {seconds:.3f} |")
+    print("\n| target | value | met |\n| --- | ---: | --- |")
+    for label, value, met in checks:
+        print(f"| {label} | {value:.3f} | {'yes' if met else 'NO'} |")
+    print(f"\nint8 mask IoU per golden pair: {', '.join(f'{v:.4f}' for v in iou)}")
+    (CACHE / "bench-model.json").write_text(json.dumps(
+        {"seconds": results, "int8_iou": iou, "targets": {l: [v, m] for l, v, m in checks},
+         "threads": THREADS, "repeats": REPEATS, "warmup": WARMUP}, indent=2))
+    chart(results)
+
+
+def chart(results: dict[str, float]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    labels = list(results)
+    figure, axis = plt.subplots(figsize=(9, 4.5))
+    bars = axis.barh(labels[::-1], [results[l] for l in labels[::-1]], color="#4878a8")
+    axis.bar_label(bars, fmt="%.2f s", padding=3)
+    axis.set_xlabel("median seconds (CPU, batch 1 unless stated)")
+    axis.set_title("CRIS RN50 shapes, random weights: onnxruntime vs naive vs PyTorch")
+    figure.tight_layout()
+    figure.savefig(CACHE / "bench-model.png", dpi=110)
+    print(f"chart: {CACHE / 'bench-model.png'}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
