@@ -1,6 +1,6 @@
 """`npm run bench:model`: CPU latency of an RN50-shaped CRIS bundle (random weights), batch 1.
 
-Measures, all in one run, median of REPEATS after WARMUP runs:
+Measures, all in one run, median of REPEATS after WARMUP runs (round-robin, see interleaved_medians):
   (a) our two graphs in onnxruntime per image-phrase, split into image encoder and head
   (b) the naive export: the whole network as one static batch-1 graph (reference-style projector)
   (c) PyTorch eager
@@ -46,16 +46,19 @@ class Progress:
         print(f"  [{self.done:3d}/{self.total}] {label:<28} {seconds:7.3f}s   ETA {eta:5.0f}s", flush=True)
 
 
-def median_time(label: str, run: Callable[[], object], progress: Progress) -> float:
-    times = []
-    for index in range(WARMUP + REPEATS):
-        started = time.perf_counter()
-        run()
-        elapsed = time.perf_counter() - started
-        progress.tick(f"{label}{' (warm-up)' if index < WARMUP else ''}", elapsed)
-        if index >= WARMUP:
-            times.append(elapsed)
-    return statistics.median(times)
+def interleaved_medians(runs: list[tuple[str, Callable[[], object]]], progress: Progress) -> dict[str, float]:
+    """Runs every measurement once per round (round-robin), so that load from other processes on
+    a shared machine falls on all of them alike; returns each one's median after the warm-up."""
+    times: dict[str, list[float]] = {label: [] for label, _ in runs}
+    for round_index in range(WARMUP + REPEATS):
+        for label, run in runs:
+            started = time.perf_counter()
+            run()
+            elapsed = time.perf_counter() - started
+            progress.tick(f"{label}{' (warm-up)' if round_index < WARMUP else ''}", elapsed)
+            if round_index >= WARMUP:
+                times[label].append(elapsed)
+    return {label: statistics.median(values) for label, values in times.items()}
 
 
 def session(path: Path):
@@ -142,7 +145,7 @@ def main() -> int:
     print(f"bench:model  RN50-shaped CRIS, random weights, batch 1, {THREADS} threads, "
           f"median of {REPEATS} after {WARMUP} warm-up runs", flush=True)
     progress = Progress(len(runs) * (WARMUP + REPEATS))
-    results = {label: median_time(label, run, progress) for label, run in runs}
+    results = interleaved_medians(runs, progress)
 
     images = np.load(golden / "golden_images.npy")
     words = np.load(golden / "golden_words.npy")
