@@ -8,6 +8,7 @@ and may carry `cris_config` (CrisConfig.to_dict()) for sizes no weight shape hol
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -102,9 +103,8 @@ def build_from_state_dict(state_dict: Mapping[str, torch.Tensor], *, word_len: i
     """Builds a CRIS sized by the weights (or by stored_config) and loads them strictly; eval mode."""
     try:
         if stored_config is not None:
-            base = CrisConfig.from_dict(stored_config)
-            config = CrisConfig.from_dict({**base.__dict__, "word_len": word_len, "input_size": input_size,
-                                           **({"num_head": num_head} if num_head else {})})
+            config = dataclasses.replace(CrisConfig.from_dict(stored_config), word_len=word_len,
+                                         input_size=input_size, **({"num_head": num_head} if num_head else {}))
         else:
             config = infer_config(state_dict, word_len=word_len, input_size=input_size, num_head=num_head or 8)
         model = CRIS(config)

@@ -21,6 +21,7 @@ Exit status: 0 on success, 2 on bad input (the one-line error on stderr says wha
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import re
 import sys
 import time
@@ -84,8 +85,8 @@ def main(argv: list[str]) -> int:
         else:
             log(1, 3, started, f"building a random {args.random_init} model (seed {args.seed}, calibrating BatchNorm)")
             cfg = PRESETS[RANDOM_PRESETS[args.random_init]]
-            model = random_cris(cfg.__class__(**{**cfg.__dict__, "word_len": args.word_len,
-                                                 "input_size": args.input_size}), seed=args.seed)
+            model = random_cris(dataclasses.replace(cfg, word_len=args.word_len, input_size=args.input_size),
+                                seed=args.seed)
             provenance = {"source": "random-init", "seed": args.seed, "preset": args.random_init}
         log(2, 3, started, f"exporting {precision} graphs to {args.out} and checking them against PyTorch")
         manifest = export_bundle(model, args.out, args.vocab, bundle_id=args.bundle_id or default_id(args.out),
