@@ -39,7 +39,8 @@ function counts(rawOutput) {
   const output = rawOutput.replace(/\x1b\[[0-9;]*m/g, '');
   const count = (word) => {
     const vitestLine = output.match(/^\s*Tests\s+(.*)$/m);
-    const source = vitestLine ? vitestLine[1] : (output.match(/^=+ (.*) in [0-9.]+s.*=+$/m)?.[1] ?? '');
+    const pytestLine = output.match(/^=* ?((?:\d+ \w+,? ?)+) in [0-9.]+s/m);
+    const source = vitestLine ? vitestLine[1] : (pytestLine?.[1] ?? '');
     return Number(source.match(new RegExp(`(\\d+) ${word}`))?.[1] ?? 0);
   };
   return { passed: count('passed'), failed: count('failed') + count('error'), skipped: count('skipped') };
