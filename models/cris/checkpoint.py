@@ -9,12 +9,13 @@ and may carry `cris_config` (CrisConfig.to_dict()) for sizes no weight shape hol
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Optional
 
 import torch
+
+from models.digest import file_sha256
 
 from .config import CrisConfig, infer_config
 from .segmenter import CRIS
@@ -33,14 +34,6 @@ class LoadedCheckpoint:
     config: CrisConfig
     path: str
     sha256: str
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def strip_prefix(state_dict: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:

@@ -10,7 +10,6 @@ manifest last, with the sha256 of every file.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import re
 from pathlib import Path
@@ -20,6 +19,7 @@ import numpy as np
 import torch
 
 from models.cris import CRIS
+from models.digest import file_sha256
 
 from . import graphs
 from .vocab import BUNDLE_MERGES_FILE, check_merges, copy_merges
@@ -37,10 +37,6 @@ ID_PATTERN = re.compile(r"^[a-z0-9-]+$")
 
 class ExportError(RuntimeError):
     """The export could not produce a bundle that matches the PyTorch model."""
-
-
-def sha256_of(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def arch_of(model: CRIS) -> dict:
@@ -156,7 +152,7 @@ def export_bundle(model: CRIS, out_dir: str | Path, merges_path: str | Path, *, 
             "sot_id": vocab_size - 2, "eot_id": vocab_size - 1, "pad_id": 0}},
         "output": {"stride": OUTPUT_STRIDE, "threshold": THRESHOLD, "upsample": "bicubic-align-corners"},
         "graphs": specs,
-        "files": {name: sha256_of(out_dir / name) for name in (IMAGE_FILE, HEAD_FILE, BUNDLE_MERGES_FILE)},
+        "files": {name: file_sha256(out_dir / name) for name in (IMAGE_FILE, HEAD_FILE, BUNDLE_MERGES_FILE)},
         "provenance": {
             "source": "random-init", "exported_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
             "exporter": "models/export/export_onnx.py", "torch": torch.__version__.split("+")[0],

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import argparse
 import gzip
-import hashlib
 import json
 import sys
 from pathlib import Path
 
 import numpy as np
+
+from models.digest import file_sha256
 
 ORT_TYPES = {"float32": "tensor(float)", "int64": "tensor(int64)"}
 
@@ -79,7 +80,7 @@ def check_bundle(bundle: Path) -> list[str]:
         path = bundle / name
         if not path.is_file():
             problems.append(f"{name}: listed in manifest, missing")
-        elif hashlib.sha256(path.read_bytes()).hexdigest() != digest:
+        elif file_sha256(path) != digest:
             problems.append(f"{name}: sha256 differs from manifest")
     if problems:
         return problems

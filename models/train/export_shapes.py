@@ -14,27 +14,19 @@ Only the manifest changes then: the graphs and their sha256s stay as exported.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import sys
 from pathlib import Path
 
 import torch
 
+from models.digest import file_sha256
 from models.export.bundle import export_bundle
 
 from .checkpointing import load_checkpoint_file, load_model_for_eval
 from .evaluate import evaluate
 
 TASK = "referring-shapes-v1"
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def dataset_meta(folder: Path) -> dict:
@@ -56,7 +48,7 @@ def export(args: argparse.Namespace) -> dict:
         "script": "models/train/train_shapes.py",
     }
     provenance = {"source": "trained-referring-shapes", "checkpoint": str(args.checkpoint),
-                  "checkpoint_sha256": sha256_file(args.checkpoint),
+                  "checkpoint_sha256": file_sha256(args.checkpoint),
                   "licence": "MIT (CRIS reference code); weights: trained by us on synthetic data",
                   "training": training}
     if args.test_data:
