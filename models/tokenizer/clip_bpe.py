@@ -12,6 +12,7 @@ import gzip
 import html
 from functools import lru_cache
 from pathlib import Path
+from typing import Sequence
 
 import ftfy
 import numpy as np
@@ -64,6 +65,20 @@ def read_merges(path: str | Path, merges_used: int | None = None) -> list[tuple[
     return pairs  # type: ignore[return-value]
 
 
+def merge_pair(symbols: Sequence[str], pair: tuple[str, str]) -> list[str]:
+    """Every left-to-right occurrence of `pair` in `symbols` joined into one symbol."""
+    merged: list[str] = []
+    i = 0
+    while i < len(symbols):
+        if i < len(symbols) - 1 and (symbols[i], symbols[i + 1]) == pair:
+            merged.append(symbols[i] + symbols[i + 1])
+            i += 2
+        else:
+            merged.append(symbols[i])
+            i += 1
+    return merged
+
+
 class ClipBpe:
     def __init__(self, merges: list[tuple[str, str]]):
         symbols = list(bytes_to_unicode().values())
@@ -89,16 +104,7 @@ class ClipBpe:
             best = min(pairs, key=lambda p: self.ranks.get(p, float("inf")))
             if best not in self.ranks:
                 break
-            merged: list[str] = []
-            i = 0
-            while i < len(word):
-                if i < len(word) - 1 and (word[i], word[i + 1]) == best:
-                    merged.append(word[i] + word[i + 1])
-                    i += 2
-                else:
-                    merged.append(word[i])
-                    i += 1
-            word = merged
+            word = merge_pair(word, best)
         self._cache[token] = " ".join(word)
         return word
 

@@ -14,7 +14,7 @@ import json
 from collections import Counter
 from pathlib import Path
 
-from .clip_bpe import bytes_to_unicode, pre_tokens
+from .clip_bpe import bytes_to_unicode, merge_pair, pre_tokens
 
 HEADER = "#version: 0.2 referring-shapes merges, learned by models/tokenizer/learn_merges.py"
 
@@ -37,15 +37,7 @@ def learn_merges(sentences: list[str], max_merges: int = 10000, min_count: int =
         merges.append(best)
         known.add("".join(best))
         for w, symbols in splits.items():
-            out, i = [], 0
-            while i < len(symbols):
-                if i < len(symbols) - 1 and (symbols[i], symbols[i + 1]) == best:
-                    out.append(symbols[i] + symbols[i + 1])
-                    i += 2
-                else:
-                    out.append(symbols[i])
-                    i += 1
-            splits[w] = tuple(out)
+            splits[w] = tuple(merge_pair(symbols, best))
     return merges
 
 
