@@ -5,6 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { expect } from 'vitest';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -128,4 +129,34 @@ export async function exportedBundle(name: string, args: string[]): Promise<stri
   } finally {
     rmSync(lock, { recursive: true, force: true });
   }
+}
+
+/** One image of `golden/preprocess/preprocess_golden.json`. */
+export interface PreprocessGoldenImage {
+  name: string;
+  file: string;
+  width: number;
+  height: number;
+}
+
+export interface PreprocessGolden {
+  meta: { input_size: number; mean: number[]; std: number[] };
+  images: PreprocessGoldenImage[];
+}
+
+export function readPreprocessGolden(): PreprocessGolden {
+  return JSON.parse(readFileSync(goldenPath('preprocess', 'preprocess_golden.json'), 'utf8')) as PreprocessGolden;
+}
+
+/** The array `golden/preprocess/<image name><suffix>.npy`, e.g. ('img_a_640x480', '_mask'). */
+export function preprocessNpy<T extends NpyData>(name: string, suffix: string): T {
+  return readNpy<T>(goldenPath('preprocess', `${name}${suffix}.npy`)).data;
+}
+
+/** Largest element-wise |a - b|; the lengths must agree. */
+export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  expect(a.length).toBe(b.length);
+  let max = 0;
+  for (let i = 0; i < a.length; i++) max = Math.max(max, Math.abs(a[i] - b[i]));
+  return max;
 }

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { inverseLetterboxMatrix, letterboxTransform, warpAffineCubicF32 } from '../../../gpu-service/src/imaging/index.js';
 import {
@@ -7,21 +6,10 @@ import {
   probabilityOnOriginal,
   thresholdMask,
 } from '../../../gpu-service/src/masks/index.js';
-import { goldenPath, readNpy } from '../../helpers/golden.js';
+import { maxAbsDiff, preprocessNpy as npy, readPreprocessGolden } from '../../helpers/golden.js';
 
-const golden = JSON.parse(readFileSync(goldenPath('preprocess', 'preprocess_golden.json'), 'utf8')) as {
-  meta: { input_size: number };
-  images: Array<{ name: string; width: number; height: number }>;
-};
+const golden = readPreprocessGolden();
 const S = golden.meta.input_size;
-const npy = <T>(name: string, suffix: string) => readNpy(goldenPath('preprocess', `${name}${suffix}.npy`)).data as T;
-
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length);
-  let max = 0;
-  for (let i = 0; i < a.length; i++) max = Math.max(max, Math.abs(a[i] - b[i]));
-  return max;
-}
 
 // Tolerances: measured 3e-6 at 416 (float64 vs torch float32 arithmetic) and 2.4e-7 on the
 // original (same fixed-point sampling as OpenCV, float weights); masks identical.

@@ -16,28 +16,11 @@ import {
   normaliseToChw,
   prepareImage,
 } from '../../../gpu-service/src/imaging/index.js';
-import { goldenPath, readNpy, REPO_ROOT } from '../../helpers/golden.js';
+import { goldenPath, maxAbsDiff, preprocessNpy as npy, readPreprocessGolden, REPO_ROOT } from '../../helpers/golden.js';
 
-interface GoldenImage {
-  name: string;
-  file: string;
-  width: number;
-  height: number;
-}
-const golden = JSON.parse(readFileSync(goldenPath('preprocess', 'preprocess_golden.json'), 'utf8')) as {
-  meta: { input_size: number; mean: number[]; std: number[] };
-  images: GoldenImage[];
-};
+const golden = readPreprocessGolden();
 const { input_size: S, mean, std } = golden.meta;
 const PAD = mean.map((m) => m * 255);
-const npy = <T>(name: string, suffix: string) => readNpy(goldenPath('preprocess', `${name}${suffix}.npy`)).data as T;
-
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length);
-  let max = 0;
-  for (let i = 0; i < a.length; i++) max = Math.max(max, Math.abs(a[i] - b[i]));
-  return max;
-}
 
 // Tolerances: our decode, matrix, warp and normalisation reproduce OpenCV/torch to the bit on these
 // images (measured max difference 0); the assertions allow 1 grey level in the warp and 1e-6 in
