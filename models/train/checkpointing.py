@@ -9,6 +9,8 @@ import torch
 from models.cris import CRIS, CrisConfig
 from models.tokenizer.clip_bpe import ClipBpe
 
+ROOT = Path(__file__).resolve().parents[2]
+
 
 def save_checkpoint(path: Path, model: CRIS, optimizer, state: dict) -> None:
     """Atomic write: a crash mid-save leaves the previous checkpoint intact."""
@@ -34,4 +36,6 @@ def load_model_for_eval(path: Path) -> tuple[CRIS, ClipBpe, dict]:
     model.eval()
     meta = {"input_size": ckpt["config"]["input_size"], "word_len": ckpt["config"]["word_len"],
             "merges": ckpt["merges"], "step": ckpt.get("step"), "elapsed_s": ckpt.get("elapsed_s")}
-    return model, ClipBpe.from_file(ckpt["merges"]), meta
+    merges = Path(ckpt["merges"])
+    meta["merges"] = merges if merges.is_absolute() else ROOT / merges
+    return model, ClipBpe.from_file(meta["merges"]), meta

@@ -46,8 +46,8 @@ def soft_mask(mask: np.ndarray, size: int, stride: int) -> np.ndarray:
 def normalise(images_u8: torch.Tensor) -> torch.Tensor:
     """[B,S,S,3] uint8 -> [B,3,S,S] float32, CLIP-normalised."""
     x = images_u8.permute(0, 3, 1, 2).float().div_(255.0)  # [B,3,S,S]
-    mean = torch.tensor(CLIP_MEAN).view(1, 3, 1, 1)
-    std = torch.tensor(CLIP_STD).view(1, 3, 1, 1)
+    mean = torch.tensor(CLIP_MEAN, device=x.device).view(1, 3, 1, 1)
+    std = torch.tensor(CLIP_STD, device=x.device).view(1, 3, 1, 1)
     return (x - mean) / std
 
 
@@ -107,6 +107,10 @@ class ShapesTensors:
     kinds: list[str]            # [M]
     sentences: list[str]        # [M]
 
+    def to(self, device: torch.device) -> "ShapesTensors":
+        move = {k: getattr(self, k).to(device) for k in ("images", "masks", "target_image", "sample_target", "tokens")}
+        return ShapesTensors(**move, kinds=self.kinds, sentences=self.sentences)
+
 
 def load_tensors(folder: Path, tokenizer: ClipBpe, size: int, word_len: int, stride: int = 4,
                  limit: int | None = None, progress=None) -> ShapesTensors:
@@ -144,13 +148,16 @@ def make_batch(data: ShapesTensors, rows: torch.Tensor, generator: torch.Generat
                augment: bool = True) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """rows [B] sample indices -> images [B,3,S,S] float, tokens [B,L], masks [B,1,S/4,S/4] float.
 
-    With augment, each row is mirrored left-right or top-bottom (or not), words swapped to match."""
+    With augment, each row is mirrored left-right or top-bottom (or not), words swapped to match.
+    Runs where the data tensors live (see ShapesTensors.to); generator is a CPU generator."""
+    device = data.images.device
+    rows = rows.to(device)
     targets = data.sample_target[rows]  # [B]
     images = data.images[data.target_image[targets]]  # [B,S,S,3] uint8
     masks = data.masks[targets].float()  # [B,S/4,S/4]
-    variant = torch.zeros(len(rows), dtype=torch.long)
+    variant = torch.zeros(len(rows), dtype=torch.long, device=device)
     if augment:
-        variant = torch.randint(0, 3, (len(rows),), generator=generator)
+        variant = torch.randint(0, 3, (len(rows),), generator=generator).to(device)
         h, v = variant == 1, variant == 2
         images = images.clone()
         images[h] = images[h].flip(2)

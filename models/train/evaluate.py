@@ -24,13 +24,15 @@ THRESHOLDS = (0.5, 0.6, 0.7, 0.8, 0.9)
 
 def predict_masks(model, rgb: np.ndarray, tokens: np.ndarray, size: int, threshold: float) -> list[np.ndarray]:
     """One image [H,W,3] uint8, tokens [N,L] -> N bool masks [H,W]."""
-    boxed = torch.from_numpy(letterbox_image(rgb, size))[None]  # [1,S,S,3]
+    device = next(model.parameters()).device
+    boxed = torch.from_numpy(letterbox_image(rgb, size))[None].to(device)  # [1,S,S,3]
     with torch.no_grad():
         feats = model.encode_image(normalise(boxed))
         n = tokens.shape[0]
         feats = [f.expand(n, -1, -1, -1) for f in feats]
-        logits = model.head(*feats, torch.from_numpy(tokens))  # [N,1,S/4,S/4]
-        probs = torch.sigmoid(F.interpolate(logits, (size, size), mode="bicubic", align_corners=True))[:, 0]
+        logits = model.head(*feats, torch.from_numpy(tokens).to(device))  # [N,1,S/4,S/4]
+        probs = torch.sigmoid(F.interpolate(logits.float(), (size, size), mode="bicubic", align_corners=True))[:, 0]
+        probs = probs.cpu()
     inverse = cv2.invertAffineTransform(letterbox_matrix(rgb.shape[1], rgb.shape[0], size))
     out = []
     for p in probs.numpy():

@@ -41,7 +41,7 @@ def export(args: argparse.Namespace) -> dict:
     training = {
         "task": TASK, "data": dataset_meta(args.train_data) if args.train_data else None,
         "train_targets_used": train_args.get("limit"), "steps": ckpt["step"], "batch": train_args.get("batch"),
-        "wall_minutes": round(ckpt["elapsed_s"] / 60, 1), "machine": "2 shared CPU cores, torch CPU",
+        "wall_minutes": round(ckpt["elapsed_s"] / 60, 1), "machine": args.machine or ckpt.get("machine", "2 shared CPU cores, torch CPU"),
         "loss": f"sigmoid BCE at stride 4 + {train_args.get('dice')} * soft Dice",
         "optimizer": f"AdamW lr {train_args.get('lr')} warm-up + cosine over the time budget",
         "augmentation": "left-right / top-bottom mirroring with direction words swapped",
@@ -82,6 +82,7 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--train-data", type=Path)
     ap.add_argument("--test-data", type=Path)
     ap.add_argument("--worst", type=Path, help="with --test-data: write a worst-cases overlay PNG here")
+    ap.add_argument("--machine", help="where it was trained (default: as the checkpoint says)")
     ap.add_argument("--record-metrics", type=Path, help="JSON metrics to store in the manifest")
     ap.add_argument("--measured-by", default="npm run -s eval")
     args = ap.parse_args(argv)

@@ -23,4 +23,5 @@ def dice_loss(logits: torch.Tensor, masks: torch.Tensor, eps: float = 1.0) -> to
 def segmentation_loss(logits: torch.Tensor, masks: torch.Tensor, dice_weight: float) -> tuple[torch.Tensor, dict]:
     bce = bce_loss(logits, masks)
     dice = dice_loss(logits, masks)
-    return bce + dice_weight * dice, {"bce": float(bce.detach()), "dice": float(dice.detach())}
+    """(loss, detached parts as tensors: reading them as floats is left to the logger, which syncs a GPU)."""
+    return bce + dice_weight * dice, {"bce": bce.detach(), "dice": dice.detach()}

@@ -3,6 +3,10 @@
     npm run train:shapes -- --data data/shapes/train-s1001 --val data/shapes/val-s2002 \
         --out runs/shapes-s --minutes 80            # add --resume to continue a run
 
+--data is a dataset folder or a file written by models/train/pack.py (for a machine the folder
+cannot travel to). On CUDA (--device auto picks it when present) the data sits on the GPU and the
+forward pass runs under bfloat16 autocast.
+
 Loss: the reference's per-pixel sigmoid BCE at stride 4 (soft, area-averaged masks) + dice_weight *
 soft Dice. AdamW, learning rate warm-up then cosine decay over the wall-clock budget (--minutes,
 counted across resumes). Checkpoints every --ckpt-min minutes to OUT/last.pt; validation mIoU every
@@ -24,6 +28,7 @@ from models.tokenizer.clip_bpe import ClipBpe
 
 from .checkpointing import load_checkpoint_file, save_checkpoint
 from .data import load_tensors, make_batch
+from .pack import load_packed
 from .evaluate import evaluate
 from .losses import segmentation_loss
 
@@ -33,7 +38,7 @@ DEFAULT_MERGES = ROOT / "models" / "tokenizer" / "shapes_merges.txt.gz"
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data", type=Path, required=True)
+    ap.add_argument("--data", type=Path, required=True, help="dataset folder, or a .npz from models/train/pack.py")
     ap.add_argument("--val", type=Path)
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--merges", type=Path, default=DEFAULT_MERGES)
@@ -57,6 +62,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     ap.add_argument("--dec-layers", type=int, default=2)
     ap.add_argument("--dim-ffn", type=int, default=256)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--val-min", type=float, default=6.0)
     ap.add_argument("--ckpt-min", type=float, default=3.0)
@@ -93,6 +99,8 @@ def main(argv: list[str]) -> int:
     args = parse_args(argv)
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
+    device = torch.device("cuda" if args.device == "cuda" or (args.device == "auto" and torch.cuda.is_available())
+                          else "cpu")
     args.out.mkdir(parents=True, exist_ok=True)
     ckpt_path, log_path = args.out / "last.pt", args.out / "log.jsonl"
     tokenizer = ClipBpe.from_file(args.merges)
@@ -100,7 +108,7 @@ def main(argv: list[str]) -> int:
     cfg = CrisConfig.from_dict(resumed["config"]) if resumed else config_from_args(args, tokenizer.vocab_size)
     if cfg.vocab_size != tokenizer.vocab_size:
         raise SystemExit(f"vocab_size {cfg.vocab_size} does not match the merges file ({tokenizer.vocab_size})")
-    model = CRIS(cfg).to(memory_format=torch.channels_last)
+    model = CRIS(cfg).to(device, memory_format=torch.channels_last)
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
     step, elapsed_before = 0, 0.0
     if resumed:
@@ -110,10 +118,18 @@ def main(argv: list[str]) -> int:
         print(f"resumed at step {step}, {elapsed_before / 60:.1f} min trained", file=sys.stderr)
     params = sum(p.numel() for p in model.parameters())
     t0 = time.time()
-    data = load_tensors(args.data, tokenizer, cfg.input_size, cfg.word_len, limit=args.limit,
-                        progress=lambda d, n: print(f"loading {d}/{n} targets", file=sys.stderr))
+    if args.data.is_file():
+        data = load_packed(args.data)
+        if data.images.shape[1] != cfg.input_size or data.tokens.shape[-1] != cfg.word_len:
+            raise SystemExit(f"{args.data} was packed at size {data.images.shape[1]}, word length "
+                             f"{data.tokens.shape[-1]}; the model wants {cfg.input_size}, {cfg.word_len}")
+    else:
+        data = load_tensors(args.data, tokenizer, cfg.input_size, cfg.word_len, limit=args.limit,
+                            progress=lambda d, n: print(f"loading {d}/{n} targets", file=sys.stderr))
+    data = data.to(device)
     print(f"data: {len(data.images)} images, {len(data.masks)} targets, {len(data.sample_target)} sentences "
-          f"in {time.time() - t0:.0f}s; model {params / 1e6:.2f}M params, S={cfg.input_size}", file=sys.stderr)
+          f"in {time.time() - t0:.0f}s; model {params / 1e6:.2f}M params, S={cfg.input_size}, on {device}",
+          file=sys.stderr)
     if not resumed:
         log_line(log_path, {"event": "start", "config": cfg.to_dict(), "params": params, "args": {
             k: str(v) for k, v in vars(args).items()}, "train_images": len(data.images),
@@ -122,10 +138,16 @@ def main(argv: list[str]) -> int:
     generator = torch.Generator().manual_seed(args.seed + step)
     started = time.time()
     last_ckpt = last_val = started
-    running: list[float] = []
+    running: list[torch.Tensor] = []
+
+    machine = (f"{torch.cuda.get_device_name(device)}, torch {torch.__version__}, bfloat16 autocast"
+               if device.type == "cuda" else f"{args.threads} CPU threads, torch {torch.__version__}")
+    merges = args.merges.resolve()
+    merges = merges.relative_to(ROOT) if merges.is_relative_to(ROOT) else merges  # portable between machines
 
     def state() -> dict:
-        return {"step": step, "elapsed_s": elapsed_before + time.time() - started, "merges": str(args.merges),
+        return {"step": step, "elapsed_s": elapsed_before + time.time() - started, "merges": str(merges),
+                "machine": machine,
                 "train_data": str(args.data), "args": vars(args) | {"data": str(args.data), "val": str(args.val),
                                                                       "out": str(args.out), "merges": str(args.merges)}}
 
@@ -152,20 +174,21 @@ def main(argv: list[str]) -> int:
             group["lr"] = lr
         rows = torch.randint(0, len(data.sample_target), (args.batch,), generator=generator)
         images, tokens, masks = make_batch(data, rows, generator)
-        logits = model(images.contiguous(memory_format=torch.channels_last), tokens)  # [B,1,S/4,S/4]
-        loss, parts = segmentation_loss(logits, masks, args.dice)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
+            logits = model(images.contiguous(memory_format=torch.channels_last), tokens)  # [B,1,S/4,S/4]
+        loss, parts = segmentation_loss(logits.float(), masks, args.dice)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
         step += 1
-        running.append(float(loss.detach()))
+        running.append(loss.detach())
         if step % args.log_every == 0:
-            mean = sum(running) / len(running)
+            mean = float(torch.stack(running).mean())
             running.clear()
             eta = (budget - elapsed) / 60
             log_line(log_path, {"event": "train", "step": step, "minutes": round(elapsed / 60, 2), "loss": mean,
-                                "lr": lr, **parts})
+                                "lr": lr, **{k: float(v) for k, v in parts.items()}})
             print(f"step {step} {elapsed / 60:.1f}/{args.minutes:.0f} min loss {mean:.4f} lr {lr:.2e} "
                   f"ETA {eta:.1f} min", file=sys.stderr)
         now = time.time()
