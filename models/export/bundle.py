@@ -101,7 +101,7 @@ def verify(model: CRIS, out_dir: Path, input_size: int, word_len: int, batch: in
 def export_bundle(model: CRIS, out_dir: str | Path, merges_path: str | Path, *, bundle_id: str, version: str,
                   provenance: Optional[Mapping] = None, word_len: Optional[int] = None,
                   input_size: Optional[int] = None, precision: str = "fp32",
-                  calibration_images: Optional[np.ndarray] = None) -> dict:
+                  calibration_images: Optional[np.ndarray] = None, threshold: float = THRESHOLD) -> dict:
     """Exports model into out_dir as a cris-bundle/1 folder and returns the manifest written.
 
     provenance: extra fields (source, checkpoint, training, metrics, licence...) merged into the
@@ -150,7 +150,7 @@ def export_bundle(model: CRIS, out_dir: str | Path, merges_path: str | Path, *, 
         "text": {"word_len": word_len, "tokenizer": {
             "type": "clip-bpe", "merges_file": BUNDLE_MERGES_FILE, "merges_used": merges, "vocab_size": vocab_size,
             "sot_id": vocab_size - 2, "eot_id": vocab_size - 1, "pad_id": 0}},
-        "output": {"stride": OUTPUT_STRIDE, "threshold": THRESHOLD, "upsample": "bicubic-align-corners"},
+        "output": {"stride": OUTPUT_STRIDE, "threshold": threshold, "upsample": "bicubic-align-corners"},
         "graphs": specs,
         "files": {name: file_sha256(out_dir / name) for name in (IMAGE_FILE, HEAD_FILE, BUNDLE_MERGES_FILE)},
         "provenance": {

@@ -31,7 +31,8 @@ def predict_masks(model, rgb: np.ndarray, tokens: np.ndarray, size: int, thresho
         n = tokens.shape[0]
         feats = [f.expand(n, -1, -1, -1) for f in feats]
         logits = model.head(*feats, torch.from_numpy(tokens).to(device))  # [N,1,S/4,S/4]
-        probs = torch.sigmoid(F.interpolate(logits.float(), (size, size), mode="bicubic", align_corners=True))[:, 0]
+        # sigmoid first, then upsample: the reference's order (and the service's)
+        probs = F.interpolate(torch.sigmoid(logits.float()), (size, size), mode="bicubic", align_corners=True)[:, 0]
         probs = probs.cpu()
     inverse = cv2.invertAffineTransform(letterbox_matrix(rgb.shape[1], rgb.shape[0], size))
     out = []
@@ -101,7 +102,7 @@ def main() -> None:
                              args.threshold, args.limit)
     if args.worst:
         from .plots import worst_cases_png
-        worst_cases_png(Path(args.data), rows, model, tokenizer, meta, Path(args.worst))
+        worst_cases_png(Path(args.data), rows, model, tokenizer, meta, Path(args.worst), threshold=args.threshold)
     print(json.dumps(metrics) if args.json else json.dumps(metrics, indent=2))
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 import torch
 
 from models.digest import file_sha256
-from models.export.bundle import export_bundle
+from models.export.bundle import THRESHOLD, export_bundle
 
 from .checkpointing import load_checkpoint_file, load_model_for_eval
 from .evaluate import evaluate
@@ -52,14 +52,14 @@ def export(args: argparse.Namespace) -> dict:
                   "licence": "MIT (CRIS reference code); weights: trained by us on synthetic data",
                   "training": training}
     if args.test_data:
-        metrics, rows = evaluate(model, args.test_data, tokenizer, meta["input_size"], meta["word_len"])
+        metrics, rows = evaluate(model, args.test_data, tokenizer, meta["input_size"], meta["word_len"], args.threshold)
         if args.worst:
             from .plots import worst_cases_png
-            worst_cases_png(args.test_data, rows, model, tokenizer, meta, args.worst)
+            worst_cases_png(args.test_data, rows, model, tokenizer, meta, args.worst, threshold=args.threshold)
         provenance["metrics"] = {f"{TASK}/test": {**metrics, "data": dataset_meta(args.test_data),
                                                   "measured_by": "models/train/evaluate.py (Python)"}}
     return export_bundle(model, args.out, meta["merges"], bundle_id=args.out.name, version=args.version,
-                         provenance=provenance)
+                         provenance=provenance, threshold=args.threshold)
 
 
 def record_metrics(args: argparse.Namespace) -> dict:
@@ -82,6 +82,8 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--train-data", type=Path)
     ap.add_argument("--test-data", type=Path)
     ap.add_argument("--worst", type=Path, help="with --test-data: write a worst-cases overlay PNG here")
+    ap.add_argument("--threshold", type=float, default=THRESHOLD,
+                    help="the bundle's default mask threshold (the reference's 0.35; choose on validation data)")
     ap.add_argument("--machine", help="where it was trained (default: as the checkpoint says)")
     ap.add_argument("--record-metrics", type=Path, help="JSON metrics to store in the manifest")
     ap.add_argument("--measured-by", default="npm run -s eval")

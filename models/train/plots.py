@@ -40,7 +40,8 @@ def training_curve_png(log_path: Path, out: Path) -> None:
     plt.close(fig)
 
 
-def worst_cases_png(folder: Path, rows: list[dict], model, tokenizer, meta: dict, out: Path, count: int = 12) -> None:
+def worst_cases_png(folder: Path, rows: list[dict], model, tokenizer, meta: dict, out: Path, count: int = 12,
+                    threshold: float = 0.35) -> None:
     """Lowest-IoU sentences: ground truth in green, prediction in red, overlap yellow."""
     worst = sorted(rows, key=lambda r: r["iou"])[:count]
     cols = 4
@@ -49,7 +50,7 @@ def worst_cases_png(folder: Path, rows: list[dict], model, tokenizer, meta: dict
         rgb = read_rgb(folder / row["image"])
         gt = read_mask(folder / row["mask"]) > 127
         pred = predict_masks(model, rgb, tokenizer.tokenize([row["sentence"]], meta["word_len"]),
-                             meta["input_size"], 0.35)[0]
+                             meta["input_size"], threshold)[0]
         shown = rgb.astype(np.float32) * 0.45
         shown[..., 1] += 140 * gt
         shown[..., 0] += 140 * pred
