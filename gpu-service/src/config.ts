@@ -25,6 +25,8 @@ const EnvSchema = z.object({
   CRIS_PROVIDER: z.enum(['auto', 'cuda', 'cpu']).default('auto'),
   /** onnxruntime intra-op threads per worker; 0 = onnxruntime's default. */
   CRIS_THREADS: intFrom(0),
+  /** Let onnxruntime's idle threads spin-wait; off, they sleep and leave the cores to imaging and HTTP. */
+  CRIS_ORT_SPINNING: bool(false),
   /** Worker threads, each holding one ModelRunner and its own feature cache. */
   CRIS_WORKERS: intFrom(1, 1),
   /** Imaging threads (decode + letterbox; logits -> masks), shared by all inference workers. */
@@ -72,6 +74,7 @@ export interface ServiceConfig {
   bundleDir: string;
   provider: 'auto' | 'cuda' | 'cpu';
   threads: number;
+  ortSpinning: boolean;
   workers: number;
   imagingWorkers: number;
   /** undefined only with `insecureNoAuth`. */
@@ -111,6 +114,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     bundleDir: e.CRIS_BUNDLE_DIR,
     provider: e.CRIS_PROVIDER,
     threads: e.CRIS_THREADS,
+    ortSpinning: e.CRIS_ORT_SPINNING,
     workers: e.CRIS_WORKERS,
     imagingWorkers: e.CRIS_IMAGING_WORKERS,
     hmacSecret: e.CRIS_HMAC_SECRET,

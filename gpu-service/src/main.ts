@@ -60,7 +60,7 @@ async function main(): Promise<void> {
 
   // The workers open the bundle (their runner checks the sessions against the manifest) while
   // the main thread verifies every file's sha256.
-  const workerInit = { bundleDir: config.bundleDir, provider: config.provider, threads: config.threads, featureCache: config.featureCache };
+  const workerInit = { bundleDir: config.bundleDir, provider: config.provider, threads: config.threads, ortSpinning: config.ortSpinning, featureCache: config.featureCache };
   const workersStarting = Promise.all([
     WorkerPool.start({ ...workerInit, role: 'inference' }, config.workers),
     WorkerPool.start({ ...workerInit, role: 'imaging' }, config.imagingWorkers),

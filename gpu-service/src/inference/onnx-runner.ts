@@ -19,13 +19,19 @@ export interface RunnerOptions {
   provider: ProviderChoice;
   /** Intra-op threads per session (onnxruntime's default when absent: one per core). */
   threads?: number;
+  /**
+   * false: onnxruntime's idle pool threads sleep instead of spin-waiting (its default), leaving
+   * the cores to the other threads of the process between runs.
+   */
+  spinning?: boolean;
   /** Called once with a line describing what was chosen and why (e.g. for the start-up log). */
   log?: (message: string) => void;
 }
 
 type Provider = 'cuda' | 'cpu';
 
-function sessionOptions(provider: Provider, threads: number | undefined, quiet: boolean): ort.InferenceSession.SessionOptions {
+function sessionOptions(provider: Provider, options: RunnerOptions, quiet: boolean): ort.InferenceSession.SessionOptions {
+  const { threads, spinning } = options;
   return {
     executionProviders: [provider === 'cuda' ? { name: 'cuda', deviceId: 0 } : { name: 'cpu' }],
     graphOptimizationLevel: 'all',
@@ -33,12 +39,13 @@ function sessionOptions(provider: Provider, threads: number | undefined, quiet: 
     // then (the reason is in the exception and goes to options.log).
     ...(quiet ? { logSeverityLevel: 4 as const } : {}),
     ...(threads ? { intraOpNumThreads: threads, interOpNumThreads: 1 } : {}),
+    ...(spinning === false ? { extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } } } : {}),
   };
 }
 
-async function createSessions(bundle: Bundle, provider: Provider, threads: number | undefined, quiet = false) {
+async function createSessions(bundle: Bundle, provider: Provider, runnerOptions: RunnerOptions, quiet = false) {
   const graphs = bundle.manifest.graphs;
-  const options = sessionOptions(provider, threads, quiet);
+  const options = sessionOptions(provider, runnerOptions, quiet);
   const encoder = await ort.InferenceSession.create(bundle.path(graphs.image_encoder.file), options);
   try {
     const head = await ort.InferenceSession.create(bundle.path(graphs.head.file), options);
@@ -69,13 +76,13 @@ export async function createOnnxRunner(bundle: Bundle, options: RunnerOptions): 
   let provider: Provider = options.provider === 'cpu' ? 'cpu' : 'cuda';
   let sessions: Awaited<ReturnType<typeof createSessions>>;
   try {
-    sessions = await createSessions(bundle, provider, options.threads, options.provider === 'auto');
+    sessions = await createSessions(bundle, provider, options, options.provider === 'auto');
   } catch (error) {
     const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
     if (options.provider !== 'auto') throw new Error(`execution provider ${provider} cannot be used: ${reason}`);
     options.log?.(`CUDA execution provider unavailable (${reason}); using CPU`);
     provider = 'cpu';
-    sessions = await createSessions(bundle, provider, options.threads);
+    sessions = await createSessions(bundle, provider, options);
   }
   const { encoder, head } = sessions;
   problems.push(...checkSession(bundle, 'image_encoder', graphs.image_encoder, encoder), ...checkSession(bundle, 'head', graphs.head, head));

@@ -81,6 +81,7 @@ export interface WorkerInit {
   bundleDir: string;
   provider: 'auto' | 'cuda' | 'cpu';
   threads: number;
+  ortSpinning: boolean;
   featureCache: { maxEntries: number; maxBytes: number };
 }
 

@@ -39,7 +39,7 @@ async function openBundle(): Promise<Bundle> {
 
 async function startInference(): Promise<{ deps: InferenceDeps; provider: 'cuda' | 'cpu' }> {
   const [bundle, { createOnnxRunner }] = await Promise.all([openBundle(), import('../inference/onnx-runner.js')]);
-  const runner = await createOnnxRunner(bundle, { provider: init.provider, threads: init.threads || undefined });
+  const runner = await createOnnxRunner(bundle, { provider: init.provider, threads: init.threads || undefined, spinning: init.ortSpinning });
   return { deps: { runner, cache: new FeatureCache(init.featureCache) }, provider: runner.provider };
 }
 

@@ -10,6 +10,7 @@ const init = (bundleDir = 'fake'): WorkerInit => ({
   bundleDir,
   provider: 'cpu',
   threads: 1,
+  ortSpinning: false,
   featureCache: { maxEntries: 4, maxBytes: 1 << 20 },
 });
 

@@ -12,6 +12,7 @@ describe('loadConfig', () => {
       bundleDir: 'models/cris-shapes-s',
       provider: 'auto',
       threads: 0,
+      ortSpinning: false,
       workers: 1,
       insecureNoAuth: false,
       s3: undefined,
@@ -33,7 +34,9 @@ describe('loadConfig', () => {
       CRIS_S3_ENDPOINT: 'http://127.0.0.1:18102',
       CRIS_S3_FORCE_PATH_STYLE: 'false',
       CRIS_FEATURE_CACHE_MB: '1',
+      CRIS_ORT_SPINNING: 'true',
     });
+    expect(config.ortSpinning).toBe(true);
     expect(config.port).toBe(18101);
     expect(config.provider).toBe('cuda');
     expect(config.workers).toBe(2);
