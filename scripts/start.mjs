@@ -222,10 +222,12 @@ export async function main() {
     children.push(service);
     log(`GPU service (CPU, ${bundleDir}) starting on http://127.0.0.1:${port.service}, log ${shown(service.logFile)}`);
 
-    // The key is written to the local KV while wrangler dev starts (it reads KV live).
+    // The key is written to the local KV while the service starts, and before wrangler dev
+    // starts: the key CLI runs its own local runtime on the same state folder, and the two
+    // starting side by side sometimes left wrangler dev with "The Workers runtime failed to start".
     const saved = savedDemoKey();
     const keyMade = saved ? Promise.resolve(saved) : createDemoKey(children);
-    keyMade.catch(() => {}); // awaited below
+    await keyMade;
 
     const edge = startEdge(port.edge, port.inspector, {
       GPU_SERVICE_URLS: `http://127.0.0.1:${port.service}`,
