@@ -34,8 +34,8 @@ def load_model_for_eval(path: Path) -> tuple[CRIS, ClipBpe, dict]:
     model = build_model(ckpt["config"])
     model.load_state_dict(ckpt["model"])
     model.eval()
+    merges = Path(ckpt["merges"])  # relative to the repository since checkpoints travel between machines
+    merges = merges if merges.is_absolute() else ROOT / merges
     meta = {"input_size": ckpt["config"]["input_size"], "word_len": ckpt["config"]["word_len"],
-            "merges": ckpt["merges"], "step": ckpt.get("step"), "elapsed_s": ckpt.get("elapsed_s")}
-    merges = Path(ckpt["merges"])
-    meta["merges"] = merges if merges.is_absolute() else ROOT / merges
-    return model, ClipBpe.from_file(meta["merges"]), meta
+            "merges": merges, "step": ckpt.get("step"), "elapsed_s": ckpt.get("elapsed_s")}
+    return model, ClipBpe.from_file(merges), meta

@@ -2,7 +2,8 @@
 records evaluation metrics in its manifest.
 
     python -m models.train.export_shapes --checkpoint runs/shapes-s/last.pt --out models/cris-shapes-s \
-        --train-data data/shapes/train-s1001 --test-data data/shapes/test-s3003
+        --train-data data/shapes/train-s1001 --test-data data/shapes/test-s3003 \
+        --threshold 0.5    # the bundle's default: choose it on validation data (eval --threshold T)
     npm run -s eval -- --data data/shapes/test-s3003 --model models/cris-shapes-s --json > runs/eval.json
     python -m models.train.export_shapes --record-metrics runs/eval.json --out models/cris-shapes-s \
         --measured-by "npm run -s eval -- --data data/shapes/test-s3003 --model models/cris-shapes-s --json"
