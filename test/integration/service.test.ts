@@ -98,8 +98,10 @@ beforeAll(async () => {
   s3 = await startS3rver({ port: S3_PORT, bucket: BUCKET });
   service = await startService({
     port: SERVICE_PORT,
-    // a generous request timeout: this machine's CPU is shared, and the point here is behaviour
-    env: { ...s3.env, CRIS_MAX_BATCH: '8', CRIS_MAX_QUEUE_DELAY_MS: '5', CRIS_MAX_QUEUE_SIZE: '64', CRIS_REQUEST_TIMEOUT_MS: '170000' },
+    // a generous request timeout: this machine's CPU is shared, and the point here is behaviour.
+    // A 300 ms queue delay keeps a lone request queued long enough for the client-gone test to
+    // abort it there, however fast the batch before it runs.
+    env: { ...s3.env, CRIS_MAX_BATCH: '8', CRIS_MAX_QUEUE_DELAY_MS: '300', CRIS_MAX_QUEUE_SIZE: '64', CRIS_REQUEST_TIMEOUT_MS: '170000' },
   });
   const models = (await (await fetch(`${service.url}/v1/models`)).json()) as { models: { model: string }[] };
   model = models.models[0].model;
