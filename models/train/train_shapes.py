@@ -119,6 +119,8 @@ def main(argv: list[str]) -> int:
     params = sum(p.numel() for p in model.parameters())
     t0 = time.time()
     if args.data.is_file():
+        if args.limit:
+            raise SystemExit("--limit applies to dataset folders; pack fewer targets with pack.py --limit")
         data = load_packed(args.data)
         if data.images.shape[1] != cfg.input_size or data.tokens.shape[-1] != cfg.word_len:
             raise SystemExit(f"{args.data} was packed at size {data.images.shape[1]}, word length "
