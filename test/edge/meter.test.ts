@@ -33,6 +33,15 @@ describe('rate limit and quota', () => {
     expect((await usage(apiKey)).totals).toEqual({ requests: 3, billable: 3, cached: 0 });
   });
 
+  it('rate-limits cache hits exactly like misses (the token is taken before a hit is answered)', async () => {
+    const { apiKey } = await seedKey({ burst: 2, ratePerSecond: 0.01 });
+    const image = uniqueImage();
+    expect((await multipartSegment(apiKey, image, ['circle'])).headers.get('x-cache')).toBe('MISS');
+    expect((await multipartSegment(apiKey, image, ['circle'])).headers.get('x-cache')).toBe('HIT');
+    await expectError(await multipartSegment(apiKey, image, ['circle']), 429, 'rate_limited');
+    expect((await usage(apiKey)).totals).toEqual({ requests: 2, billable: 1, cached: 1 });
+  });
+
   it('429 quota_exceeded (a distinct code) once the month is used up; cache hits are not billed', async () => {
     const { apiKey } = await seedKey({ monthlyQuota: 3 });
     const image = uniqueImage();

@@ -70,40 +70,42 @@ export class KeyMeter extends DurableObject<Bindings> {
       key TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, response TEXT, created_ms INTEGER NOT NULL)`);
   }
 
-  /** Takes one token and reserves `units` of the month's quota. */
-  admit(limits: KeyLimits, units: number, nowMs: number = Date.now()): Admission {
+  /**
+   * Takes one token of the key's rate limit. Every metered request pays one, before anything else
+   * is known about it, so the Worker can ask while it still reads and hashes the body.
+   */
+  takeToken(limits: KeyLimits, nowMs: number = Date.now()): Admission {
     this.refill(limits, nowMs);
     if (this.tokens < 1) return this.rateLimited(limits);
+    this.tokens -= 1;
+    return { ok: true, reservation: '' };
+  }
+
+  /** Reserves `units` of the month's quota for a request going to the GPU tier; see settle. */
+  reserve(limits: KeyLimits, units: number, nowMs: number = Date.now()): Admission {
     this.expireReservations(nowMs);
     const committed = this.billedInMonth(monthOf(nowMs)) + this.reservedUnits();
     if (committed + units > limits.monthlyQuota) {
       return { ok: false, code: 'quota_exceeded', retryAfterSeconds: secondsToNextMonth(nowMs), message: `Monthly quota of ${limits.monthlyQuota} phrases used up.` };
     }
-    this.tokens -= 1;
     const reservation = `r${++this.reservationSeq}`;
     this.reservations.set(reservation, { units, atMs: nowMs });
     return { ok: true, reservation };
   }
 
   /**
-   * A request answered from the result cache: takes one token (rate limit) and books the cached
-   * phrases in the same call; the quota is not touched, cache hits are not billed. The count is
-   * exact in memory and written to storage at most once per HIT_FLUSH_MS, so a hit does not wait
-   * for a storage commit (that wait was most of a hit's cost at the edge). The price: if the
-   * object dies within that window, up to HIT_FLUSH_MS of unbilled hit counts are lost; billed
-   * units are always committed before the answer.
+   * Books a request answered from the result cache: counted, not billed, quota untouched. The
+   * count is exact in memory and written to storage at most once per HIT_FLUSH_MS, so booking
+   * a hit does not wait for a storage commit. The price: if the object dies within that window,
+   * up to HIT_FLUSH_MS of unbilled hit counts are lost; billed units are always committed
+   * before the answer.
    */
-  recordCached(limits: KeyLimits, units: number, nowMs: number = Date.now()): Admission {
-    this.refill(limits, nowMs);
-    if (this.tokens < 1) return this.rateLimited(limits);
-    this.tokens -= 1;
+  bookCached(units: number, nowMs: number = Date.now()): void {
     const day = utcDay(nowMs);
     const hits = this.hitsByDay.get(day) ?? { requests: 0, cached: 0 };
-    const next = { requests: hits.requests + 1, cached: hits.cached + units };
-    this.hitsByDay.set(day, next);
+    this.hitsByDay.set(day, { requests: hits.requests + 1, cached: hits.cached + units });
     this.unflushedDays.add(day);
     this.flushTimer ??= setTimeout(() => this.flushHits(), HIT_FLUSH_MS);
-    return { ok: true, reservation: '' };
   }
 
   private flushHits(): void {

@@ -1,6 +1,7 @@
 /**
- * `POST /v1/segment`: parse -> result key -> (idempotency) -> admission (rate limit, quota) ->
- * edge cache -> S3 -> GPU service -> ledger. `Prefer: respond-async` answers 202 at once and
+ * `POST /v1/segment`: rate-limit token (asked for at once, answered while the body is parsed) ->
+ * parse -> result key -> (idempotency) -> edge cache -> S3 -> quota reservation -> GPU service ->
+ * ledger. `Prefer: respond-async` answers 202 at once and
  * finishes in the background; `Accept: image/png` with one phrase answers the mask PNG.
  */
 import type { Context } from 'hono';
@@ -46,6 +47,8 @@ function render(result: SegmentResult, cached: boolean, wantsPng: boolean, start
 }
 
 interface Job {
+  /** The key's rate-limit token, asked for when the request arrived. */
+  token: Promise<Admission>;
   request: SegmentRequest;
   id: string;
   imageSha256: string;
@@ -60,8 +63,9 @@ function admitted(admission: Admission): string {
 }
 
 /**
- * Cache first: a hit costs one meter call (rate limit + booking the cached phrases); a miss
- * reserves quota, computes, then settles (billing the phrases, or releasing on failure).
+ * Cache first: a hit waits only for its rate-limit token (asked for in parallel with parsing) and
+ * books its cached phrases in the background; a miss reserves quota, computes, then settles
+ * (billing the phrases, or releasing on failure).
  */
 async function answer(c: Context<AppEnv>, meter: DurableObjectStub<KeyMeter>, gpu: GpuClientOptions, job: Job): Promise<Response> {
   const { request, id } = job;
@@ -69,19 +73,23 @@ async function answer(c: Context<AppEnv>, meter: DurableObjectStub<KeyMeter>, gp
   const limits = c.get('apiKey').limits;
   const store = new ResultStore(c.get('config'), caches.default, new URL(c.req.url).origin, (p) => c.executionCtx.waitUntil(p), c.get('resultMemo'));
   const found = await wrapTime(c, 'cache', store.find(id));
+  const bookCached = () => c.executionCtx.waitUntil(meter.bookCached(units) as Promise<void>);
   if (found) {
-    admitted(await wrapTime(c, 'meter', meter.recordCached(limits, units) as Promise<Admission>));
+    admitted(await wrapTime(c, 'meter', job.token));
+    bookCached();
     return render(found.result, true, job.wantsPng, job.startedMs);
   }
   // The same result being computed in this isolate right now: wait for it instead of computing
   // it twice; it was not computed for this request, so it is booked as cached, not billed.
   const inFlight = c.get('inFlight').get(id);
   if (inFlight && !job.respondAsync) {
+    admitted(await wrapTime(c, 'meter', job.token));
     const result = await wrapTime(c, 'coalesced', inFlight);
-    admitted(await wrapTime(c, 'meter', meter.recordCached(limits, units) as Promise<Admission>));
+    bookCached();
     return render(result, true, job.wantsPng, job.startedMs);
   }
-  const reservation = admitted(await wrapTime(c, 'meter', meter.admit(limits, units) as Promise<Admission>));
+  admitted(await wrapTime(c, 'meter', job.token));
+  const reservation = admitted(await wrapTime(c, 'reserve', meter.reserve(limits, units) as Promise<Admission>));
   const settle = (billable: number, cached: number) => meter.settle(reservation, { billable, cached });
   const compute = (): Promise<SegmentResult> => {
     const running = forwardSegment(gpu, {
@@ -134,6 +142,9 @@ async function answer(c: Context<AppEnv>, meter: DurableObjectStub<KeyMeter>, gp
 export async function segmentHandler(c: Context<AppEnv>, gpu: GpuClientOptions): Promise<Response> {
   const startedMs = Date.now();
   const config = c.get('config');
+  const meter = c.env.KEY_METER.get(c.env.KEY_METER.idFromName(c.get('apiKey').keyId));
+  const token = meter.takeToken(c.get('apiKey').limits) as Promise<Admission>;
+  token.catch(() => {}); // awaited in answer(); a request that fails before then must not leave it unhandled
   const request = await wrapTime(c, 'parse', c.req.arrayBuffer().then((body) => parseSegmentRequest(c.req.header('content-type'), body)));
   const wantsPng = acceptsPng(c.req.header('accept'));
   if (wantsPng) {
@@ -142,8 +153,7 @@ export async function segmentHandler(c: Context<AppEnv>, gpu: GpuClientOptions):
   }
   const imageSha256 = await wrapTime(c, 'hash', sha256Hex(request.image));
   const id = await resultKey({ model: config.model, imageSha256, phrases: request.phrases, options: request.options });
-  const job: Job = { request, id, imageSha256, wantsPng, respondAsync: prefersAsync(c.req.header('prefer')), startedMs };
-  const meter = c.env.KEY_METER.get(c.env.KEY_METER.idFromName(c.get('apiKey').keyId));
+  const job: Job = { token, request, id, imageSha256, wantsPng, respondAsync: prefersAsync(c.req.header('prefer')), startedMs };
   const idempotencyKey = c.req.header('idempotency-key');
   if (idempotencyKey === undefined) return answer(c, meter, gpu, job);
   const fingerprint = await sha256Hex(JSON.stringify([imageSha256, request.phrases, request.options, wantsPng, job.respondAsync]));
