@@ -112,6 +112,18 @@ class ShapesTensors:
         return ShapesTensors(**move, kinds=self.kinds, sentences=self.sentences)
 
 
+def concat_tensors(parts: list[ShapesTensors]) -> ShapesTensors:
+    """Several datasets' tensors as one, image and target indices shifted to match."""
+    image_base = np.cumsum([0] + [len(p.images) for p in parts])
+    target_base = np.cumsum([0] + [len(p.masks) for p in parts])
+    return ShapesTensors(
+        images=torch.cat([p.images for p in parts]), masks=torch.cat([p.masks for p in parts]),
+        target_image=torch.cat([p.target_image + int(b) for p, b in zip(parts, image_base)]),
+        sample_target=torch.cat([p.sample_target + int(b) for p, b in zip(parts, target_base)]),
+        tokens=torch.cat([p.tokens for p in parts]),
+        kinds=[k for p in parts for k in p.kinds], sentences=[x for p in parts for x in p.sentences])
+
+
 def load_tensors(folder: Path, tokenizer: ClipBpe, size: int, word_len: int, stride: int = 4,
                  limit: int | None = None, progress=None) -> ShapesTensors:
     refs = read_refs(folder, limit)

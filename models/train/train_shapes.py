@@ -3,6 +3,9 @@
     npm run train:shapes -- --data data/shapes/train-s1001 --val data/shapes/val-s2002 \
         --out runs/shapes-s --minutes 80            # add --resume to continue a run
 
+--init CKPT starts a new run (fresh optimiser and schedule) from a trained model's weights, e.g. to
+go on training on more data; the width flags are then taken from CKPT.
+
 --data is a dataset folder or a file written by models/train/pack.py (for a machine the folder
 cannot travel to). On CUDA (--device auto picks it when present) the data sits on the GPU and the
 forward pass runs under bfloat16 autocast.
@@ -45,6 +48,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     ap.add_argument("--minutes", type=float, default=80.0, help="wall-clock training budget, across resumes")
     ap.add_argument("--max-steps", type=int, default=0, help="stop after this many steps (0: by time only)")
     ap.add_argument("--resume", action="store_true")
+    ap.add_argument("--init", type=Path, help="start from this checkpoint's weights and config (a new schedule)")
     ap.add_argument("--limit", type=int, help="use the first N training targets")
     ap.add_argument("--val-limit", type=int, default=300)
     ap.add_argument("--size", type=int, default=192)
@@ -105,12 +109,17 @@ def main(argv: list[str]) -> int:
     ckpt_path, log_path = args.out / "last.pt", args.out / "log.jsonl"
     tokenizer = ClipBpe.from_file(args.merges)
     resumed = load_checkpoint_file(ckpt_path) if args.resume and ckpt_path.exists() else None
-    cfg = CrisConfig.from_dict(resumed["config"]) if resumed else config_from_args(args, tokenizer.vocab_size)
+    initial = load_checkpoint_file(args.init) if args.init and not resumed else None
+    start_from = resumed or initial
+    cfg = CrisConfig.from_dict(start_from["config"]) if start_from else config_from_args(args, tokenizer.vocab_size)
     if cfg.vocab_size != tokenizer.vocab_size:
         raise SystemExit(f"vocab_size {cfg.vocab_size} does not match the merges file ({tokenizer.vocab_size})")
     model = CRIS(cfg).to(device, memory_format=torch.channels_last)
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
     step, elapsed_before = 0, 0.0
+    if initial:
+        model.load_state_dict(initial["model"])
+        print(f"initialised from {args.init} (step {initial.get('step')})", file=sys.stderr)
     if resumed:
         model.load_state_dict(resumed["model"])
         optimizer.load_state_dict(resumed["optimizer"])
@@ -133,7 +142,8 @@ def main(argv: list[str]) -> int:
           f"in {time.time() - t0:.0f}s; model {params / 1e6:.2f}M params, S={cfg.input_size}, on {device}",
           file=sys.stderr)
     if not resumed:
-        log_line(log_path, {"event": "start", "config": cfg.to_dict(), "params": params, "args": {
+        log_line(log_path, {"event": "start", "config": cfg.to_dict(), "params": params,
+                            "init_step": initial.get("step") if initial else None, "args": {
             k: str(v) for k, v in vars(args).items()}, "train_images": len(data.images),
             "train_sentences": len(data.sample_target)})
     budget = args.minutes * 60

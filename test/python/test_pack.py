@@ -7,7 +7,7 @@ import torch
 from models.tokenizer.learn_merges import learn_merges, write_merges
 from models.tokenizer.clip_bpe import ClipBpe
 from models.train import train_shapes
-from models.train.data import load_tensors
+from models.train.data import concat_tensors, load_tensors
 from models.train.pack import load_packed, pack_tensors
 
 from test_train_smoke import TINY, make_dataset
@@ -30,3 +30,29 @@ def test_packed_tensors_equal_the_folder_tensors_and_train(tmp_path: Path) -> No
     args = ["--data", str(tmp_path / "pack.npz"), "--out", str(out), "--merges", str(merges), *TINY]
     assert train_shapes.main([*args, "--max-steps", "5", "--device", "cpu"]) == 0
     assert json.loads((out / "log.jsonl").read_text().splitlines()[-1])["step"] == 5
+
+    # --init: a new run from those weights, whose config wins over the width flags.
+    again = tmp_path / "again"
+    args = ["--data", str(tmp_path / "pack.npz"), "--out", str(again), "--merges", str(merges), *TINY]
+    assert train_shapes.main([*args, "--init", str(out / "last.pt"), "--text-width", "96", "--max-steps", "2",
+                              "--device", "cpu"]) == 0
+    first, second = (json.loads((run / "log.jsonl").read_text().splitlines()[0]) for run in (out, again))
+    assert second["init_step"] == 5 and second["config"] == first["config"]
+
+
+def test_several_datasets_pack_into_one_file_with_lossy_images(tmp_path: Path) -> None:
+    first, second = make_dataset(tmp_path / "a", targets=6), make_dataset(tmp_path / "b", targets=10)
+    merges = tmp_path / "merges.txt.gz"
+    write_merges(merges, learn_merges(first + second))
+    tokenizer = ClipBpe.from_file(merges)
+    a, b = (load_tensors(tmp_path / name, tokenizer, 64, 17) for name in ("a", "b"))
+    pack_tensors(concat_tensors([a, b]), tmp_path / "pack.npz", webp_quality=90)
+    packed = load_packed(tmp_path / "pack.npz")
+    assert len(packed.images) == len(a.images) + len(b.images) and len(packed.masks) == 16
+    error = (packed.images.float() - torch.cat([a.images, b.images]).float()).abs().mean()
+    assert 0 < error < 4  # lossy, but close
+    # Every sample of the second dataset still points at its own target and image.
+    rows = packed.sample_target[len(a.sample_target):]
+    assert torch.equal(rows - len(a.masks), b.sample_target)
+    assert torch.equal(packed.target_image[rows] - len(a.images), b.target_image[b.sample_target])
+    assert (packed.masks[rows].float() - b.masks[b.sample_target].float()).abs().max() <= 1 / 255
