@@ -35,12 +35,23 @@ def dataset_meta(folder: Path) -> dict:
     return json.loads(meta_file.read_text()) if meta_file.exists() else {"path": str(folder)}
 
 
+def earlier_stages(ckpt: dict) -> list[dict]:
+    """The runs whose weights this one started from (train_shapes --init), oldest first."""
+    stages, source = [], ckpt.get("init_from")
+    while source:
+        stages.insert(0, {"checkpoint": source["checkpoint"], "steps": source["step"], "batch": source["args"]["batch"],
+                          "lr": source["args"]["lr"], "wall_minutes": round(source["elapsed_s"] / 60, 1),
+                          "machine": source.get("machine"), "data": source.get("train_data")})
+        source = source.get("init_from")
+    return stages
+
+
 def export(args: argparse.Namespace) -> dict:
     model, tokenizer, meta = load_model_for_eval(args.checkpoint)
     ckpt = load_checkpoint_file(args.checkpoint)
     train_args = ckpt.get("args", {})
     training = {
-        "task": TASK, "data": dataset_meta(args.train_data) if args.train_data else None,
+        "task": TASK, "data": [dataset_meta(folder) for folder in args.train_data] if args.train_data else None,
         "train_targets_used": train_args.get("limit"), "steps": ckpt["step"], "batch": train_args.get("batch"),
         "wall_minutes": round(ckpt["elapsed_s"] / 60, 1), "machine": args.machine or ckpt.get("machine", "2 shared CPU cores, torch CPU"),
         "loss": f"sigmoid BCE at stride 4 + {train_args.get('dice')} * soft Dice",
@@ -48,6 +59,8 @@ def export(args: argparse.Namespace) -> dict:
         "augmentation": "left-right / top-bottom mirroring with direction words swapped",
         "script": "models/train/train_shapes.py",
     }
+    if stages := earlier_stages(ckpt):
+        training["started_from"] = stages  # steps, wall_minutes above are this last stage's only
     provenance = {"source": "trained-referring-shapes", "checkpoint": str(args.checkpoint),
                   "checkpoint_sha256": file_sha256(args.checkpoint),
                   "licence": "MIT (CRIS reference code); weights: trained by us on synthetic data",
@@ -80,7 +93,7 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--checkpoint", type=Path)
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--version", default="1.0.0")
-    ap.add_argument("--train-data", type=Path)
+    ap.add_argument("--train-data", type=Path, nargs="+", help="the dataset folder(s) of the last stage")
     ap.add_argument("--test-data", type=Path)
     ap.add_argument("--worst", type=Path, help="with --test-data: write a worst-cases overlay PNG here")
     ap.add_argument("--threshold", type=float, default=THRESHOLD,

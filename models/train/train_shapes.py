@@ -157,9 +157,14 @@ def main(argv: list[str]) -> int:
     merges = args.merges.resolve()
     merges = merges.relative_to(ROOT) if merges.is_relative_to(ROOT) else merges  # portable between machines
 
+    # Where the weights came from, so the exported manifest can tell every stage of training.
+    init_from = resumed.get("init_from") if resumed else initial and {
+        "checkpoint": str(args.init), **{k: initial.get(k) for k in ("step", "elapsed_s", "machine", "train_data", "init_from")},
+        "args": {k: initial.get("args", {}).get(k) for k in ("batch", "lr", "dice")}}
+
     def state() -> dict:
         return {"step": step, "elapsed_s": elapsed_before + time.time() - started, "merges": str(merges),
-                "machine": machine,
+                "machine": machine, "init_from": init_from,
                 "train_data": str(args.data), "args": vars(args) | {"data": str(args.data), "val": str(args.val),
                                                                       "out": str(args.out), "merges": str(args.merges)}}
 

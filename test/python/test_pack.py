@@ -38,6 +38,7 @@ def test_packed_tensors_equal_the_folder_tensors_and_train(tmp_path: Path) -> No
                               "--device", "cpu"]) == 0
     first, second = (json.loads((run / "log.jsonl").read_text().splitlines()[0]) for run in (out, again))
     assert second["init_step"] == 5 and second["config"] == first["config"]
+    assert torch.load(again / "last.pt", weights_only=False)["init_from"]["step"] == 5
 
 
 def test_several_datasets_pack_into_one_file_with_lossy_images(tmp_path: Path) -> None:
