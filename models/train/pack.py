@@ -1,14 +1,14 @@
 """A dataset's training tensors in one file, for training where the dataset folder cannot travel.
 
     python -m models.train.pack --data data/shapes/train-s1001 --out .devrun/train-160.npz --size 160
-    python -m models.train.pack --data DIR1 DIR2 --webp-quality 90 --out FILE   # several datasets in one file
+    python -m models.train.pack --data DIR1 DIR2 --webp-quality 85 --out FILE   # several datasets in one file
 
 The file holds what load_tensors computes (letterboxed images, soft masks at stride 4, the three
 token variants of every sentence), so the training machine needs neither the images nor the
 tokenizer. Images are stored as WebP of the letterboxed pixels: lossless by default (identical after
 decoding; a quarter of PNG's size on the noise backgrounds), or lossy with --webp-quality Q < 101
-(Q 90: 1.5 KB an image at S=160, a third of lossless, mean absolute error 1.4 of 255), for more
-images within a size limit. Soft masks as uint8 (x 255, rounded: at most 0.002 off).
+(at S=160, Q 85: 1.2 KB an image, a quarter of lossless, mean absolute error 1.6 of 255; Q 90:
+1.5 KB, 1.4), for more images within a size limit. Soft masks as uint8 (x 255, rounded: at most 0.002 off).
 """
 from __future__ import annotations
 
