@@ -70,6 +70,10 @@ class AttentionPool2d(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         batch, channels, height, width = x.shape
+        if torch.onnx.is_in_onnx_export():
+            # A bundle's input size is fixed: plain ints make the resized positional grid a constant
+            # that onnxruntime folds at load, instead of a bicubic Resize on every run.
+            height, width = int(height), int(width)
         residual = self.connect(x)  # [B,out,H,W]
         tokens = x.flatten(2).transpose(1, 2)  # [B,H*W,C]
         tokens = tokens + self.grid_positions(height, width)
