@@ -76,17 +76,15 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--webp-quality", type=int, default=101, help="101: lossless; 1..100: lossy")
     args = ap.parse_args(argv)
     tokenizer = ClipBpe.from_file(args.merges)
-    started = time.time()
 
-    def progress(folder: Path, done: int, total: int) -> None:
+    def progress(folder: Path, started: float, done: int, total: int) -> None:
         eta = (time.time() - started) / done * (total - done)
         print(f"packing {folder.name}: {done}/{total} targets, ETA {eta:.0f}s", file=sys.stderr)
 
     parts = []
     for folder in args.data:
-        started = time.time()
         parts.append(load_tensors(folder, tokenizer, args.size, args.word_len, limit=args.limit,
-                                  progress=lambda d, n, f=folder: progress(f, d, n)))
+                                  progress=lambda d, n, f=folder, t=time.time(): progress(f, t, d, n)))
     data = concat_tensors(parts)
     pack_tensors(data, args.out, args.webp_quality)
     print(f"{args.out}: {len(data.images)} images, {len(data.masks)} targets, "

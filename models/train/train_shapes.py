@@ -117,11 +117,11 @@ def main(argv: list[str]) -> int:
     model = CRIS(cfg).to(device, memory_format=torch.channels_last)
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
     step, elapsed_before = 0, 0.0
+    if start_from:
+        model.load_state_dict(start_from["model"])
     if initial:
-        model.load_state_dict(initial["model"])
         print(f"initialised from {args.init} (step {initial.get('step')})", file=sys.stderr)
     if resumed:
-        model.load_state_dict(resumed["model"])
         optimizer.load_state_dict(resumed["optimizer"])
         step, elapsed_before = resumed["step"], resumed["elapsed_s"]
         print(f"resumed at step {step}, {elapsed_before / 60:.1f} min trained", file=sys.stderr)
