@@ -2,15 +2,16 @@
 # One short training run on a lent GPU machine, from a packed dataset (models/train/pack.py), for
 # MINUTES of wall clock: the shipped configuration (vision width 24, 3.85 M parameters), alone on
 # the GPU at batch 256 (on an H100 that is about 4800 samples/s; three runs side by side at batch
-# 128 got about 1870 each). With INIT, it goes on from that checkpoint's weights on a new
-# schedule at a lower peak learning rate. The weights come back without the optimiser state
-# (under 16 MiB), with the run's log.jsonl inside, for export here with models/train/export_shapes.py.
+# 128 got about 1870 each). With INIT, it goes on from that checkpoint's weights (float16 is enough)
+# on a new schedule at a lower peak learning rate; LR=... sets the peak either way. The weights
+# come back without the optimiser state (under 16 MiB), with the run's log.jsonl inside, for
+# export here with models/train/export_shapes.py.
 #
-#   bash models/train/device_train.sh PACK.npz VAL_FOLDER OUT_FOLDER MINUTES [INIT.pt]
+#   [LR=...] bash models/train/device_train.sh PACK.npz VAL_FOLDER OUT_FOLDER MINUTES [INIT.pt]
 set -u
 pack=$1 val=$2 out=$3 minutes=$4 init=${5:-}
 mkdir -p "$out" /tmp/runs
-start=(--lr 2e-3); [ -n "$init" ] && start=(--init "$init" --lr 1.5e-3)
+start=(--lr "${LR:-2e-3}"); [ -n "$init" ] && start=(--init "$init" --lr "${LR:-1.5e-3}")
 python3 -m models.train.train_shapes --data "$pack" --val "$val" --minutes "$minutes" --val-min 2 --ckpt-min 2 \
   --val-limit 300 --threads 8 --log-every 250 --size 160 --word-len 17 --batch 256 --device "${DEVICE:-cuda}" \
   --vision-width 24 --embed-dim 64 --text-width 64 --fpn-out 32,64,64 --dim-ffn 128 "${start[@]}" \

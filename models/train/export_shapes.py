@@ -35,6 +35,13 @@ def dataset_meta(folder: Path) -> dict:
     return json.loads(meta_file.read_text()) if meta_file.exists() else {"path": str(folder)}
 
 
+def used_part(meta: dict, limit: int | None) -> dict:
+    """A dataset's metadata, with how many of its targets were trained on when not all."""
+    if limit and limit < meta.get("targets", limit + 1):
+        return {**meta, "targets_used": limit}
+    return meta
+
+
 def earlier_stages(ckpt: dict) -> list[dict]:
     """The runs whose weights this one started from (train_shapes --init), oldest first."""
     stages, source = [], ckpt.get("init_from")
@@ -51,7 +58,7 @@ def export(args: argparse.Namespace) -> dict:
     ckpt = load_checkpoint_file(args.checkpoint)
     train_args = ckpt.get("args", {})
     training = {
-        "task": TASK, "data": [dataset_meta(folder) for folder in args.train_data] if args.train_data else None,
+        "task": TASK, "data": [used_part(dataset_meta(folder), args.train_limit) for folder in args.train_data] if args.train_data else None,
         "train_targets_used": train_args.get("limit"), "steps": ckpt["step"], "batch": train_args.get("batch"),
         "wall_minutes": round(ckpt["elapsed_s"] / 60, 1), "machine": args.machine or ckpt.get("machine", "2 shared CPU cores, torch CPU"),
         "loss": f"sigmoid BCE at stride 4 + {train_args.get('dice')} * soft Dice",
@@ -94,6 +101,7 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--version", default="1.0.0")
     ap.add_argument("--train-data", type=Path, nargs="+", help="the dataset folder(s) of the last stage")
+    ap.add_argument("--train-limit", type=int, help="the first N targets of each --train-data folder were used (pack.py --limit)")
     ap.add_argument("--test-data", type=Path)
     ap.add_argument("--worst", type=Path, help="with --test-data: write a worst-cases overlay PNG here")
     ap.add_argument("--threshold", type=float, default=THRESHOLD,

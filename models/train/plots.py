@@ -15,10 +15,16 @@ from .evaluate import predict_masks  # noqa: E402
 
 
 def training_curve_png(log_path: Path, out: Path) -> None:
+    """Train loss and validation metrics over minutes; in a log of several stages (--init runs
+    laid end to end, each "start" record with the minute it began), a dashed line per stage."""
     records = [json.loads(line) for line in log_path.read_text().splitlines() if line.strip()]
     train = [r for r in records if r.get("event") == "train"]
     val = [r for r in records if r.get("event") == "val"]
+    stage_starts = [r["minutes"] for r in records if r.get("event") == "start" and r.get("minutes")]
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
+    for ax in (ax1, ax2):
+        for minute in stage_starts:
+            ax.axvline(minute, color="grey", ls="--", lw=0.8)
     ax1.plot([r["minutes"] for r in train], [r["loss"] for r in train], lw=0.8)
     ax1.set_xlabel("minutes")
     ax1.set_ylabel("train loss (BCE + w * Dice)")
