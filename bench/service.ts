@@ -1,7 +1,8 @@
 /**
  * `npm run bench:service`: the real GPU service on loopback (small bundle, CPU) —
  * throughput and p50/p99 latency at concurrency 1, 8, 32 with batching on and off, cold start to
- * ready, pre-processing of a 12 MP JPEG, and N phrases in one request vs N single calls.
+ * ready, pre-processing of a 12 MP JPEG, N phrases in one request vs N single calls, and what a
+ * batch saves in onnxruntime alone (bench/onnx-batch-cost.ts).
  * Prints a table and writes .cache/bench-service.png. Bounded: a fixed number of requests per
  * point. Env: CRIS_BENCH_BUNDLE (default: the test bundle), CRIS_BENCH_SCALE (request-count
  * multiplier, default 1).
@@ -13,6 +14,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { readBundle } from '../gpu-service/src/bundle/index.js';
 import { prepareImage } from '../gpu-service/src/imaging/index.js';
+import { describeBatchCost, onnxBatchCost } from './onnx-batch-cost.js';
 import { REPO_ROOT, defaultTestBundle, startService, type ServiceHandle } from '../test/helpers/service-process.js';
 import { segmentInit } from '../test/helpers/service-requests.js';
 
@@ -218,6 +220,10 @@ async function main(): Promise<void> {
     return { one: percentile(one, 50), many: percentile(many, 50), servicePrep: percentile(servicePrep, 50) };
   });
 
+  // What a batch saves in onnxruntime itself (nothing else running): the ceiling for the above.
+  const batchCosts = [await onnxBatchCost(bundle, 1), await onnxBatchCost(bundle, 2)];
+  log('onnxruntime batch cost measured');
+
   // ---- report ----
   const rows = points.map((p) => `| ${p.batching.padEnd(8)} | ${String(p.concurrency).padStart(3)} | ${String(p.requests).padStart(8)} | ${p.throughput.toFixed(2).padStart(9)} | ${p.p50.toFixed(0).padStart(7)} | ${p.p99.toFixed(0).padStart(7)} | ${String(p.errors).padStart(6)} |`);
   const at = (batching: string, c: number) => points.find((p) => p.batching === batching && p.concurrency === c)!;
@@ -234,6 +240,7 @@ async function main(): Promise<void> {
     ...rows,
     '',
     `batching speed-up: c=8 ${speedup8.toFixed(2)}x (target >= 1.3x), c=32 ${speedup32.toFixed(2)}x`,
+    ...batchCosts.map(describeBatchCost),
     `cold start to ready (spawn -> /readyz 200, median of 3, max batch 8 warm-up): ${percentile(cold, 50).toFixed(0)} ms; inside the process (main start -> ready): ${percentile(coldInside, 50).toFixed(0)} ms (target <= 1500 ms)`,
     `cold start, CPU seconds used by then (all threads, median of 3): TypeScript via tsx ${median(coldCpu.source).toFixed(2)} s, JS bundle ${median(coldCpu.bundle).toFixed(2)} s; wall: tsx ${median(coldWall.source).toFixed(0)} ms, bundle ${median(coldWall.bundle).toFixed(0)} ms`,
     `12 MP JPEG (4000x3000) pre-processing: ${prepInProcess.toFixed(1)} ms in-process median, ${nPhrase.servicePrep.toFixed(1)} ms as the service reports it (target <= 60 ms)`,
