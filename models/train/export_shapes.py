@@ -58,7 +58,8 @@ def export(args: argparse.Namespace) -> dict:
     ckpt = load_checkpoint_file(args.checkpoint)
     train_args = ckpt.get("args", {})
     training = {
-        "task": TASK, "data": [used_part(dataset_meta(folder), args.train_limit) for folder in args.train_data] if args.train_data else None,
+        "task": TASK,
+        "data": [used_part(dataset_meta(folder), args.train_limit) for folder in args.train_data] if args.train_data else None,
         "train_targets_used": train_args.get("limit"), "steps": ckpt["step"], "batch": train_args.get("batch"),
         "wall_minutes": round(ckpt["elapsed_s"] / 60, 1), "machine": args.machine or ckpt.get("machine", "2 shared CPU cores, torch CPU"),
         "loss": f"sigmoid BCE at stride 4 + {train_args.get('dice')} * soft Dice",

@@ -8,7 +8,8 @@ token variants of every sentence), so the training machine needs neither the ima
 tokenizer. Images are stored as WebP of the letterboxed pixels: lossless by default (identical after
 decoding; a quarter of PNG's size on the noise backgrounds), or lossy with --webp-quality Q < 101
 (at S=160, Q 85: 1.2 KB an image, a quarter of lossless, mean absolute error 1.6 of 255; Q 90:
-1.5 KB, 1.4), for more images within a size limit. Soft masks as uint8 (x 255, rounded: at most 0.002 off).
+1.5 KB, 1.4; Q 75, used for the shipped model's last two stages: 0.8 KB, 1.8), for more images
+within a size limit. Soft masks as uint8 (x 255, rounded: at most 0.002 off).
 """
 from __future__ import annotations
 
