@@ -23,6 +23,8 @@ export interface DecodeOptions {
   /** Decode at about this size instead of the full size (sharp shrink-on-load); exact when absent. */
   shrinkTo?: { width: number; height: number };
   maxPixels?: number;
+  /** The header when the caller has already read it (readImageHeader with the same maxPixels). */
+  header?: ImageHeader;
 }
 
 /** Image format from the magic bytes; null for anything else. */
@@ -65,7 +67,7 @@ export async function readImageHeader(bytes: Uint8Array, maxPixels: number = LIM
 /** Decodes to packed RGB (uint8), EXIF-rotated, optionally shrunk on load. */
 export async function decodeImage(bytes: Uint8Array, options: DecodeOptions = {}): Promise<DecodedRgb> {
   const maxPixels = options.maxPixels ?? LIMITS.maxImagePixels;
-  const header = await readImageHeader(bytes, maxPixels);
+  const header = options.header ?? (await readImageHeader(bytes, maxPixels));
   let pipeline = sharp(bytes, { limitInputPixels: maxPixels, failOn: 'truncated', ignoreIcc: true })
     .rotate() // EXIF orientation
     .toColourspace('srgb')

@@ -33,9 +33,10 @@ export interface PrepareOptions {
 export async function decodeForNetwork(bytes: Uint8Array, size: number, options: PrepareOptions = {}): Promise<DecodedRgb> {
   const header = await readImageHeader(bytes);
   const scale = Math.min(size / header.height, size / header.width);
-  if (options.exact || scale * SHRINK_ABOVE >= 1) return decodeImage(bytes);
+  if (options.exact || scale * SHRINK_ABOVE >= 1) return decodeImage(bytes, { header });
   const k = SHRINK_TO * scale;
   return decodeImage(bytes, {
+    header,
     shrinkTo: {
       width: Math.max(1, Math.round(header.width * k)),
       height: Math.max(1, Math.round(header.height * k)),
