@@ -20,6 +20,7 @@ import sharp from 'sharp';
 import { edgeVars, REPO_ROOT, seedApiKey, startEdge } from '../test/helpers/edge-process.js';
 import { startS3rver } from '../test/helpers/service-process.js';
 import { ForwardOptionsSchema, type SegmentResult } from '../contract/segment.js';
+import { median, percentile } from './stats.js';
 
 /** The part of autocannon's API used here (it ships no types). */
 interface LoadResult {
@@ -80,10 +81,6 @@ interface Measured {
   serialP99: number;
 }
 
-function percentile(sorted: number[], q: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
-}
-
 interface Case {
   route: string;
   url: string;
@@ -129,9 +126,9 @@ async function interleavedProbe(bare: Case, hit: Case, count: number) {
   const sort = (values: number[]) => [...values].sort((x, y) => x - y);
   const [bareSorted, hitSorted, diffSorted] = [sort(bareTimes), sort(hitTimes), sort(differences)];
   return {
-    bare: { p50: percentile(bareSorted, 0.5), p99: percentile(bareSorted, 0.99) },
-    hit: { p50: percentile(hitSorted, 0.5), p99: percentile(hitSorted, 0.99) },
-    addedP50: percentile(diffSorted, 0.5),
+    bare: { p50: percentile(bareSorted, 50), p99: percentile(bareSorted, 99) },
+    hit: { p50: percentile(hitSorted, 50), p99: percentile(hitSorted, 99) },
+    addedP50: percentile(diffSorted, 50),
   };
 }
 
@@ -221,7 +218,7 @@ async function main(): Promise<void> {
     }
     const added = serial.addedP50;
     console.log(`\ncache hit adds ${added.toFixed(2)} ms at p50 (median of paired serial differences; p50 gap ${(rows[1].serialP50 - rows[0].serialP50).toFixed(2)} ms) over the bare route; target <= 2 ms: ${added <= 2 ? 'met' : 'NOT met'}`);
-    const medians = [...serverTimings].map(([name, values]) => `${name} ${percentile([...values].sort((a, b) => a - b), 0.5).toFixed(1)}`);
+    const medians = [...serverTimings].map(([name, values]) => `${name} ${median(values).toFixed(1)}`);
     console.log(`inside the Worker on hits (Server-Timing p50, ms; workerd clocks advance only on I/O): ${medians.join(', ')}`);
     console.log(`load average during the run: ${loadavg().map((v) => v.toFixed(1)).join(' ')} (${cpus().length} CPUs)`);
     console.log(`under load: p50 ${rows[0].p50} -> ${rows[1].p50} ms (1 ms resolution)`);

@@ -8,6 +8,7 @@
 import { cpuUsage } from 'node:process';
 import type { Bundle } from '../gpu-service/src/bundle/index.js';
 import { createOnnxRunner } from '../gpu-service/src/inference/onnx-runner.js';
+import { median } from './stats.js';
 
 export interface BatchCost {
   threads: number;
@@ -27,19 +28,14 @@ async function measure(run: () => Promise<unknown>): Promise<{ wallMs: number; c
   return { wallMs: performance.now() - started, cpuMs: (used.user + used.system) / 1000 };
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)];
-}
-
 export async function onnxBatchCost(bundle: Bundle, threads: number): Promise<BatchCost> {
   const runner = await createOnnxRunner(bundle, { provider: 'cpu', threads, spinning: false });
   try {
     const { size } = bundle.manifest.input;
     const wordLen = bundle.manifest.text.word_len;
     const { sot_id: sot, eot_id: eot } = bundle.manifest.text.tokenizer;
-    const images = new Float32Array(PAIRS * 3 * size * size).map(() => Math.random() - 0.5); // [8, 3, S, S]
     const imageSize = 3 * size * size;
+    const images = new Float32Array(PAIRS * imageSize).map(() => Math.random() - 0.5); // [8, 3, S, S]
     const tokens = new BigInt64Array(PAIRS * wordLen); // [8, L]: SOT, one word, EOT
     for (let row = 0; row < PAIRS; row++) tokens.set([BigInt(sot), 20n, BigInt(eot)], row * wordLen);
     const single = async () => {

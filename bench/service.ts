@@ -15,6 +15,7 @@ import sharp from 'sharp';
 import { readBundle } from '../gpu-service/src/bundle/index.js';
 import { prepareImage } from '../gpu-service/src/imaging/index.js';
 import { describeBatchCost, onnxBatchCost } from './onnx-batch-cost.js';
+import { median, percentile } from './stats.js';
 import { REPO_ROOT, defaultTestBundle, startService, type ServiceHandle } from '../test/helpers/service-process.js';
 import { segmentInit } from '../test/helpers/service-requests.js';
 
@@ -43,15 +44,6 @@ async function scene(seed: number, width = 480, height = 360, format: 'png' | 'j
   const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}"><rect width="100%" height="100%" fill="#d8d4cc"/>${shapes.join('')}</svg>`;
   const image = sharp(Buffer.from(svg));
   return new Uint8Array(format === 'png' ? await image.png().toBuffer() : await image.jpeg({ quality: 90 }).toBuffer());
-}
-
-function median(values: number[]): number {
-  return percentile([...values].sort((a, b) => a - b), 50);
-}
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
 interface LoadPoint {
