@@ -153,13 +153,12 @@ def main() -> int:
     images = np.load(golden / "golden_images.npy")
     words = np.load(golden / "golden_words.npy")
     pairs = np.load(golden / "golden_pairs.npy")
-    iou = [masks_iou(full(enc32, head32, images[[i]], words[[j]]), full(enc8, head8, images[[i]], words[[j]]))
-           for i, j in pairs]
+    fp32 = [full(enc32, head32, images[[i]], words[[j]]) for i, j in pairs]
+    iou = [masks_iou(ref, full(enc8, head8, images[[i]], words[[j]])) for ref, (i, j) in zip(fp32, pairs)]
     rng = np.random.default_rng(0)
     noisy = [images[[i]] + (1e-3 * images.std() * rng.standard_normal(images[[i]].shape)).astype(np.float32)
              for i, _ in pairs]
-    noise_iou = [masks_iou(full(enc32, head32, images[[i]], words[[j]]), full(enc32, head32, x, words[[j]]))
-                 for (i, j), x in zip(pairs, noisy)]
+    noise_iou = [masks_iou(ref, full(enc32, head32, x, words[[j]])) for ref, (_, j), x in zip(fp32, pairs, noisy)]
     report(results, iou, noise_iou)
     return 0
 
