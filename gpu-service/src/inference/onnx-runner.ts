@@ -6,7 +6,12 @@
  * Provider: onnxruntime silently runs on CPU when a requested GPU provider cannot be used, so the
  * CUDA attempt is made with CUDA as the ONLY provider: if that session cannot be created, CUDA is
  * not in use. 'cuda' then fails loudly, 'auto' falls back to CPU and says so in `provider`.
+ * Where onnxruntime-node certainly has no CUDA provider library (a CPU install), the attempt is
+ * not made at all: onnxruntime would print a native error line for it on every start.
  */
+import { existsSync, readdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { BundleError, type Bundle } from '../bundle/read.js';
 import { checkGraphMetadata, checkGraphSignature, readOnnxMetadata, type SessionValueInfo } from '../bundle/check.js';
@@ -43,6 +48,25 @@ function sessionOptions(provider: Provider, options: RunnerOptions, quiet: boole
   };
 }
 
+/**
+ * Why the CUDA provider certainly cannot load: onnxruntime-node loads it from the folder of its
+ * native binding, where its install script puts it (the GPU image checks the same file). Null
+ * when it may load (the library is there, or the package's layout is not the one known here).
+ */
+function cudaProviderMissing(): string | null {
+  if (process.platform !== 'linux') return null;
+  let binDir: string;
+  try {
+    const packageDir = dirname(createRequire(import.meta.url).resolve('onnxruntime-node/package.json'));
+    binDir = join(packageDir, 'bin', 'napi-v6', process.platform, process.arch);
+  } catch {
+    return null;
+  }
+  if (!existsSync(join(binDir, 'onnxruntime_binding.node'))) return null;
+  const installed = readdirSync(binDir).some((name) => name.startsWith('libonnxruntime_providers_cuda.so'));
+  return installed ? null : `a CPU-only onnxruntime-node: no libonnxruntime_providers_cuda.so in ${binDir}`;
+}
+
 async function createSessions(bundle: Bundle, provider: Provider, runnerOptions: RunnerOptions, quiet = false) {
   const graphs = bundle.manifest.graphs;
   const options = sessionOptions(provider, runnerOptions, quiet);
@@ -74,16 +98,21 @@ export async function createOnnxRunner(bundle: Bundle, options: RunnerOptions): 
   if (problems.length > 0) throw new BundleError(bundle.dir, problems.join('; '));
 
   let provider: Provider = options.provider === 'cpu' ? 'cpu' : 'cuda';
-  let sessions: Awaited<ReturnType<typeof createSessions>>;
-  try {
-    sessions = await createSessions(bundle, provider, options, options.provider === 'auto');
-  } catch (error) {
-    const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
-    if (options.provider !== 'auto') throw new Error(`execution provider ${provider} cannot be used: ${reason}`);
-    options.log?.(`CUDA execution provider unavailable (${reason}); using CPU`);
-    provider = 'cpu';
-    sessions = await createSessions(bundle, provider, options);
+  let sessions: Awaited<ReturnType<typeof createSessions>> | undefined;
+  let cudaProblem = provider === 'cuda' ? cudaProviderMissing() : null;
+  if (provider === 'cuda' && cudaProblem === null) {
+    try {
+      sessions = await createSessions(bundle, provider, options, options.provider === 'auto');
+    } catch (error) {
+      cudaProblem = error instanceof Error ? error.message.split('\n')[0] : String(error);
+    }
   }
+  if (cudaProblem !== null) {
+    if (options.provider !== 'auto') throw new Error(`execution provider cuda cannot be used: ${cudaProblem}`);
+    options.log?.(`CUDA execution provider unavailable (${cudaProblem}); using CPU`);
+    provider = 'cpu';
+  }
+  sessions ??= await createSessions(bundle, provider, options);
   const { encoder, head } = sessions;
   problems.push(...checkSession(bundle, 'image_encoder', graphs.image_encoder, encoder), ...checkSession(bundle, 'head', graphs.head, head));
   if (problems.length > 0) {

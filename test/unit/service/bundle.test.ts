@@ -1,6 +1,9 @@
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   BundleError,
@@ -14,7 +17,7 @@ import {
 import { loadBundle } from '../../../gpu-service/src/engine/load.js';
 import { createOnnxRunner } from '../../../gpu-service/src/inference/onnx-runner.js';
 import { loadTokenizer } from '../../../gpu-service/src/tokenizer/index.js';
-import { randomSmallBundle } from '../../helpers/golden.js';
+import { randomSmallBundle, REPO_ROOT } from '../../helpers/golden.js';
 
 let bundleDir: string;
 let manifestJson: Record<string, any>;
@@ -141,6 +144,28 @@ describe('onnx runner', () => {
       await auto.close();
     }
   });
+
+  it('a CPU-only onnxruntime-node is not asked for CUDA at all: auto says why, no native error line', async () => {
+    const binDir = join(dirname(createRequire(import.meta.url).resolve('onnxruntime-node/package.json')), 'bin', 'napi-v6', process.platform, process.arch);
+    const cudaInstalled = readdirSync(binDir).some((name) => name.startsWith('libonnxruntime_providers_cuda.so'));
+    const script = join(mkdtempSync(join(tmpdir(), 'cris-ort-')), 'auto.mts');
+    copies.push(dirname(script));
+    writeFileSync(script, `
+      import { readBundle } from ${JSON.stringify(join(REPO_ROOT, 'gpu-service/src/bundle/index.ts'))};
+      import { createOnnxRunner } from ${JSON.stringify(join(REPO_ROOT, 'gpu-service/src/inference/onnx-runner.ts'))};
+      const runner = await createOnnxRunner(await readBundle(${JSON.stringify(bundleDir)}), { provider: 'auto', threads: 1, log: (m) => console.log(m) });
+      console.log('provider=' + runner.provider);
+      await runner.close();
+    `);
+    const { stdout, stderr } = await promisify(execFile)(join(REPO_ROOT, 'node_modules', '.bin', 'tsx'), [script], { cwd: REPO_ROOT });
+    if (cudaInstalled) {
+      expect(stdout).toMatch(/provider=(cuda|cpu)/); // the probe runs; its outcome depends on the GPU
+    } else {
+      expect(stdout).toContain('CUDA execution provider unavailable (a CPU-only onnxruntime-node: no libonnxruntime_providers_cuda.so');
+      expect(stdout).toContain('provider=cpu');
+      expect(stderr).not.toMatch(/onnxruntime|ONNXRuntimeError/);
+    }
+  }, 60_000);
 
   it('loadBundle gives the checked bundle, its runner and its tokenizer, and refuses a bad one', async () => {
     const loaded = await loadBundle(bundleDir, { provider: 'cpu', threads: 1 });
