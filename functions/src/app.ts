@@ -16,6 +16,7 @@ import { KeyLookupCache } from './auth/key-cache.js';
 import { ResultMemo } from './cache/result-memo.js';
 import { parseConfig, type AppEnv, type Bindings, type EdgeConfig } from './env.js';
 import { CircuitBreaker } from './forward/breaker.js';
+import { PendingHits } from './meter/pending-hits.js';
 import type { GpuClientOptions } from './forward/gpu-client.js';
 import { onError, onNotFound } from './http/errors.js';
 import { OPENAPI_INFO, registerOpenApi } from './http/openapi.js';
@@ -43,6 +44,8 @@ export function createApp(): OpenAPIHono<AppEnv> {
   // Per-isolate memo of recent results (immutable by key): a hot hit skips the Cache API.
   const resultMemo = new ResultMemo(512, 16 * 1024 * 1024);
   const inFlight = new Map<string, Promise<SegmentResult>>();
+  // Cache hits ride on the key's next KeyMeter call from this isolate, or are booked within 100 ms.
+  const pendingHits = new PendingHits(100);
   const gpuOptions = (env: Bindings): GpuClientOptions => {
     const { config, breaker } = state(env);
     return { urls: config.gpuServiceUrls, timeoutMs: config.gpuTimeoutMs, hmacSecret: config.hmacSecret, breaker };
@@ -73,6 +76,7 @@ export function createApp(): OpenAPIHono<AppEnv> {
     c.set('config', state(c.env).config);
     c.set('resultMemo', resultMemo);
     c.set('inFlight', inFlight);
+    c.set('pendingHits', pendingHits);
     await next();
   }));
 

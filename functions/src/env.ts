@@ -6,6 +6,7 @@ import { z } from 'zod';
 import type { KeyMeter } from './meter/key-meter.js';
 import type { KeyRecord } from './auth/key-record.js';
 import type { ResultMemo } from './cache/result-memo.js';
+import type { PendingHits } from './meter/pending-hits.js';
 import type { SegmentResult } from '../../contract/segment.js';
 
 /** Bindings declared in wrangler.toml (vars, secrets, KV, Durable Object, assets). */
@@ -37,6 +38,8 @@ export interface Variables extends TimingVariables {
   resultMemo: ResultMemo;
   /** Results this isolate is computing now, by result key (identical concurrent misses share one). */
   inFlight: Map<string, Promise<SegmentResult>>;
+  /** Cache hits this isolate has answered and not yet booked in their KeyMeter. */
+  pendingHits: PendingHits;
 }
 
 export interface AppEnv {

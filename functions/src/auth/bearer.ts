@@ -16,16 +16,17 @@ export async function lookupKey(kv: KVNamespace, header: string | undefined, mem
   const match = header ? BEARER.exec(header) : null;
   if (!match) throw new ApiError('unauthorized', 'Send your API key as "Authorization: Bearer <key>".');
   const hash = await hashApiKey(match[1]);
-  let stored = memo?.get(hash)?.record;
-  if (stored === undefined) {
-    stored = await kv.get(hash, { type: 'json', cacheTtl: 60 });
-    if (stored !== null) memo?.set(hash, stored); // unknown keys are not remembered: a new key works at once
+  let record = memo?.get(hash)?.record;
+  if (record === undefined) {
+    const stored = await kv.get(hash, { type: 'json', cacheTtl: 60 });
+    if (stored === null) throw new ApiError('unauthorized', 'Unknown API key.'); // not remembered: a new key works at once
+    const parsed = KeyRecordSchema.safeParse(stored);
+    if (!parsed.success) throw new ApiError('internal', 'The stored key record is malformed.');
+    record = parsed.data;
+    memo?.set(hash, record); // checked once, not on every request
   }
-  if (stored === null) throw new ApiError('unauthorized', 'Unknown API key.');
-  const record = KeyRecordSchema.safeParse(stored);
-  if (!record.success) throw new ApiError('internal', 'The stored key record is malformed.');
-  if (record.data.disabled) throw new ApiError('key_disabled', 'This API key has been revoked.');
-  return record.data;
+  if (record.disabled) throw new ApiError('key_disabled', 'This API key has been revoked.');
+  return record;
 }
 
 /** Sets `apiKey` for the handlers after it. */

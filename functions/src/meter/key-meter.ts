@@ -9,6 +9,7 @@ import { DurableObject } from 'cloudflare:workers';
 import type { KeyLimits } from '../auth/key-record.js';
 import type { Bindings } from '../env.js';
 import { monthOf, secondsToNextMonth, utcDay } from './calendar.js';
+import type { HitCount } from './pending-hits.js';
 
 export type Admission =
   | { ok: true; reservation: string }
@@ -74,7 +75,8 @@ export class KeyMeter extends DurableObject<Bindings> {
    * Takes one token of the key's rate limit. Every metered request pays one, before anything else
    * is known about it, so the Worker can ask while it still reads and hashes the body.
    */
-  takeToken(limits: KeyLimits, nowMs: number = Date.now()): Admission {
+  takeToken(limits: KeyLimits, carriedHits: HitCount[] = [], nowMs: number = Date.now()): Admission {
+    this.bookHits(carriedHits);
     this.refill(limits, nowMs);
     if (this.tokens < 1) return this.rateLimited(limits);
     this.tokens -= 1;
@@ -94,18 +96,19 @@ export class KeyMeter extends DurableObject<Bindings> {
   }
 
   /**
-   * Books a request answered from the result cache: counted, not billed, quota untouched. The
-   * count is exact in memory and written to storage at most once per HIT_FLUSH_MS, so booking
-   * a hit does not wait for a storage commit. The price: if the object dies within that window,
-   * up to HIT_FLUSH_MS of unbilled hit counts are lost; billed units are always committed
-   * before the answer.
+   * Books requests answered from the result cache (the Worker sends them in batches, see
+   * pending-hits.ts): counted, not billed, quota untouched. The counts are exact in memory and
+   * written to storage at most once per HIT_FLUSH_MS, so booking hits does not wait for a storage
+   * commit. The price: if the object dies within that window, up to HIT_FLUSH_MS of unbilled hit
+   * counts are lost; billed units are always committed before the answer.
    */
-  bookCached(units: number, nowMs: number = Date.now()): void {
-    const day = utcDay(nowMs);
-    const hits = this.hitsByDay.get(day) ?? { requests: 0, cached: 0 };
-    this.hitsByDay.set(day, { requests: hits.requests + 1, cached: hits.cached + units });
-    this.unflushedDays.add(day);
-    this.flushTimer ??= setTimeout(() => this.flushHits(), HIT_FLUSH_MS);
+  bookHits(carried: HitCount[]): void {
+    for (const { day, requests, cached } of carried) {
+      const hits = this.hitsByDay.get(day) ?? { requests: 0, cached: 0 };
+      this.hitsByDay.set(day, { requests: hits.requests + requests, cached: hits.cached + cached });
+      this.unflushedDays.add(day);
+    }
+    if (this.unflushedDays.size > 0) this.flushTimer ??= setTimeout(() => this.flushHits(), HIT_FLUSH_MS);
   }
 
   private flushHits(): void {
@@ -139,8 +142,9 @@ export class KeyMeter extends DurableObject<Bindings> {
     return { ok: false, code: 'rate_limited', retryAfterSeconds: waitSeconds, message: `Rate limit: ${limits.ratePerSecond} requests per second, bursts of ${limits.burst}.` };
   }
 
-  /** Per-day totals, oldest first, for days in [from, to] (YYYY-MM-DD, inclusive). */
-  usage(from: string, to: string): DayUsage[] {
+  /** Per-day totals, oldest first, for days in [from, to] (YYYY-MM-DD, inclusive), after booking `carriedHits`. */
+  usage(from: string, to: string, carriedHits: HitCount[] = []): DayUsage[] {
+    this.bookHits(carriedHits);
     const days = new Map<string, DayUsage>();
     const rows = this.ctx.storage.sql
       .exec<{ day: string; requests: number; billable: number; cached: number }>(

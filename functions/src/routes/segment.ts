@@ -1,8 +1,9 @@
 /**
  * `POST /v1/segment`: rate-limit token (asked for at once, answered while the body is parsed) ->
  * parse -> result key -> (idempotency) -> edge cache -> S3 -> quota reservation -> GPU service ->
- * ledger. `Prefer: respond-async` answers 202 at once and
- * finishes in the background; `Accept: image/png` with one phrase answers the mask PNG.
+ * ledger (a hit is booked by a later KeyMeter call: meter/pending-hits.ts). `Prefer:
+ * respond-async` answers 202 at once and finishes in the background; `Accept: image/png` with one
+ * phrase answers the mask PNG.
  */
 import type { Context } from 'hono';
 import { wrapTime } from 'hono/timing';
@@ -16,6 +17,7 @@ import { forwardSegment, type GpuClientOptions } from '../forward/gpu-client.js'
 import { toApiError } from '../http/errors.js';
 import { withIdempotency } from '../http/idempotency.js';
 import { parseSegmentRequest, type SegmentRequest } from '../http/segment-request.js';
+import { utcDay } from '../meter/calendar.js';
 import type { Admission, KeyMeter } from '../meter/key-meter.js';
 
 export function acceptsPng(accept: string | undefined): boolean {
@@ -73,7 +75,11 @@ async function answer(c: Context<AppEnv>, meter: DurableObjectStub<KeyMeter>, gp
   const limits = c.get('apiKey').limits;
   const store = new ResultStore(c.get('config'), caches.default, new URL(c.req.url).origin, (p) => c.executionCtx.waitUntil(p), c.get('resultMemo'));
   const found = await wrapTime(c, 'cache', store.find(id));
-  const bookCached = () => c.executionCtx.waitUntil(meter.bookCached(units) as Promise<void>);
+  const bookCached = () => {
+    const { keyId } = c.get('apiKey');
+    const pendingHits = c.get('pendingHits');
+    if (pendingHits.add(keyId, utcDay(Date.now()), units)) c.executionCtx.waitUntil(pendingHits.flushLater(keyId, meter));
+  };
   if (found) {
     admitted(await wrapTime(c, 'meter', job.token));
     bookCached();
@@ -142,8 +148,10 @@ async function answer(c: Context<AppEnv>, meter: DurableObjectStub<KeyMeter>, gp
 export async function segmentHandler(c: Context<AppEnv>, gpu: GpuClientOptions): Promise<Response> {
   const startedMs = Date.now();
   const config = c.get('config');
-  const meter = c.env.KEY_METER.get(c.env.KEY_METER.idFromName(c.get('apiKey').keyId));
-  const token = meter.takeToken(c.get('apiKey').limits) as Promise<Admission>;
+  const { keyId, limits } = c.get('apiKey');
+  const meter = c.env.KEY_METER.get(c.env.KEY_METER.idFromName(keyId));
+  // The token call also carries this isolate's cache hits of the key not booked yet.
+  const token = meter.takeToken(limits, c.get('pendingHits').take(keyId)) as Promise<Admission>;
   token.catch(() => {}); // awaited in answer(); a request that fails before then must not leave it unhandled
   const request = await wrapTime(c, 'parse', c.req.arrayBuffer().then((body) => parseSegmentRequest(c.req.header('content-type'), body)));
   const wantsPng = acceptsPng(c.req.header('accept'));

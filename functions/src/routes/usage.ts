@@ -13,7 +13,8 @@ export async function usageHandler(c: Context<AppEnv>): Promise<Response> {
   const to = c.req.query('to') ?? utcDay(now);
   if (!DAY.test(from) || !DAY.test(to)) throw new ApiError('bad_request', '`from` and `to` are dates, YYYY-MM-DD.');
   const meter = c.env.KEY_METER.get(c.env.KEY_METER.idFromName(apiKey.keyId));
-  const [days, month] = await Promise.all([meter.usage(from, to), meter.monthTotals(now)]);
+  // Books this isolate's pending cache hits of the key first, so a caller sees its own hits.
+  const [days, month] = await Promise.all([meter.usage(from, to, c.get('pendingHits').take(apiKey.keyId)), meter.monthTotals(now)]);
   const totals = days.reduce(
     (sum, day) => ({ requests: sum.requests + day.requests, billable: sum.billable + day.billable, cached: sum.cached + day.cached }),
     { requests: 0, billable: 0, cached: 0 },
