@@ -1,7 +1,8 @@
 /**
  * A short-lived, bounded, per-isolate memo of KV key lookups (hash -> checked record), so a hot
- * key does not pay a KV read and a schema check on every request. Revocation reaches an isolate within `ttlMs`
- * (KV itself propagates in up to 60 s). Owned by the composition root, one per app instance.
+ * key does not pay a KV read and a schema check on every request. Revocation reaches an isolate
+ * within `ttlMs` (KV itself propagates in up to 60 s). Owned by the composition root, one per app
+ * instance.
  */
 import type { KeyRecord } from './key-record.js';
 
