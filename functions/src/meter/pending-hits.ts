@@ -16,7 +16,7 @@ export interface HitCount {
 
 /** The KeyMeter method a flush calls (structural: this module does not import the object). */
 export interface HitBooker {
-  bookHits(hits: HitCount[]): Promise<void> | void;
+  bookHits(hits: HitCount[]): Promise<unknown>;
 }
 
 export class PendingHits {
@@ -55,7 +55,7 @@ export class PendingHits {
         await new Promise((resolve) => setTimeout(resolve, this.carryMs));
         const hits = this.take(keyId);
         if (hits.length === 0) return;
-        await Promise.resolve(meter.bookHits(hits)).catch((error: Error) => console.warn('booking cache hits failed', keyId, error.message));
+        await meter.bookHits(hits).catch((error: Error) => console.warn('booking cache hits failed', keyId, error.message));
       }
     } finally {
       this.flushing.delete(keyId);

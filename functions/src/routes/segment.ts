@@ -72,11 +72,10 @@ function admitted(admission: Admission): string {
 async function answer(c: Context<AppEnv>, meter: DurableObjectStub<KeyMeter>, gpu: GpuClientOptions, job: Job): Promise<Response> {
   const { request, id } = job;
   const units = request.phrases.length;
-  const limits = c.get('apiKey').limits;
+  const { keyId, limits } = c.get('apiKey');
   const store = new ResultStore(c.get('config'), caches.default, new URL(c.req.url).origin, (p) => c.executionCtx.waitUntil(p), c.get('resultMemo'));
   const found = await wrapTime(c, 'cache', store.find(id));
   const bookCached = () => {
-    const { keyId } = c.get('apiKey');
     const pendingHits = c.get('pendingHits');
     if (pendingHits.add(keyId, utcDay(Date.now()), units)) c.executionCtx.waitUntil(pendingHits.flushLater(keyId, meter));
   };
