@@ -9,6 +9,8 @@ export const ERROR_STATUS = {
   missing_image: 400,
   unauthorized: 401,
   invalid_signature: 401,
+  /** A signed request (its request id) the GPU service has already accepted. */
+  replayed_request: 401,
   forbidden: 403,
   key_disabled: 403,
   not_found: 404,

@@ -89,6 +89,38 @@ describe('forwarding', () => {
     expect(call.options).toMatchObject({ format: 'rle', threshold: 0.4, resultKey: res.headers.get('x-result-id') });
   });
 
+  it('signs the tenant (the key id), a deadline before its own timeout and a fresh request id for every attempt', async () => {
+    const { apiKey: key, record } = await seedKey();
+    fake.setAll('ok');
+    const before = fake.computed;
+    const sent = Date.now();
+    expect((await multipartSegment(key, uniqueImage(), ['the circle'])).status).toBe(200);
+    const call = fake.gpuCalls[before];
+    expect(call.tenant).toBe(record.keyId);
+    expect(call.requestId).toMatch(/^[0-9a-f]{32}$/);
+    // GPU_TIMEOUT_MS is 2000 in this suite: the deadline is half of it (the margin is at most half)
+    expect(call.deadlineMs).toBeGreaterThanOrEqual(sent + 1000);
+    expect(call.deadlineMs).toBeLessThanOrEqual(Date.now() + 1000);
+    // One image, each backend failing in turn: the one picked first fails once, and the retry
+    // carries another id.
+    const image = uniqueImage();
+    let retried = 0;
+    for (const failing of ['gpu-a.test', 'gpu-b.test']) {
+      fake.setAll('ok');
+      fake.modes.set(failing, 'unavailable');
+      const attempts = fake.attemptIds.length;
+      expect((await multipartSegment(key, image, [`the circle ${failing}`])).status).toBe(200);
+      const ids = fake.attemptIds.slice(attempts);
+      if (ids.length === 2) {
+        retried += 1;
+        expect(ids[0]).toMatch(/^[0-9a-f]{32}$/);
+        expect(ids[1]).not.toBe(ids[0]);
+      }
+    }
+    expect(retried).toBe(1);
+    fake.setAll('ok');
+  });
+
   it('retries once on the next backend after a connection error or a 503', async () => {
     for (const mode of ['down', 'unavailable'] as const) {
       const before = fake.computed;

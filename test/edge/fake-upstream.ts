@@ -5,7 +5,7 @@
  * S3, as the real service does.
  */
 import { vi } from 'vitest';
-import { verifyRequest, SIGNATURE_HEADER, TIMESTAMP_HEADER } from '../../contract/hmac.js';
+import { verifyRequest } from '../../contract/hmac.js';
 import { ForwardOptionsSchema, resultObjectKey, type SegmentResult } from '../../contract/segment.js';
 
 export const HMAC_SECRET = 'edge-test-hmac-secret';
@@ -21,6 +21,10 @@ export interface GpuCall {
   phrases: string[];
   options: Record<string, unknown>;
   imageBytes: number;
+  /** The signed tenant (API key id), request id and deadline. */
+  tenant: string;
+  requestId: string;
+  deadlineMs: number;
 }
 
 export class FakeUpstream {
@@ -29,6 +33,8 @@ export class FakeUpstream {
   readonly gpuCalls: GpuCall[] = [];
   readonly s3Objects = new Map<string, string>();
   s3Gets = 0;
+  /** The request id header of every call that reached a GPU host, answered or not. */
+  readonly attemptIds: (string | null)[] = [];
   /** Resolves answers the fake GPU holds back (for async tests). */
   gate: Promise<void> | null = null;
 
@@ -59,6 +65,7 @@ export class FakeUpstream {
 
   private async gpu(request: Request, url: URL, signal?: AbortSignal | null): Promise<Response> {
     const mode = this.modes.get(url.hostname) ?? 'ok';
+    this.attemptIds.push(request.headers.get('x-cris-request-id'));
     if (mode === 'down') throw new TypeError('Network connection lost.');
     if (mode === 'unavailable') return Response.json({ error: { code: 'unavailable', message: 'draining' } }, { status: 503 });
     if (mode === 'hang') {
@@ -73,14 +80,14 @@ export class FakeUpstream {
       return new Response('late', { status: 500 });
     }
     const body = new Uint8Array(await request.arrayBuffer());
-    const failure = await verifyRequest(HMAC_SECRET, 'POST', url.pathname, body, request.headers.get(TIMESTAMP_HEADER), request.headers.get(SIGNATURE_HEADER));
-    if (failure) return Response.json({ error: { code: 'invalid_signature', message: failure } }, { status: 401 });
+    const verified = await verifyRequest(HMAC_SECRET, { method: 'POST', path: url.pathname, body, headers: request.headers });
+    if (!verified.ok) return Response.json({ error: { code: 'invalid_signature', message: verified.failure } }, { status: 401 });
     const form = await new Request(request.url, { method: 'POST', headers: request.headers, body }).formData();
     const image = form.get('image') as unknown as File;
     const phrases = form.getAll('text');
     const options = ForwardOptionsSchema.parse(JSON.parse(form.get('options') ?? '{}'));
     if (mode === 'reject-image') return Response.json({ error: { code: 'invalid_image', message: 'cannot decode' } }, { status: 422 });
-    this.gpuCalls.push({ host: url.hostname, phrases, options, imageBytes: image.size });
+    this.gpuCalls.push({ host: url.hostname, phrases, options, imageBytes: image.size, ...verified.context });
     if (this.gate) await this.gate;
     const result: SegmentResult = {
       id: options.resultKey,

@@ -40,15 +40,37 @@ export async function edgeResultKey(model: string, image: Uint8Array, texts: str
   });
 }
 
+/** What a test may set of the signed context (contract/hmac.ts); defaults: tenant `key_test`, deadline in 30 s. */
+export interface SignOverrides {
+  tenant?: string;
+  deadlineMs?: number;
+  requestId?: string;
+  nowSeconds?: number;
+}
+
+/** The signature headers the edge would send for this body. */
+export function signedHeaders(secret: string, body: Uint8Array, sign: SignOverrides = {}, path = '/v1/segment') {
+  return signRequest(secret, {
+    method: 'POST',
+    path,
+    body,
+    tenant: sign.tenant ?? 'key_test',
+    deadlineMs: sign.deadlineMs ?? Date.now() + 30_000,
+    requestId: sign.requestId,
+    nowSeconds: sign.nowSeconds,
+  });
+}
+
 /** RequestInit of a signed segment request (`secret` undefined: unsigned). */
 export async function segmentInit(
   fields: SegmentForm,
   secret: string | undefined,
   extraHeaders: Record<string, string> = {},
   path = '/v1/segment',
+  sign: SignOverrides = {},
 ): Promise<RequestInit & { body: Uint8Array<ArrayBuffer> }> {
   const { body, contentType } = await multipartBody(fields);
-  const signature = secret ? await signRequest(secret, 'POST', path, body) : {};
+  const signature = secret ? await signedHeaders(secret, body, sign, path) : {};
   return {
     method: 'POST',
     headers: { 'content-type': contentType, ...signature, ...extraHeaders },

@@ -171,6 +171,13 @@ describe('GPU service process', () => {
     await expectJsonError(await segment({ image, texts: ['the red circle'] }, {}, null), 401, 'invalid_signature');
   });
 
+  it('refuses a replayed signature with 401 replayed_request', async () => {
+    const image = new Uint8Array(readFileSync(join(dataset, refs[0].image)));
+    const init = await segmentInit({ image, texts: ['the red circle'] }, service.secret);
+    expect((await fetch(`${service.url}/v1/segment`, init)).status).toBe(200);
+    await expectJsonError(await fetch(`${service.url}/v1/segment`, init), 401, 'replayed_request');
+  });
+
   it('answers each bad input with a 4xx JSON error, never a 5xx or a crash', async () => {
     const good = new Uint8Array(readFileSync(join(dataset, refs[0].image)));
     const jpeg = new Uint8Array(await sharp(good).jpeg().toBuffer());

@@ -1,20 +1,26 @@
 /**
  * Forwards one segmentation to the GPU service: HMAC-signed multipart (`image`, `text`...,
- * `options` JSON with the result key) to `POST /v1/segment`. One deadline for the whole call;
- * one retry, on a connection error or a 503, to the next backend URL; the circuit breaker is
- * told how it went.
+ * `options` JSON with the result key) to `POST /v1/segment`. One deadline for the whole call,
+ * sent to the service (signed, a margin before the edge gives up, so the service drops work
+ * nobody will wait for); each attempt is signed with a request id of its own (the service
+ * refuses a replayed one) and the tenant (the API key id). One retry, on a connection error or
+ * a 503, to the next backend URL; the circuit breaker is told how it went.
  */
 import { ApiError, isErrorCode } from '../../../contract/errors.js';
-import { signRequest } from '../../../contract/hmac.js';
+import { sha256Hex, signRequest } from '../../../contract/hmac.js';
 import type { ForwardOptions, SegmentResult } from '../../../contract/segment.js';
 import type { CircuitBreaker } from './breaker.js';
 
 export const SEGMENT_PATH = '/v1/segment';
+/** The deadline sent to the service is this long before the edge's own abort (at most half the timeout). */
+export const DEADLINE_MARGIN_MS = 1500;
 
 export interface ForwardInput {
   image: Uint8Array;
   imageType: string;
   imageSha256: string;
+  /** The API key id the request is for (signed; the service shares its queue per tenant). */
+  tenant: string;
   phrases: readonly string[];
   options: ForwardOptions;
 }
@@ -26,16 +32,37 @@ export interface GpuClientOptions {
   breaker: CircuitBreaker;
 }
 
-/** The signed multipart body, serialised once so the signature covers the exact bytes sent. */
-export async function buildSignedBody(secret: string, input: ForwardInput): Promise<{ body: Uint8Array; headers: Record<string, string> }> {
+export interface SignedBody {
+  body: Uint8Array;
+  /** Content type and the signature headers of one attempt. */
+  headers(): Promise<Record<string, string>>;
+}
+
+/**
+ * The multipart body, serialised (and hashed) once so every signature covers the exact bytes
+ * sent; `headers()` signs one attempt: a new request id each call, the same tenant and deadline.
+ */
+export async function buildSignedBody(secret: string, input: ForwardInput, deadlineMs: number): Promise<SignedBody> {
   const form = new FormData();
   form.append('image', new Blob([input.image], { type: input.imageType || 'application/octet-stream' }), 'image');
   for (const phrase of input.phrases) form.append('text', phrase);
   form.append('options', JSON.stringify(input.options));
   const serialised = new Response(form);
   const body = new Uint8Array(await serialised.arrayBuffer());
-  const signature = await signRequest(secret, 'POST', SEGMENT_PATH, body);
-  return { body, headers: { 'content-type': serialised.headers.get('content-type') ?? 'multipart/form-data', ...signature } };
+  const contentType = serialised.headers.get('content-type') ?? 'multipart/form-data';
+  const digest = { sha256: await sha256Hex(body) };
+  return {
+    body,
+    headers: async () => ({
+      'content-type': contentType,
+      ...(await signRequest(secret, { method: 'POST', path: SEGMENT_PATH, body: digest, tenant: input.tenant, deadlineMs })),
+    }),
+  };
+}
+
+/** The deadline the service is told for a call that the edge aborts after `timeoutMs`. */
+export function serviceDeadline(startedMs: number, timeoutMs: number): number {
+  return startedMs + timeoutMs - Math.min(DEADLINE_MARGIN_MS, timeoutMs / 2);
 }
 
 /** Backends in the order to try: a start chosen by the image hash (feature-cache affinity), then the next. */
@@ -66,7 +93,7 @@ async function upstreamError(response: Response): Promise<ApiError> {
   const message = payload?.error?.message ?? `GPU service answered ${response.status}.`;
   // Client faults the service found (bad image, too many pixels, overload) pass through; the
   // edge's own faults (bad signature) and server errors do not.
-  if (code && isErrorCode(code) && response.status < 500 && code !== 'invalid_signature' && code !== 'unauthorized') {
+  if (code && isErrorCode(code) && response.status < 500 && code !== 'invalid_signature' && code !== 'replayed_request' && code !== 'unauthorized') {
     const retryAfter = Number(response.headers.get('retry-after'));
     return new ApiError(code, message, Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : undefined);
   }
@@ -76,12 +103,12 @@ async function upstreamError(response: Response): Promise<ApiError> {
 
 export async function forwardSegment(options: GpuClientOptions, input: ForwardInput): Promise<SegmentResult> {
   options.breaker.admit();
-  const { body, headers } = await buildSignedBody(options.hmacSecret, input);
   const signal = AbortSignal.timeout(options.timeoutMs);
+  const signed = await buildSignedBody(options.hmacSecret, input, serviceDeadline(Date.now(), options.timeoutMs));
   const reasons: string[] = [];
   try {
     for (const url of backendOrder(options.urls, input.imageSha256)) {
-      const outcome = await attempt(url, body, headers, signal);
+      const outcome = await attempt(url, signed.body, await signed.headers(), signal);
       if (outcome.kind === 'retryable') {
         reasons.push(outcome.reason);
         continue;

@@ -101,6 +101,7 @@ async function answer(c: Context<AppEnv>, meter: DurableObjectStub<KeyMeter>, gp
       image: request.image,
       imageType: request.imageType,
       imageSha256: job.imageSha256,
+      tenant: keyId,
       phrases: request.phrases,
       options: { ...request.options, resultKey: id },
     }).then((result) => {

@@ -10,11 +10,12 @@
 import { Hono } from 'hono';
 import type { Context } from 'hono';
 import { ApiError } from '../../../contract/errors.js';
-import { SIGNATURE_HEADER, TIMESTAMP_HEADER, verifyRequest } from '../../../contract/hmac.js';
+import { verifyRequest, type SignedContext } from '../../../contract/hmac.js';
 import { LIMITS } from '../../../contract/limits.js';
 import type { ServiceMetrics } from '../metrics/service-metrics.js';
 import { readBodyLimited } from './body.js';
 import type { Logger } from './logger.js';
+import { ReplayGuard } from './replay-guard.js';
 import type { SegmentPipeline } from './segment-pipeline.js';
 import { parseSegmentRequest } from './segment-request.js';
 import type { ServiceState } from './service-state.js';
@@ -33,12 +34,18 @@ export interface AppDeps {
   maxBodyBytes?: number;
   /** Unix seconds, for the signature window. */
   nowSeconds?: () => number;
+  /** Request ids already accepted (default: one of 200,000 ids). */
+  replay?: ReplayGuard;
 }
+
+/** Unexpired request ids remembered by default (200,000 ids: about 30 MB). */
+export const DEFAULT_REPLAY_MEMORY = 200_000;
 
 export function createApp(deps: AppDeps): Hono {
   if (!deps.auth.secret && !deps.auth.insecureNoAuth) throw new Error('createApp: an HMAC secret is required');
   const app = new Hono();
   const maxBodyBytes = deps.maxBodyBytes ?? LIMITS.maxBodyBytes;
+  const replay = deps.replay ?? new ReplayGuard({ maxEntries: DEFAULT_REPLAY_MEMORY, nowSeconds: deps.nowSeconds });
 
   app.use('*', async (c, next) => {
     const started = performance.now();
@@ -53,7 +60,7 @@ export function createApp(deps: AppDeps): Hono {
     if (!deps.state.ready()) throw new ApiError('unavailable', 'the service is not ready', 1);
     deps.state.enter();
     try {
-      return await segmentRoute(c, deps, maxBodyBytes);
+      return await segmentRoute(c, deps, maxBodyBytes, replay);
     } finally {
       deps.state.leave();
     }
@@ -95,9 +102,9 @@ export function createApp(deps: AppDeps): Hono {
   return app;
 }
 
-async function segmentRoute(c: Context, deps: AppDeps, maxBodyBytes: number): Promise<Response> {
+async function segmentRoute(c: Context, deps: AppDeps, maxBodyBytes: number, replay: ReplayGuard): Promise<Response> {
   const body = await readBodyLimited(c.req.raw, maxBodyBytes);
-  await checkSignature(c, deps, body);
+  await checkSignature(c, deps, body, replay);
   const request = await parseSegmentRequest(body, c.req.header('content-type'), deps.model);
   const wantPng = request.phrases.length === 1 && acceptsPngFirst(c.req.header('accept'));
 
@@ -123,18 +130,19 @@ async function segmentRoute(c: Context, deps: AppDeps, maxBodyBytes: number): Pr
   }
 }
 
-async function checkSignature(c: Context, deps: AppDeps, body: Uint8Array): Promise<void> {
-  if (!deps.auth.secret) return; // insecure development mode, refused by config in production
-  const failure = await verifyRequest(
-    deps.auth.secret,
-    c.req.method,
-    new URL(c.req.url).pathname,
+/** The signed context of a valid, first-seen signature; undefined in insecure development mode. */
+async function checkSignature(c: Context, deps: AppDeps, body: Uint8Array, replay: ReplayGuard): Promise<SignedContext | undefined> {
+  if (!deps.auth.secret) return undefined; // insecure development mode, refused by config in production
+  const verified = await verifyRequest(deps.auth.secret, {
+    method: c.req.method,
+    path: new URL(c.req.url).pathname,
     body,
-    c.req.header(TIMESTAMP_HEADER),
-    c.req.header(SIGNATURE_HEADER),
-    deps.nowSeconds?.(),
-  );
-  if (failure) throw new ApiError('invalid_signature', `request signature ${failure}`);
+    headers: c.req.raw.headers,
+    nowSeconds: deps.nowSeconds?.(),
+  });
+  if (!verified.ok) throw new ApiError('invalid_signature', `request signature ${verified.failure}`);
+  replay.admit(verified.context.requestId, verified.timestampSeconds);
+  return verified.context;
 }
 
 /** True when image/png is acceptable and preferred over JSON (an exact or higher q-value). */

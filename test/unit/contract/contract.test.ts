@@ -15,16 +15,22 @@ const body = new TextEncoder().encode('--boundary\r\nhello\r\n');
 describe('hmac', () => {
   it('accepts its own signature and refuses a changed body, path, secret or stale time', async () => {
     const now = 1_800_000_000;
-    const h = await signRequest('s3cret', 'POST', '/v1/segment', body, now);
+    const context = { tenant: 'key_abc', deadlineMs: now * 1000 + 5000 };
+    const h = await signRequest('s3cret', { method: 'POST', path: '/v1/segment', body, ...context, nowSeconds: now });
     const ts = h[TIMESTAMP_HEADER];
     const sig = h[SIGNATURE_HEADER];
-    expect(await verifyRequest('s3cret', 'POST', '/v1/segment', body, ts, sig, now + 10)).toBeNull();
-    expect(await verifyRequest('s3cret', 'POST', '/v1/segment', new Uint8Array([1]), ts, sig, now)).toBe('mismatch');
-    expect(await verifyRequest('s3cret', 'POST', '/v1/other', body, ts, sig, now)).toBe('mismatch');
-    expect(await verifyRequest('other', 'POST', '/v1/segment', body, ts, sig, now)).toBe('mismatch');
-    expect(await verifyRequest('s3cret', 'POST', '/v1/segment', body, ts, sig, now + 301)).toBe('expired');
-    expect(await verifyRequest('s3cret', 'POST', '/v1/segment', body, null, sig, now)).toBe('missing');
-    expect(await verifyRequest('s3cret', 'POST', '/v1/segment', body, ts, 'zz', now)).toBe('missing');
+    const check = async (b: Uint8Array, path: string, secret: string, headers: Record<string, string | null>, at: number) => {
+      const result = await verifyRequest(secret, { method: 'POST', path, body: b, headers, nowSeconds: at });
+      return result.ok ? null : result.failure;
+    };
+    expect(await check(body, '/v1/segment', 's3cret', { ...h }, now + 10)).toBeNull();
+    expect(await check(new Uint8Array([1]), '/v1/segment', 's3cret', { ...h }, now)).toBe('mismatch');
+    expect(await check(body, '/v1/other', 's3cret', { ...h }, now)).toBe('mismatch');
+    expect(await check(body, '/v1/segment', 'other', { ...h }, now)).toBe('mismatch');
+    expect(await check(body, '/v1/segment', 's3cret', { ...h, [TIMESTAMP_HEADER]: ts }, now + 301)).toBe('expired');
+    expect(await check(body, '/v1/segment', 's3cret', { ...h, [TIMESTAMP_HEADER]: null }, now)).toBe('missing');
+    expect(await check(body, '/v1/segment', 's3cret', { ...h, [SIGNATURE_HEADER]: 'zz' }, now)).toBe('missing');
+    expect(sig).toMatch(/^[0-9a-f]{64}$/);
   });
 });
 

@@ -2,7 +2,6 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ApiError } from '../../../contract/errors.js';
 import { SegmentResultSchema } from '../../../contract/segment.js';
 import { LIMITS } from '../../../contract/limits.js';
-import { signRequest } from '../../../contract/hmac.js';
 import { DynamicBatcher } from '../../../gpu-service/src/batcher/dynamic-batcher.js';
 import { BatchScheduler, type ScheduledResult } from '../../../gpu-service/src/batcher/scheduler.js';
 import type { PreparedImage } from '../../../gpu-service/src/engine/types.js';
@@ -16,7 +15,7 @@ import { FeatureCache } from '../../../gpu-service/src/worker/feature-cache.js';
 import { InProcessBackend } from '../../../gpu-service/src/worker/in-process-backend.js';
 import type { BatchItemInput } from '../../../gpu-service/src/worker/protocol.js';
 import { FAKE_SIZE, FAKE_WORD_LEN, FakeRunner, fakeEncodeMask, fakePostprocess } from '../../helpers/service-fakes.js';
-import { edgeResultKey, segmentInit } from '../../helpers/service-requests.js';
+import { edgeResultKey, segmentInit, signedHeaders } from '../../helpers/service-requests.js';
 
 const SECRET = 'unit-test-secret-0123456789';
 const MODEL = 'fake-model@1.0.0';
@@ -153,13 +152,24 @@ describe('POST /v1/segment', () => {
     await expectError(await post(h, await segmentInit(fields, undefined)), 401, 'invalid_signature');
     await expectError(await post(h, await segmentInit(fields, 'another-secret-0123456789')), 401, 'invalid_signature');
     const init = await segmentInit(fields, SECRET);
-    const old = await signRequest(SECRET, 'POST', '/v1/segment', init.body, Math.floor(Date.now() / 1000) - 3600);
+    const old = await signedHeaders(SECRET, init.body, { nowSeconds: Math.floor(Date.now() / 1000) - 3600 });
     await expectError(await post(h, { ...init, headers: { ...(init.headers as Record<string, string>), ...old } }), 401, 'invalid_signature');
     const tampered = new Uint8Array(init.body);
     tampered[tampered.length - 10] ^= 1;
     await expectError(await post(h, { ...init, body: tampered }), 401, 'invalid_signature');
     await expectError(await h.app.request('http://service.local/v1/segment/', init), 404, 'not_found');
     expect(h.runner.encodeCalls).toEqual([]);
+  });
+
+  it('refuses a replayed signature (the same request id) with 401 replayed_request, and runs it once', async () => {
+    const h = harness();
+    const init = await segmentInit({ image: IMAGE, texts: ['a star'] }, SECRET);
+    expect((await post(h, init)).status).toBe(200);
+    await expectError(await post(h, init), 401, 'replayed_request');
+    // a new signature of the same body is a new request
+    const again = await signedHeaders(SECRET, init.body);
+    expect((await post(h, { ...init, headers: { ...(init.headers as Record<string, string>), ...again } })).status).toBe(200);
+    expect(h.stored).toHaveLength(2);
   });
 
   it('answers each bad input with its 4xx error', async () => {
@@ -180,10 +190,10 @@ describe('POST /v1/segment', () => {
     const max = harness({ maxBodyBytes: 1000 });
     await expectError(await post(max, await segmentInit({ image: new Uint8Array(2000).fill(1), texts: ['a'] }, SECRET)), 413, 'payload_too_large');
     const json = new TextEncoder().encode('{"text":"a"}');
-    const signed = await signRequest(SECRET, 'POST', '/v1/segment', json);
+    const signed = await signedHeaders(SECRET, json);
     await expectError(await post(h, { method: 'POST', body: json, headers: { 'content-type': 'application/json', ...signed } }), 415, 'unsupported_media_type');
     const garbage = new TextEncoder().encode('--x\r\nnot really multipart');
-    const signedGarbage = await signRequest(SECRET, 'POST', '/v1/segment', garbage);
+    const signedGarbage = await signedHeaders(SECRET, garbage);
     await expectError(await post(h, { method: 'POST', body: garbage, headers: { 'content-type': 'multipart/form-data; boundary=y', ...signedGarbage } }), 400, 'bad_request');
   });
 
