@@ -5,6 +5,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
+import { PROVIDER_CHOICES, type ProviderChoice } from './engine/types.js';
 
 const intFrom = (fallback: number, min = 0) => z.coerce.number().int().min(min).default(fallback);
 const bool = (fallback: boolean) =>
@@ -22,7 +23,8 @@ const EnvSchema = z.object({
   CRIS_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   /** Model bundle folder (manifest.json + graphs), relative to the working directory. */
   CRIS_BUNDLE_DIR: z.string().default('models/cris-shapes-s'),
-  CRIS_PROVIDER: z.enum(['auto', 'cuda', 'cpu']).default('auto'),
+  /** Execution provider: `auto` (CUDA, else CPU), or one that must load (`cuda`, `webgpu`, `cpu`). */
+  CRIS_PROVIDER: z.enum(PROVIDER_CHOICES).default('auto'),
   /** onnxruntime intra-op threads per worker; 0 = onnxruntime's default. */
   CRIS_THREADS: intFrom(0),
   /** Let onnxruntime's idle threads spin-wait; off, they sleep and leave the cores to imaging and HTTP. */
@@ -72,7 +74,7 @@ export interface ServiceConfig {
   host: string;
   port: number;
   bundleDir: string;
-  provider: 'auto' | 'cuda' | 'cpu';
+  provider: ProviderChoice;
   threads: number;
   ortSpinning: boolean;
   workers: number;

@@ -98,6 +98,7 @@ async function main(): Promise<void> {
   const metrics = createServiceMetrics(registry, {
     queueDepth: () => batcher.depth,
     batchesInFlight: () => scheduler?.inFlight ?? 0,
+    provider: () => backend?.provider,
     processMetrics: true,
   });
   let backend: InferenceBackend | undefined;
@@ -135,6 +136,7 @@ async function main(): Promise<void> {
   logger.info('inference backend', {
     provider: backend.provider,
     requested: config.provider,
+    provider_note: backend.providerNote,
     workers: backend.concurrency,
     imaging_workers: imagingPool.concurrency,
     model,

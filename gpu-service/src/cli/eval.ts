@@ -1,6 +1,6 @@
 /**
  * `npm run -s eval -- --data DIR --model models/<id> [--json] [--limit N] [--threshold T]
- *     [--worst K --overlay-dir DIR] [--plot FILE.png] [--provider auto|cuda|cpu] [--threads N]`
+ *     [--worst K --overlay-dir DIR] [--plot FILE.png] [--provider auto|cuda|webgpu|cpu] [--threads N]`
  *
  * Runs a bundle over a referring dataset (refs.jsonl) through the same engine code the service
  * uses and reports mIoU (mean per-sentence IoU, every sentence counts), oIoU (cumulative) and
@@ -22,10 +22,11 @@ import {
   type SentenceScore,
 } from '../engine/evaluate.js';
 import { renderOverlay } from '../engine/overlay.js';
+import { PROVIDER_CHOICES, type ProviderChoice } from '../engine/types.js';
 import { renderSummaryPng } from '../engine/plot.js';
 
 const USAGE =
-  'usage: eval --data DIR --model BUNDLE_DIR [--json] [--limit N] [--threshold T] [--worst K --overlay-dir DIR] [--plot FILE.png] [--provider auto|cuda|cpu] [--threads N]';
+  'usage: eval --data DIR --model BUNDLE_DIR [--json] [--limit N] [--threshold T] [--worst K --overlay-dir DIR] [--plot FILE.png] [--provider auto|cuda|webgpu|cpu] [--threads N]';
 
 interface WorstCase {
   id: string;
@@ -87,8 +88,8 @@ async function main(): Promise<void> {
   const worstK = values.worst === undefined ? 0 : Number(values.worst);
   if (!Number.isInteger(worstK) || worstK < 0) fail('--worst must be a non-negative integer');
   if (worstK > 0 && !values['overlay-dir']) fail('--worst needs --overlay-dir');
-  const provider = values.provider as 'auto' | 'cuda' | 'cpu';
-  if (!['auto', 'cuda', 'cpu'].includes(provider)) fail('--provider must be auto, cuda or cpu');
+  const provider = values.provider as ProviderChoice;
+  if (!PROVIDER_CHOICES.includes(provider)) fail(`--provider must be one of ${PROVIDER_CHOICES.join(', ')}`);
   const threads = values.threads === undefined ? undefined : Number(values.threads);
 
   const refs = (await readRefs(values.data)).slice(0, limit);

@@ -7,11 +7,10 @@
 import type { MaskFormat, PhraseResult } from '../../../contract/segment.js';
 import { modelName, type Bundle } from '../bundle/index.js';
 import { prepareImage } from '../imaging/index.js';
-import type { ProviderChoice } from '../inference/onnx-runner.js';
 import { encodeMask, logitsToPhraseMask } from '../masks/index.js';
 import type { ClipTokenizer } from '../tokenizer/index.js';
 import { loadBundle } from './load.js';
-import type { ModelRunner, PhraseMask } from './types.js';
+import type { ExecutionProvider, ModelRunner, PhraseMask, ProviderChoice } from './types.js';
 
 export interface EngineOptions {
   bundleDir: string;
@@ -49,7 +48,7 @@ export interface Engine {
   bundle: Bundle;
   /** `<id>@<version>` */
   model: string;
-  provider: 'cuda' | 'cpu';
+  provider: ExecutionProvider;
   runner: ModelRunner;
   tokenizer: ClipTokenizer;
   /** Masks on the original image, before encoding. */

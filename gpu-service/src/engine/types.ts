@@ -43,10 +43,17 @@ export interface ImageFeatures {
   tensors: Record<string, { data: Float32Array; dims: number[] }>;
 }
 
+/** onnxruntime execution providers the service can run on. */
+export const EXECUTION_PROVIDERS = ['cuda', 'webgpu', 'cpu'] as const;
+export type ExecutionProvider = (typeof EXECUTION_PROVIDERS)[number];
+/** What CRIS_PROVIDER / --provider may ask for: one provider, or `auto` (CUDA, else CPU). */
+export const PROVIDER_CHOICES = ['auto', ...EXECUTION_PROVIDERS] as const;
+export type ProviderChoice = (typeof PROVIDER_CHOICES)[number];
+
 /** onnxruntime behind one adapter: the only code that touches onnxruntime-node. */
 export interface ModelRunner {
   /** Execution provider actually in use (asserted at load, never a silent fallback). */
-  readonly provider: 'cuda' | 'cpu';
+  readonly provider: ExecutionProvider;
   /** images: [B, 3, S, S] -> one ImageFeatures per batch row. */
   encodeImages(images: Float32Array, batch: number): Promise<ImageFeatures[]>;
   /**

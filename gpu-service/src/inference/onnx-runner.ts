@@ -3,9 +3,12 @@
  * sessions of a bundle on the requested execution provider, checks them against the manifest and
  * implements ModelRunner.
  *
- * Provider: onnxruntime silently runs on CPU when a requested GPU provider cannot be used, so the
- * CUDA attempt is made with CUDA as the ONLY provider: if that session cannot be created, CUDA is
- * not in use. 'cuda' then fails loudly, 'auto' falls back to CPU and says so in `provider`.
+ * Provider: onnxruntime silently runs on CPU when a requested GPU provider cannot be used, so a
+ * GPU attempt is made with that provider as the ONLY one: if the session cannot be created, the
+ * provider is not in use. 'cuda' and 'webgpu' then fail loudly (WebGPU: Dawn finds no adapter,
+ * e.g. no Vulkan loader or driver); 'auto' tries CUDA, then CPU, in that order, and says why in
+ * its log line. WebGPU is never an 'auto' choice: on the machines we serve from CUDA is there and
+ * faster, and probing Dawn on a CPU machine costs start time and prints a native warning.
  * Where onnxruntime-node certainly has no CUDA provider library (a CPU install), the attempt is
  * not made at all: onnxruntime would print a native error line for it on every start.
  */
@@ -16,9 +19,13 @@ import * as ort from 'onnxruntime-node';
 import { BundleError, type Bundle } from '../bundle/read.js';
 import { checkGraphMetadata, checkGraphSignature, readOnnxMetadata, type SessionValueInfo } from '../bundle/check.js';
 import type { GraphSpec } from '../bundle/schema.js';
-import type { ImageFeatures, ModelRunner } from '../engine/types.js';
+import type { ExecutionProvider, ImageFeatures, ModelRunner, ProviderChoice } from '../engine/types.js';
 
-export type ProviderChoice = 'auto' | 'cuda' | 'cpu';
+export type { ProviderChoice } from '../engine/types.js';
+
+/** What 'auto' tries, in order (see the file comment). */
+const AUTO_ORDER: readonly ExecutionProvider[] = ['cuda', 'cpu'];
+const LABEL: Record<ExecutionProvider, string> = { cuda: 'CUDA', webgpu: 'WebGPU', cpu: 'CPU' };
 
 export interface RunnerOptions {
   provider: ProviderChoice;
@@ -33,12 +40,12 @@ export interface RunnerOptions {
   log?: (message: string) => void;
 }
 
-type Provider = 'cuda' | 'cpu';
+type Provider = ExecutionProvider;
 
 function sessionOptions(provider: Provider, options: RunnerOptions, quiet: boolean): ort.InferenceSession.SessionOptions {
   const { threads, spinning } = options;
   return {
-    executionProviders: [provider === 'cuda' ? { name: 'cuda', deviceId: 0 } : { name: 'cpu' }],
+    executionProviders: [provider === 'cuda' ? { name: 'cuda', deviceId: 0 } : { name: provider }],
     graphOptimizationLevel: 'all',
     // The 'auto' probe for CUDA fails on CPU machines by design: keep onnxruntime's own log quiet
     // then (the reason is in the exception and goes to options.log).
@@ -80,6 +87,12 @@ async function createSessions(bundle: Bundle, provider: Provider, runnerOptions:
   }
 }
 
+/** onnxruntime's reason, without its stack: the first lines (Dawn puts the cause on the second). */
+function firstLines(error: unknown): string {
+  const lines = (error instanceof Error ? error.message : String(error)).split('\n');
+  return lines.map((line) => line.trim()).filter((line) => line && !line.startsWith('at ')).slice(0, 2).join(' / ');
+}
+
 function describe(values: readonly ort.InferenceSession.ValueMetadata[]): SessionValueInfo[] {
   return values.map((v) => (v.isTensor ? { name: v.name, type: v.type, shape: v.shape } : { name: v.name }));
 }
@@ -97,23 +110,27 @@ export async function createOnnxRunner(bundle: Bundle, options: RunnerOptions): 
   }
   if (problems.length > 0) throw new BundleError(bundle.dir, problems.join('; '));
 
-  let provider: Provider = options.provider === 'cpu' ? 'cpu' : 'cuda';
+  const auto = options.provider === 'auto';
+  const order = auto ? AUTO_ORDER : [options.provider as Provider];
   let sessions: Awaited<ReturnType<typeof createSessions>> | undefined;
-  let cudaProblem = provider === 'cuda' ? cudaProviderMissing() : null;
-  if (provider === 'cuda' && cudaProblem === null) {
-    try {
-      sessions = await createSessions(bundle, provider, options, options.provider === 'auto');
-    } catch (error) {
-      cudaProblem = error instanceof Error ? error.message.split('\n')[0] : String(error);
+  let provider: Provider = order[0];
+  for (const [index, candidate] of order.entries()) {
+    provider = candidate;
+    const last = index === order.length - 1;
+    let problem = candidate === 'cuda' ? cudaProviderMissing() : null;
+    if (problem === null) {
+      try {
+        sessions = await createSessions(bundle, candidate, options, auto && !last);
+        break;
+      } catch (error) {
+        if (last && candidate === 'cpu') throw error;
+        problem = firstLines(error);
+      }
     }
+    if (!auto) throw new Error(`execution provider ${candidate} cannot be used: ${problem}`);
+    options.log?.(`${LABEL[candidate]} execution provider unavailable (${problem}); using ${LABEL[order[index + 1]]}`);
   }
-  if (cudaProblem !== null) {
-    if (options.provider !== 'auto') throw new Error(`execution provider cuda cannot be used: ${cudaProblem}`);
-    options.log?.(`CUDA execution provider unavailable (${cudaProblem}); using CPU`);
-    provider = 'cpu';
-  }
-  sessions ??= await createSessions(bundle, provider, options);
-  const { encoder, head } = sessions;
+  const { encoder, head } = sessions!;
   problems.push(...checkSession(bundle, 'image_encoder', graphs.image_encoder, encoder), ...checkSession(bundle, 'head', graphs.head, head));
   if (problems.length > 0) {
     await Promise.all([encoder.release(), head.release()]);

@@ -10,6 +10,7 @@ export interface ServiceMetrics {
   errors: Counter<'code'>;
   queueDepth: Gauge;
   batchesInFlight: Gauge;
+  executionProvider: Gauge<'provider'>;
   droppedRequests: Counter;
   batchSize: Histogram;
   inferenceSeconds: Histogram<'graph'>;
@@ -23,6 +24,8 @@ export interface MetricsOptions {
   /** Read at scrape time. */
   queueDepth?: () => number;
   batchesInFlight?: () => number;
+  /** The onnxruntime execution provider in use (undefined until the workers are ready). */
+  provider?: () => string | undefined;
   /** Also export Node process metrics (CPU, memory, event-loop lag). */
   processMetrics?: boolean;
 }
@@ -31,6 +34,7 @@ export function createServiceMetrics(registry: Registry = new Registry(), option
   if (options.processMetrics) collectDefaultMetrics({ register: registry, prefix: 'cris_' });
   const depthSource = options.queueDepth;
   const inFlightSource = options.batchesInFlight;
+  const providerSource = options.provider;
   return {
     registry,
     requests: new Counter({
@@ -59,6 +63,17 @@ export function createServiceMetrics(registry: Registry = new Registry(), option
       registers: [registry],
       collect() {
         if (inFlightSource) this.set(inFlightSource());
+      },
+    }),
+    executionProvider: new Gauge({
+      name: 'cris_execution_provider',
+      help: 'onnxruntime execution provider the inference workers run on (1 for the one in use)',
+      labelNames: ['provider'] as const,
+      registers: [registry],
+      collect() {
+        this.reset();
+        const provider = providerSource?.();
+        if (provider) this.set({ provider }, 1);
       },
     }),
     droppedRequests: new Counter({

@@ -2,6 +2,7 @@
  * An InferenceBackend and Postprocessor that run on the calling thread. For tests and tools;
  * the service itself uses WorkerPools so neither blocks the event loop.
  */
+import type { ExecutionProvider } from '../engine/types.js';
 import type { InferenceDeps, PostprocessDeps } from './batch-executor.js';
 import { postprocessItem, runInference } from './batch-executor.js';
 import type { InferenceBackend, Postprocessor } from './pool.js';
@@ -15,7 +16,7 @@ export class InProcessBackend implements InferenceBackend, Postprocessor {
     readonly concurrency = 1,
   ) {}
 
-  get provider(): 'cuda' | 'cpu' {
+  get provider(): ExecutionProvider {
     return this.deps.runner.provider;
   }
 

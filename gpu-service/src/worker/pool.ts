@@ -6,7 +6,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { ApiError } from '../../../contract/errors.js';
-import type { PreparedImage } from '../engine/types.js';
+import type { ExecutionProvider, PreparedImage } from '../engine/types.js';
 import type {
   BatchInferenceOutput,
   BatchJob,
@@ -20,7 +20,9 @@ import { jobTransferables, transferables } from './protocol.js';
 
 /** What the batch scheduler runs jobs on (a worker pool, or in-process in tests). */
 export interface InferenceBackend {
-  readonly provider: 'cuda' | 'cpu';
+  readonly provider: ExecutionProvider;
+  /** Why `provider` was chosen, when the runner said (e.g. what `auto` found unavailable). */
+  readonly providerNote?: string;
   /** Jobs that can run at once. */
   readonly concurrency: number;
   /** Set once a worker has died; the service then reports `failed`. */
@@ -59,7 +61,8 @@ export class WorkerPool implements InferenceBackend, Postprocessor, ImagePrepare
 
   private constructor(
     private readonly workers: PoolWorker[],
-    readonly provider: 'cuda' | 'cpu',
+    readonly provider: ExecutionProvider,
+    readonly providerNote?: string,
   ) {}
 
   get concurrency(): number {
@@ -78,10 +81,11 @@ export class WorkerPool implements InferenceBackend, Postprocessor, ImagePrepare
       );
       throw (failed as PromiseRejectedResult).reason;
     }
-    const ready = started.map((result) => (result as PromiseFulfilledResult<{ worker: Worker; provider: 'cuda' | 'cpu' }>).value);
+    const ready = started.map((result) => (result as PromiseFulfilledResult<StartedWorker>).value);
     const pool = new WorkerPool(
       ready.map(({ worker }) => ({ worker, pending: new Map(), exited: false })),
       ready[0].provider,
+      ready[0].providerNote,
     );
     for (const entryWorker of pool.workers) pool.watch(entryWorker);
     return pool;
@@ -153,13 +157,19 @@ export class WorkerPool implements InferenceBackend, Postprocessor, ImagePrepare
   }
 }
 
-function startWorker(init: WorkerInit, entry: URL): Promise<{ worker: Worker; provider: 'cuda' | 'cpu' }> {
+interface StartedWorker {
+  worker: Worker;
+  provider: ExecutionProvider;
+  providerNote?: string;
+}
+
+function startWorker(init: WorkerInit, entry: URL): Promise<StartedWorker> {
   const worker = new Worker(entry, { workerData: init });
   return new Promise((resolve, reject) => {
     const onMessage = (message: FromWorker) => {
       if (message.type === 'ready') {
         cleanup();
-        resolve({ worker, provider: message.provider });
+        resolve({ worker, provider: message.provider, providerNote: message.providerNote });
       } else if (message.type === 'init-error') {
         cleanup();
         void worker.terminate();

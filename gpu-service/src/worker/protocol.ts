@@ -7,7 +7,7 @@
  */
 import type { ErrorCode } from '../../../contract/errors.js';
 import type { Mask, MaskFormat } from '../../../contract/segment.js';
-import type { LetterboxTransform, PreparedImage } from '../engine/types.js';
+import type { ExecutionProvider, LetterboxTransform, PreparedImage, ProviderChoice } from '../engine/types.js';
 
 /** One request of a batch: one image and its phrases. */
 export interface BatchItemInput {
@@ -79,7 +79,7 @@ export interface PostprocessOutput {
 export interface WorkerInit {
   role: 'inference' | 'imaging';
   bundleDir: string;
-  provider: 'auto' | 'cuda' | 'cpu';
+  provider: ProviderChoice;
   threads: number;
   ortSpinning: boolean;
   featureCache: { maxEntries: number; maxBytes: number };
@@ -92,7 +92,8 @@ export type ToWorker =
   | { type: 'close' };
 
 export type FromWorker =
-  | { type: 'ready'; provider: 'cuda' | 'cpu' }
+  /** `providerNote`: why the runner is on `provider` (e.g. what `auto` found unavailable). */
+  | { type: 'ready'; provider: ExecutionProvider; providerNote?: string }
   | { type: 'init-error'; message: string }
   | { type: 'result'; id: number; output: BatchInferenceOutput | PostprocessOutput | PreparedImage }
   /** `code`: an ApiError's code (a client error such as invalid_image), rebuilt on the other side. */

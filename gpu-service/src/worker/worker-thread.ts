@@ -12,7 +12,7 @@ import { join, resolve } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import { ApiError } from '../../../contract/errors.js';
 import type { Bundle, BundleManifest } from '../bundle/index.js';
-import type { PreparedImage } from '../engine/types.js';
+import type { ExecutionProvider, PreparedImage } from '../engine/types.js';
 import { postprocessItem, runInference, type InferenceDeps, type PostprocessDeps } from './batch-executor.js';
 import { FeatureCache } from './feature-cache.js';
 import type { FromWorker, ToWorker, WorkerInit } from './protocol.js';
@@ -37,10 +37,16 @@ async function openBundle(): Promise<Bundle> {
   return { dir, manifest, path: (file) => join(dir, file) };
 }
 
-async function startInference(): Promise<{ deps: InferenceDeps; provider: 'cuda' | 'cpu' }> {
+async function startInference(): Promise<{ deps: InferenceDeps; provider: ExecutionProvider; providerNote: string }> {
   const [bundle, { createOnnxRunner }] = await Promise.all([openBundle(), import('../inference/onnx-runner.js')]);
-  const runner = await createOnnxRunner(bundle, { provider: init.provider, threads: init.threads || undefined, spinning: init.ortSpinning });
-  return { deps: { runner, cache: new FeatureCache(init.featureCache) }, provider: runner.provider };
+  const notes: string[] = [];
+  const runner = await createOnnxRunner(bundle, {
+    provider: init.provider,
+    threads: init.threads || undefined,
+    spinning: init.ortSpinning,
+    log: (line) => notes.push(line),
+  });
+  return { deps: { runner, cache: new FeatureCache(init.featureCache) }, provider: runner.provider, providerNote: notes.join('; ') };
 }
 
 interface ImagingDeps extends PostprocessDeps {
@@ -63,9 +69,10 @@ async function startImaging(): Promise<ImagingDeps> {
 async function start(): Promise<void> {
   let inference: InferenceDeps | undefined;
   let imaging: ImagingDeps | undefined;
-  let provider: 'cuda' | 'cpu' = 'cpu';
+  let provider: ExecutionProvider = 'cpu';
+  let providerNote: string | undefined;
   try {
-    if (init.role === 'inference') ({ deps: inference, provider } = await startInference());
+    if (init.role === 'inference') ({ deps: inference, provider, providerNote } = await startInference());
     else imaging = await startImaging();
   } catch (error) {
     send({ type: 'init-error', message: error instanceof Error ? error.message : String(error) });
@@ -97,7 +104,7 @@ async function start(): Promise<void> {
       }
     });
   });
-  send({ type: 'ready', provider });
+  send({ type: 'ready', provider, providerNote });
 }
 
 void start();

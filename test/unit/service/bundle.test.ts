@@ -145,6 +145,27 @@ describe('onnx runner', () => {
     }
   });
 
+  it('webgpu is asserted: without a WebGPU adapter it fails loudly, never a silent CPU session', async () => {
+    const bundle = await readBundle(bundleDir);
+    const messages: string[] = [];
+    let runner: Awaited<ReturnType<typeof createOnnxRunner>> | undefined;
+    let failure: unknown;
+    try {
+      runner = await createOnnxRunner(bundle, { provider: 'webgpu', threads: 1, log: (m) => messages.push(m) });
+    } catch (error) {
+      failure = error;
+    }
+    if (runner) {
+      // A machine where Dawn finds an adapter: the runner must then really be on WebGPU.
+      expect(runner.provider).toBe('webgpu');
+      expect(messages.join('\n')).toContain('onnxruntime webgpu provider');
+      await runner.close();
+    } else {
+      expect(String(failure)).toMatch(/execution provider webgpu cannot be used: .*adapter/i);
+      expect(messages.join('\n')).not.toMatch(/using CPU|onnxruntime cpu provider/);
+    }
+  });
+
   it('a CPU-only onnxruntime-node is not asked for CUDA at all: auto says why, no native error line', async () => {
     const binDir = join(dirname(createRequire(import.meta.url).resolve('onnxruntime-node/package.json')), 'bin', 'napi-v6', process.platform, process.arch);
     const cudaInstalled = readdirSync(binDir).some((name) => name.startsWith('libonnxruntime_providers_cuda.so'));

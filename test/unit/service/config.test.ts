@@ -45,6 +45,12 @@ describe('loadConfig', () => {
     expect(config.featureCache.maxBytes).toBe(1024 * 1024);
   });
 
+  it('takes every provider choice: auto, cuda, webgpu, cpu', () => {
+    for (const provider of ['auto', 'cuda', 'webgpu', 'cpu']) {
+      expect(loadConfig({ CRIS_HMAC_SECRET: SECRET, CRIS_PROVIDER: provider }).provider).toBe(provider);
+    }
+  });
+
   it('requires an HMAC secret unless the insecure development flag is set', () => {
     expect(() => loadConfig({})).toThrow(/CRIS_HMAC_SECRET is required/);
     expect(() => loadConfig({ CRIS_HMAC_SECRET: 'short' })).toThrow(ConfigError);
@@ -53,6 +59,7 @@ describe('loadConfig', () => {
 
   it('names the variable that is wrong', () => {
     expect(() => loadConfig({ CRIS_HMAC_SECRET: SECRET, CRIS_PROVIDER: 'tpu' })).toThrow(/CRIS_PROVIDER/);
+    expect(() => loadConfig({ CRIS_HMAC_SECRET: SECRET, CRIS_PROVIDER: 'CUDA' })).toThrow(/CRIS_PROVIDER/);
     expect(() => loadConfig({ CRIS_HMAC_SECRET: SECRET, CRIS_MAX_BATCH: '0' })).toThrow(/CRIS_MAX_BATCH/);
     expect(() => loadConfig({ CRIS_HMAC_SECRET: SECRET, CRIS_PORT: 'eighty' })).toThrow(/CRIS_PORT/);
   });
