@@ -1,7 +1,8 @@
 /**
  * The Kubernetes manifests in gpu-service/deploy/ are parsed and checked against what the
  * service really does (probe routes, port, env vars the config knows, the metric the HPA reads).
- * The Dockerfile is not built here: there is no container engine in this environment.
+ * The Dockerfile is not built here (no container engine in this environment): it is parsed
+ * (dockerfile-ast) and its pinning, checksum and CUDA-provider steps are checked.
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -9,6 +10,7 @@ import { parseAllDocuments } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../gpu-service/src/config.js';
 import { createServiceMetrics } from '../../../gpu-service/src/metrics/service-metrics.js';
+import { contextCopySources, dockerfile, globalArgs } from '../deploy/dockerfile.js';
 
 const DEPLOY = join(import.meta.dirname, '..', '..', '..', 'gpu-service', 'deploy');
 
@@ -108,5 +110,62 @@ describe('gpu-service/deploy manifests', () => {
     const [pdb] = byKind('PodDisruptionBudget');
     expect(matches(pdb.spec.selector.matchLabels, pod.metadata.labels)).toBe(true);
     expect(pdb.spec.minAvailable).toBeLessThan(byKind('HorizontalPodAutoscaler')[0].spec.minReplicas + 1);
+  });
+});
+
+describe('gpu-service/Dockerfile', () => {
+  const stages = dockerfile.getFROMs();
+  const args = globalArgs();
+  const runsOf = (stage: string) => dockerfile.getInstructions()
+    .filter((instruction) => instruction.getKeyword() === 'RUN' && dockerfile.getContainingImage(instruction.getRange().start)?.getFROMs()[0]?.getBuildStage() === stage)
+    .map((instruction) => instruction.getRawArgumentsContent() ?? '');
+
+  it('pulls every base image by digest: a literal sha256 or a required build argument', () => {
+    const stageNames = new Set<string>();
+    for (const from of stages) {
+      const image = from.getImageName()!;
+      if (image === 'scratch' || stageNames.has(image)) {
+        stageNames.add(from.getBuildStage()!);
+        continue;
+      }
+      const digest = from.getImageDigest();
+      expect(digest, `FROM ${from.getImage()} has a digest`).toEqual(expect.any(String));
+      const argName = digest!.match(/^\$\{?(\w+)\}?$/)?.[1];
+      if (argName) {
+        expect(args.has(argName), `${argName} is declared before the first FROM`).toBe(true);
+        expect(args.get(argName), `${argName} has no default: the build needs it`).toBeNull();
+      } else {
+        expect(digest).toMatch(/^sha256:[0-9a-f]{64}$/);
+      }
+      stageNames.add(from.getBuildStage()!);
+    }
+    expect(stages.map((from) => from.getBuildStage())).toEqual(expect.arrayContaining(['cpu', 'gpu']));
+  });
+
+  it('installs Node in the GPU image only after checking the tarball sha256', () => {
+    expect(args.get('NODE_TARBALL_SHA256')).toMatch(/^[0-9a-f]{64}$/);
+    const install = runsOf('gpu').find((run) => run.includes('nodejs.org/dist/'));
+    expect(install).toBeDefined();
+    const order = ['nodejs.org/dist/v${NODE_VERSION}/node-v${NODE_VERSION}-linux-x64.tar.xz', '${NODE_TARBALL_SHA256}', 'sha256sum -c', 'tar -xJf'].map((step) => install!.indexOf(step));
+    expect(order.every((at) => at >= 0), `steps in ${install}`).toBe(true);
+    expect([...order].sort((a, b) => a - b)).toEqual(order);
+    expect(install).not.toMatch(/\|\s*tar/); // never piped into tar unchecked
+  });
+
+  it('fails the GPU image build unless the CUDA provider resolves with the image CUDA major', () => {
+    expect(contextCopySources()).toContain('gpu-service/deploy/check-cuda-provider.mjs');
+    const check = runsOf('gpu').find((run) => run.includes('check-cuda-provider.mjs'));
+    expect(check).toContain('"${CUDA_VERSION%%.*}"');
+    expect(check).toContain('/linux/x64');
+  });
+
+  it('keeps only linux/x64 of the onnxruntime-node binaries in both dependency stages', () => {
+    for (const stage of ['deps-cpu', 'deps-gpu']) {
+      const install = runsOf(stage).find((run) => run.includes('npm ci'));
+      expect(install, stage).toMatch(/find "\$\{ORT_BIN\}" -mindepth 2 -maxdepth 2 ! -path "\$\{ORT_BIN\}\/linux\/x64" -exec rm -rf \{\} \+/);
+    }
+    expect(args.get('ORT_BIN')).toBe('node_modules/onnxruntime-node/bin/napi-v6');
+    // the path is where the installed package keeps its binaries
+    expect(readdirSync(join(import.meta.dirname, '..', '..', '..', args.get('ORT_BIN')!, 'linux'))).toContain('x64');
   });
 });
