@@ -16,6 +16,7 @@ import { KeyLookupCache } from './auth/key-cache.js';
 import { ResultMemo } from './cache/result-memo.js';
 import { parseConfig, type AppEnv, type Bindings, type EdgeConfig } from './env.js';
 import { CircuitBreaker } from './forward/breaker.js';
+import { GpuTierHealth } from './forward/gpu-health.js';
 import { PendingHits } from './meter/pending-hits.js';
 import type { GpuClientOptions } from './forward/gpu-client.js';
 import { onError, onNotFound } from './http/errors.js';
@@ -27,13 +28,13 @@ import { usageHandler } from './routes/usage.js';
 export const EXPOSED_HEADERS = ['x-cache', 'x-result-id', 'retry-after', 'location', 'etag', 'idempotent-replayed', 'preference-applied', 'server-timing'];
 
 export function createApp(): OpenAPIHono<AppEnv> {
-  const configs = new WeakMap<Bindings, { config: EdgeConfig; breaker: CircuitBreaker }>();
+  const configs = new WeakMap<Bindings, { config: EdgeConfig; breaker: CircuitBreaker; health: GpuTierHealth }>();
   const state = (env: Bindings) => {
     let entry = configs.get(env);
     if (!entry) {
       const config = parseConfig(env);
       const breaker = new CircuitBreaker({ failures: config.breaker.failures, cooldownMs: config.breaker.cooldownSeconds * 1000 });
-      entry = { config, breaker };
+      entry = { config, breaker, health: new GpuTierHealth() };
       configs.set(env, entry);
     }
     return entry;
@@ -47,8 +48,8 @@ export function createApp(): OpenAPIHono<AppEnv> {
   // Cache hits ride on the key's next KeyMeter call from this isolate, or are booked within 100 ms.
   const pendingHits = new PendingHits(100);
   const gpuOptions = (env: Bindings): GpuClientOptions => {
-    const { config, breaker } = state(env);
-    return { urls: config.gpuServiceUrls, timeoutMs: config.gpuTimeoutMs, hmacSecret: config.hmacSecret, breaker };
+    const { config, breaker, health } = state(env);
+    return { urls: config.gpuServiceUrls, timeoutMs: config.gpuTimeoutMs, hmacSecret: config.hmacSecret, breaker, health };
   };
 
   const app = new OpenAPIHono<AppEnv>({
@@ -80,7 +81,11 @@ export function createApp(): OpenAPIHono<AppEnv> {
     await next();
   }));
 
-  app.get('/healthz', (c) => c.json({ status: 'ok', gpu_breaker: state(c.env).breaker.state() }));
+  // 200 for ok and degraded alike (cached results still flow); see forward/gpu-health.ts
+  app.get('/healthz', (c) => {
+    const { breaker, health } = state(c.env);
+    return c.json(health.report(breaker), 200, { 'cache-control': 'no-store' });
+  });
   app.get('/v1/models', (c) => {
     const ref = c.get('config').model;
     const [id, version] = ref.split('@');

@@ -154,14 +154,14 @@ describe('forwarding', () => {
       expect(Number(open.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
       await expectError(open, 503, 'unavailable');
       expect(fake.computed).toBe(calls);
-      expect(await (await get('/healthz')).json()).toMatchObject({ gpu_breaker: 'open' });
+      expect(await (await get('/healthz')).json()).toMatchObject({ status: 'degraded', breaker: { state: 'open' } });
     } finally {
       fake.setAll('ok');
     }
     // After the cooldown (1 s here) one trial goes through and closes the breaker.
     await new Promise((resolve) => setTimeout(resolve, 1100));
     expect((await multipartSegment(apiKey, uniqueImage(), ['the circle'])).status).toBe(200);
-    expect(await (await get('/healthz')).json()).toMatchObject({ gpu_breaker: 'closed' });
+    expect(await (await get('/healthz')).json()).toMatchObject({ status: 'ok', breaker: { state: 'closed' } });
   });
 
   it('504 when the GPU tier does not answer within the timeout', async () => {

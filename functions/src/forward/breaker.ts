@@ -13,6 +13,15 @@ export interface BreakerOptions {
   cooldownMs: number;
 }
 
+/** What the breaker knows, read-only (for `/healthz`). */
+export interface BreakerSnapshot {
+  state: 'closed' | 'open' | 'half-open';
+  consecutiveFailures: number;
+  failuresToOpen: number;
+  /** Epoch ms until which it answers 503 at once; null when closed. */
+  openUntilMs: number | null;
+}
+
 export class CircuitBreaker {
   private consecutiveFailures = 0;
   private openUntilMs = 0;
@@ -23,6 +32,11 @@ export class CircuitBreaker {
   state(nowMs: number = Date.now()): 'closed' | 'open' | 'half-open' {
     if (this.consecutiveFailures < this.options.failures) return 'closed';
     return nowMs < this.openUntilMs ? 'open' : 'half-open';
+  }
+
+  snapshot(nowMs: number = Date.now()): BreakerSnapshot {
+    const state = this.state(nowMs);
+    return { state, consecutiveFailures: this.consecutiveFailures, failuresToOpen: this.options.failures, openUntilMs: state === 'closed' ? null : this.openUntilMs };
   }
 
   /** Throws 503 `unavailable` while open; lets one trial through when half-open. */

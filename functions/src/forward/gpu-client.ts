@@ -10,6 +10,7 @@ import { ApiError, isErrorCode } from '../../../contract/errors.js';
 import { sha256Hex, signRequest } from '../../../contract/hmac.js';
 import type { ForwardOptions, SegmentResult } from '../../../contract/segment.js';
 import type { CircuitBreaker } from './breaker.js';
+import type { GpuTierHealth } from './gpu-health.js';
 
 export const SEGMENT_PATH = '/v1/segment';
 /** The deadline sent to the service is this long before the edge's own abort (at most half the timeout). */
@@ -30,6 +31,8 @@ export interface GpuClientOptions {
   timeoutMs: number;
   hmacSecret: string;
   breaker: CircuitBreaker;
+  /** Told every attempt's answer (for `/healthz`). */
+  health?: GpuTierHealth;
 }
 
 export interface SignedBody {
@@ -73,15 +76,17 @@ export function backendOrder(urls: readonly string[], imageSha256: string): stri
 
 type Attempt = { kind: 'answer'; response: Response } | { kind: 'retryable'; reason: string };
 
-async function attempt(url: string, body: Uint8Array, headers: Record<string, string>, signal: AbortSignal): Promise<Attempt> {
+async function attempt(url: string, body: Uint8Array, headers: Record<string, string>, signal: AbortSignal, health?: GpuTierHealth): Promise<Attempt> {
   try {
     const response = await fetch(`${url}${SEGMENT_PATH}`, { method: 'POST', body, headers, signal });
+    health?.record(response.status);
     if (response.status === 503) {
       await response.body?.cancel();
       return { kind: 'retryable', reason: `${url} answered 503` };
     }
     return { kind: 'answer', response };
   } catch (error) {
+    health?.record(signal.aborted ? 'timeout' : 'unreachable');
     if (signal.aborted) throw new ApiError('timeout', 'The GPU tier did not answer in time.');
     return { kind: 'retryable', reason: `${url}: ${(error as Error).message}` };
   }
@@ -108,7 +113,7 @@ export async function forwardSegment(options: GpuClientOptions, input: ForwardIn
   const reasons: string[] = [];
   try {
     for (const url of backendOrder(options.urls, input.imageSha256)) {
-      const outcome = await attempt(url, signed.body, await signed.headers(), signal);
+      const outcome = await attempt(url, signed.body, await signed.headers(), signal, options.health);
       if (outcome.kind === 'retryable') {
         reasons.push(outcome.reason);
         continue;

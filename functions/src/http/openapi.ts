@@ -46,6 +46,17 @@ const Models = z.object({
   data: z.array(z.object({ id: z.string(), version: z.string(), ref: z.string(), default: z.boolean() })),
 });
 
+const Health = z.object({
+  status: z.enum(['ok', 'degraded']),
+  breaker: z.object({
+    state: z.enum(['closed', 'open', 'half-open']),
+    consecutive_failures: z.number().int(),
+    failures_to_open: z.number().int(),
+    open_until: z.string().nullable(),
+  }),
+  gpu: z.object({ last_status: z.union([z.number().int(), z.enum(['timeout', 'unreachable'])]).nullable(), last_at: z.string().nullable() }),
+});
+
 const ResultId = z.string().regex(/^[0-9a-f]{64}$/).openapi({ param: { name: 'id', in: 'path' } });
 
 export function registerOpenApi(app: OpenAPIHono<AppEnv>): void {
@@ -109,8 +120,8 @@ export function registerOpenApi(app: OpenAPIHono<AppEnv>): void {
   registry.registerPath({
     method: 'get',
     path: '/healthz',
-    summary: 'Edge health',
-    responses: { 200: { description: 'Healthy', content: { 'application/json': { schema: z.object({ status: z.string(), gpu_breaker: z.string() }) } } } },
+    summary: "Edge health: ok, or degraded while this isolate's circuit breaker to the GPU tier is not closed or the tier's last answer failed",
+    responses: { 200: { description: 'ok or degraded (both 200: cached results are still served)', content: { 'application/json': { schema: Health } } } },
   });
 }
 
