@@ -58,9 +58,12 @@ async function startStubGpu(port: number): Promise<Server> {
       height: 64,
       results: form.getAll('text').map((text) => ({
         text: String(text),
+        found: true,
+        presence: null,
         score: 0.93,
         bbox: [16, 16, 28, 28],
         area: 616,
+        regions: 1,
         mask: { format: 'polygon', coordinates: [[[[16, 30], [30, 16], [44, 30], [30, 44]]]] },
       })),
       cached: false,

@@ -16,12 +16,13 @@ export interface ResultKeyInput {
 
 export async function resultKey(input: ResultKeyInput): Promise<string> {
   const canonical = JSON.stringify([
-    'cris-result/1',
+    'cris-result/2', // 2: results carry found, presence and regions; options carry presence_threshold
     input.model,
     input.imageSha256,
     input.phrases.map(cleanText),
     input.options.format,
     input.options.threshold ?? null,
+    input.options.presence_threshold ?? null,
   ]);
   return sha256Hex(canonical);
 }

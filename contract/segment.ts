@@ -12,6 +12,12 @@ export const SegmentOptionsSchema = z.object({
   format: MaskFormatSchema.default('polygon'),
   /** Probability threshold; the bundle's default when absent. */
   threshold: z.number().gt(0).lt(1).optional(),
+  /**
+   * Presence threshold: a phrase is found when the model's presence probability is above it
+   * (0: whenever the mask is not empty; 1: never). The bundle's default when absent; no effect
+   * with a bundle that has no presence output (there `found` is `area > 0`).
+   */
+  presence_threshold: z.number().min(0).max(1).optional(),
 });
 export type SegmentOptions = z.infer<typeof SegmentOptionsSchema>;
 
@@ -47,12 +53,21 @@ export type Mask = z.infer<typeof MaskSchema>;
 
 export const PhraseResultSchema = z.object({
   text: z.string(),
+  /**
+   * Whether the phrase names something in the image. false: the mask is empty (polygon: no
+   * coordinates; rle: all zeros; png: all zero), `area` 0, `bbox` zeros, `score` 0.
+   */
+  found: z.boolean(),
+  /** The model's probability that the phrase names something here; null for a bundle without a presence output. */
+  presence: z.number().min(0).max(1).nullable(),
   /** Mean probability inside the mask (0 when the mask is empty). */
   score: z.number(),
   /** [x, y, width, height] in pixels of the original image; zeros when empty. */
   bbox: z.tuple([z.number(), z.number(), z.number(), z.number()]),
   /** Mask pixels. */
   area: z.number().int(),
+  /** Connected parts of the mask (8-connectivity: pixels touching at a corner are one part); 0 when empty. */
+  regions: z.number().int().nonnegative(),
   mask: MaskSchema,
 });
 export type PhraseResult = z.infer<typeof PhraseResultSchema>;

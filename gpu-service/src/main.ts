@@ -112,6 +112,7 @@ async function main(): Promise<void> {
   const segment = createSegmentPipeline({
     model,
     defaultThreshold: bundle.manifest.output.threshold,
+    defaultPresenceThreshold: bundle.manifest.presence_threshold,
     prepareImage: (bytes) => imagingPool!.prepare(bytes),
     tokenize: (texts) => tokenizer.tokenize(texts, wordLen),
     submit: (item, rows, signal) => batcher.append(item, rows, signal),
@@ -162,8 +163,10 @@ async function main(): Promise<void> {
       imagingPool!.postprocess({
         logits: new Float32Array(grid * grid), // [1, (S/stride)^2]
         phraseCount: 1,
+        presence: null,
         transform: letterboxTransform(64, 48, size),
         threshold: bundle.manifest.output.threshold,
+        presenceThreshold: 0,
         formats: ['polygon', 'rle', 'png'],
       }),
     ),
@@ -265,6 +268,7 @@ function modelsSummary(bundle: Bundle, model: string, provider: string | undefin
         input_size: manifest.input.size,
         word_len: manifest.text.word_len,
         threshold: manifest.output.threshold,
+        presence_threshold: manifest.presence_threshold ?? null,
         provider: provider ?? null,
         source: manifest.provenance?.source ?? null,
         metrics: manifest.provenance?.metrics ?? null,

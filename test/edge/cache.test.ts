@@ -50,7 +50,10 @@ describe('result key', () => {
     expect(otherFormat.headers.get('x-result-id')).not.toBe(id);
     const otherThreshold = await jsonSegment(apiKey, { image: base64(image), text: 'the red circle', threshold: 0.6 });
     expect(otherThreshold.headers.get('x-cache')).toBe('MISS');
-    expect(fake.computed).toBe(calls + 2);
+    const otherPresence = await jsonSegment(apiKey, { image: base64(image), text: 'the red circle', presence_threshold: 0.9 });
+    expect(otherPresence.headers.get('x-cache')).toBe('MISS');
+    expect(otherPresence.headers.get('x-result-id')).not.toBe(id);
+    expect(fake.computed).toBe(calls + 3);
   });
 });
 

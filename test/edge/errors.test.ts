@@ -62,6 +62,8 @@ describe('error shapes and statuses', () => {
     await expectError(await jsonSegment(apiKey, { image, text: 'ok', format: 'svg' }), 422, 'invalid_options');
     await expectError(await jsonSegment(apiKey, { image, text: 'ok', threshold: 1.5 }), 422, 'invalid_options');
     await expectError(await multipartSegment(apiKey, uniqueImage(), ['ok'], { threshold: 'high' }), 422, 'invalid_options');
+    await expectError(await jsonSegment(apiKey, { image, text: 'ok', presence_threshold: -0.1 }), 422, 'invalid_options');
+    await expectError(await multipartSegment(apiKey, uniqueImage(), ['ok'], { presence_threshold: '1.5' }), 422, 'invalid_options');
     await expectError(await jsonSegment(apiKey, { image, text: ['a', 'b'] }, { accept: 'image/png' }), 422, 'invalid_options');
     // 16 phrases of 200 characters are fine.
     const ok = await jsonSegment(apiKey, { image, text: Array.from({ length: 16 }, (_, i) => `${i}`.padEnd(200, 'x')) });
@@ -119,6 +121,17 @@ describe('forwarding', () => {
     }
     expect(retried).toBe(1);
     fake.setAll('ok');
+  });
+
+  it('forwards presence_threshold from a multipart field and from JSON', async () => {
+    let before = fake.computed;
+    const multipart = await multipartSegment(apiKey, uniqueImage(), ['the star'], { presence_threshold: '0.8' });
+    expect(multipart.status).toBe(200);
+    expect(fake.gpuCalls[before].options).toMatchObject({ presence_threshold: 0.8, resultKey: multipart.headers.get('x-result-id') });
+    before = fake.computed;
+    const json = await jsonSegment(apiKey, { image: base64(uniqueImage()), text: 'the star', presence_threshold: 0 });
+    expect(json.status).toBe(200);
+    expect(fake.gpuCalls[before].options).toMatchObject({ presence_threshold: 0 });
   });
 
   it('retries once on the next backend after a connection error or a 503', async () => {

@@ -96,9 +96,12 @@ export class FakeUpstream {
       height: 3,
       results: phrases.map((text, index) => ({
         text,
+        found: true,
+        presence: null,
         score: 0.9,
         bbox: [index, 0, 1, 1],
         area: 1,
+        regions: 1,
         mask:
           options.format === 'png'
             ? { format: 'png', data: btoa(`PNG-${text}`) }

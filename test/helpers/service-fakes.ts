@@ -3,7 +3,15 @@
  * calls and can be held mid-batch (its logits say which image and phrase made them: image
  * pixel + first token id), a post-processing stub and a mask encoder.
  */
-import type { EncodeMask, ImageFeatures, LetterboxTransform, ModelRunner, PhraseMask } from '../../gpu-service/src/engine/types.js';
+import type {
+  EncodeMask,
+  HeadOutput,
+  ImageFeatures,
+  LetterboxTransform,
+  ModelRunner,
+  PhraseMask,
+  PresenceInput,
+} from '../../gpu-service/src/engine/types.js';
 import type { BatchItemInput, ItemInference, PostprocessInput } from '../../gpu-service/src/worker/protocol.js';
 
 export const FAKE_SIZE = 8; // network input side S
@@ -17,6 +25,8 @@ export class FakeRunner implements ModelRunner {
   /** While set, every call waits for it (a long batch). */
   gate: Promise<void> | undefined;
   closed = false;
+  /** true: the head also answers a presence logit per row (the same value as the row's logits). */
+  withPresence = false;
 
   async encodeImages(images: Float32Array, batch: number): Promise<ImageFeatures[]> {
     await this.gate;
@@ -28,7 +38,7 @@ export class FakeRunner implements ModelRunner {
     }));
   }
 
-  async runHead(features: ImageFeatures[], tokens: BigInt64Array): Promise<Float32Array> {
+  async runHead(features: ImageFeatures[], tokens: BigInt64Array): Promise<HeadOutput> {
     await this.gate;
     this.headCalls.push(features.length);
     const wordLen = tokens.length / features.length;
@@ -37,7 +47,8 @@ export class FakeRunner implements ModelRunner {
       // logit = image feature + first token id: each row says which pairing produced it
       logits.fill(feature.tensors.c5.data[0] + Number(tokens[row * wordLen]), row * FAKE_LOGITS, (row + 1) * FAKE_LOGITS);
     });
-    return logits;
+    const presence = this.withPresence ? Float32Array.from(features, (_, row) => logits[row * FAKE_LOGITS]) : null; // [B]
+    return { logits, presence };
   }
 
   async close(): Promise<void> {
@@ -45,10 +56,13 @@ export class FakeRunner implements ModelRunner {
   }
 }
 
-/** Post-processing stub: score = the row's first logit, a 1x1 mask. */
-export function fakePostprocess(logits: Float32Array, transform: LetterboxTransform, threshold: number): PhraseMask {
-  const on = logits[0] > threshold ? 1 : 0;
+/** Post-processing stub: score = the row's first logit, a 1x1 mask; presence = the logit as given. */
+export function fakePostprocess(logits: Float32Array, transform: LetterboxTransform, threshold: number, presence: PresenceInput): PhraseMask {
+  const on = logits[0] > threshold && (presence.logit === null || presence.logit > presence.threshold) ? 1 : 0;
   return {
+    found: on === 1,
+    presence: presence.logit,
+    regions: on,
     mask: new Uint8Array([on]),
     width: transform.width,
     height: transform.height,
@@ -84,8 +98,10 @@ export function fakePostprocessInput(rows: number[], formats: PostprocessInput['
   return {
     logits,
     phraseCount: rows.length,
+    presence: null,
     transform: { scale: 1, offsetX: 0, offsetY: 0, width: 2, height: 3, size: FAKE_SIZE },
     threshold: 0.5,
+    presenceThreshold: 0,
     formats,
   };
 }

@@ -127,6 +127,8 @@ describe('GPU service process', () => {
     expect(result).toMatchObject({ id: resultKey, model, width: meta.width, height: meta.height, cached: false });
     expect(result.results).toHaveLength(1);
     expect(result.results[0].mask.format).toBe('rle');
+    // found always means a non-empty mask (and, with a presence output, a presence above the threshold)
+    expect(result.results[0].found).toBe(result.results[0].area > 0);
 
     const client = createS3Client({ ...s3.config, timeoutMs: 5000 });
     const stored = await client.send(new GetObjectCommand({ Bucket: BUCKET, Key: resultObjectKey(model, resultKey) }));

@@ -13,6 +13,9 @@ const errorContent = { 'application/json': { schema: ErrorBodySchema } };
 const errors = (...statuses: number[]) =>
   Object.fromEntries(statuses.map((status) => [String(status), { description: `Error (${status})`, content: errorContent }]));
 
+const PRESENCE_THRESHOLD =
+  '0..1: a phrase is `found` when the presence probability is above it (the model default when absent; no effect for a model without a presence output, where `found` is `area > 0`).';
+
 const Phrases = z.union([z.string(), z.array(z.string()).min(1).max(LIMITS.maxPhrases)]);
 
 const SegmentJsonBody = z.object({
@@ -20,6 +23,7 @@ const SegmentJsonBody = z.object({
   text: Phrases.openapi({ description: `1..${LIMITS.maxPhrases} phrases of at most ${LIMITS.maxPhraseChars} characters.` }),
   format: MaskFormatSchema.optional(),
   threshold: z.number().gt(0).lt(1).optional(),
+  presence_threshold: z.number().min(0).max(1).optional().openapi({ description: PRESENCE_THRESHOLD }),
 });
 
 const SegmentMultipartBody = z.object({
@@ -27,6 +31,7 @@ const SegmentMultipartBody = z.object({
   text: z.array(z.string()).openapi({ description: 'Repeat the field for several phrases.' }),
   format: MaskFormatSchema.optional(),
   threshold: z.number().optional(),
+  presence_threshold: z.number().optional().openapi({ description: PRESENCE_THRESHOLD }),
 });
 
 const Pending = z.object({ id: z.string(), status: z.literal('pending'), result_url: z.string() });
@@ -84,7 +89,8 @@ export function registerOpenApi(app: OpenAPIHono<AppEnv>): void {
     },
     responses: {
       200: {
-        description: 'The masks. Header `X-Cache: HIT|MISS`.',
+        description:
+          'The masks. Header `X-Cache: HIT|MISS`. A phrase with `found: false` has an empty mask (no polygons, an all-zero RLE or PNG), `area` 0, `bbox` zeros and `score` 0; it is billed like any other.',
         content: { 'application/json': { schema: SegmentResultSchema }, 'image/png': { schema: z.string().openapi({ format: 'binary' }) } },
       },
       202: { description: 'Accepted (Prefer: respond-async); poll `result_url`.', content: { 'application/json': { schema: Pending } } },

@@ -83,7 +83,7 @@ async function fromMultipart(contentType: string, body: ArrayBuffer): Promise<Se
       throw new ApiError('invalid_options', 'The `options` field is not valid JSON.');
     }
   }
-  for (const name of ['format', 'threshold'] as const) {
+  for (const name of ['format', 'threshold', 'presence_threshold'] as const) {
     const field = form.get(name);
     if (typeof field === 'string') options[name] = numberOrSelf(field);
   }
@@ -112,6 +112,7 @@ function fromJson(body: ArrayBuffer): SegmentRequest {
   const options: Record<string, unknown> = { ...nested };
   if (payload.format !== undefined) options.format = payload.format;
   if (payload.threshold !== undefined) options.threshold = payload.threshold;
+  if (payload.presence_threshold !== undefined) options.presence_threshold = payload.presence_threshold;
   return { image, imageType, phrases, options: checkOptions(options) };
 }
 

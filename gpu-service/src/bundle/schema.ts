@@ -24,6 +24,9 @@ export const GraphSpecSchema = z.object({
 });
 export type GraphSpec = z.infer<typeof GraphSpecSchema>;
 
+/** The optional second head output: one presence logit per phrase (apply a sigmoid). */
+export const PRESENCE_OUTPUT: TensorSpec = { name: 'presence', dtype: 'float32', shape: ['batch', 1] };
+
 const rgbTriple = z.tuple([z.number(), z.number(), z.number()]);
 
 export const BundleManifestSchema = z
@@ -58,6 +61,8 @@ export const BundleManifestSchema = z
       upsample: z.literal('bicubic-align-corners'),
     }),
     graphs: z.object({ image_encoder: GraphSpecSchema, head: GraphSpecSchema }),
+    /** Default presence threshold (0..1); present exactly when the head has a `presence` output. */
+    presence_threshold: z.number().min(0).max(1).optional(),
     files: z.record(fileName, z.string().regex(/^[0-9a-f]{64}$/, 'sha256 as 64 lower-case hex digits')),
     provenance: z.looseObject({ source: z.string() }).optional(),
   })
@@ -91,10 +96,24 @@ export const BundleManifestSchema = z
       ...enc.outputs,
       { name: 'tokens', dtype: 'int64', shape: ['batch', m.text.word_len] },
     ]);
-    expectSpec(issue, ['graphs', 'head', 'outputs'], head.outputs, [{ name: 'logits', dtype: 'float32', shape: ['batch', 1, grid, grid] }]);
+    const logits: TensorSpec = { name: 'logits', dtype: 'float32', shape: ['batch', 1, grid, grid] };
+    const withPresence = head.outputs.length === 2;
+    expectSpec(issue, ['graphs', 'head', 'outputs'], head.outputs, withPresence ? [logits, PRESENCE_OUTPUT] : [logits]);
+    if (withPresence && m.presence_threshold === undefined) {
+      issue(['presence_threshold'], 'required when the head has a "presence" output');
+    }
+    if (!withPresence && m.presence_threshold !== undefined) {
+      issue(['presence_threshold'], 'only for a head with a "presence" output (graphs.head.outputs[1])');
+    }
   });
 
 export type BundleManifest = z.infer<typeof BundleManifestSchema>;
+
+
+/** Whether the bundle's head answers a presence logit per phrase. */
+export function hasPresence(manifest: BundleManifest): boolean {
+  return manifest.graphs.head.outputs.some((spec) => spec.name === PRESENCE_OUTPUT.name);
+}
 
 function expectSpec(
   issue: (path: Array<string | number>, message: string) => void,

@@ -4,13 +4,13 @@
  * batch, post-processing and mask encoding per phrase. The pure parts live in imaging/, tokenizer/
  * and masks/; this file only wires them.
  */
-import type { MaskFormat, PhraseResult } from '../../../contract/segment.js';
+import type { Mask, MaskFormat, PhraseResult } from '../../../contract/segment.js';
 import { modelName, type Bundle } from '../bundle/index.js';
 import { prepareImage } from '../imaging/index.js';
 import { encodeMask, logitsToPhraseMask } from '../masks/index.js';
 import type { ClipTokenizer } from '../tokenizer/index.js';
 import { loadBundle } from './load.js';
-import type { ExecutionProvider, ModelRunner, PhraseMask, ProviderChoice } from './types.js';
+import type { ExecutionProvider, ModelRunner, PhraseMask, PresenceInput, ProviderChoice } from './types.js';
 
 export interface EngineOptions {
   bundleDir: string;
@@ -44,6 +44,13 @@ export interface SegmentOutput {
   timing: EngineTiming;
 }
 
+/** Per-call thresholds; the bundle's defaults when absent. */
+export interface ThresholdOptions {
+  threshold?: number;
+  /** No effect with a bundle without a presence output. */
+  presence_threshold?: number;
+}
+
 export interface Engine {
   bundle: Bundle;
   /** `<id>@<version>` */
@@ -52,9 +59,9 @@ export interface Engine {
   runner: ModelRunner;
   tokenizer: ClipTokenizer;
   /** Masks on the original image, before encoding. */
-  predict(image: Uint8Array, phrases: readonly string[], options?: { threshold?: number }): Promise<PredictResult>;
+  predict(image: Uint8Array, phrases: readonly string[], options?: ThresholdOptions): Promise<PredictResult>;
   /** Masks encoded in the public result shape. */
-  segment(image: Uint8Array, phrases: readonly string[], options?: { format?: MaskFormat; threshold?: number }): Promise<SegmentOutput>;
+  segment(image: Uint8Array, phrases: readonly string[], options?: ThresholdOptions & { format?: MaskFormat }): Promise<SegmentOutput>;
   close(): Promise<void>;
 }
 
@@ -70,6 +77,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
   const predict: Engine['predict'] = async (image, phrases, predictOptions = {}) => {
     if (phrases.length === 0) throw new Error('predict: no phrases');
     const threshold = predictOptions.threshold ?? manifest.output.threshold;
+    const presenceThreshold = predictOptions.presence_threshold ?? manifest.presence_threshold ?? 0; // unused without presence
     const start = performance.now();
     const prepared = await prepareImage(image, manifest.input);
     const tokens = tokenizer.tokenize(phrases, manifest.text.word_len); // [N, L]
@@ -77,15 +85,20 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     const [features] = await runner.encodeImages(prepared.tensor, 1);
     const encoded = performance.now();
     const L = manifest.text.word_len;
-    const rows: Float32Array[] = [];
+    const rows: { logits: Float32Array; presence: PresenceInput }[] = [];
     for (let first = 0; first < phrases.length; first += maxHeadBatch) {
       const count = Math.min(maxHeadBatch, phrases.length - first);
-      const logits = await runner.runHead(Array(count).fill(features), tokens.subarray(first * L, (first + count) * L)); // [B, G*G]
-      const rowSize = logits.length / count;
-      for (let row = 0; row < count; row++) rows.push(logits.subarray(row * rowSize, (row + 1) * rowSize));
+      const head = await runner.runHead(Array(count).fill(features), tokens.subarray(first * L, (first + count) * L)); // [B, G*G], [B]
+      const rowSize = head.logits.length / count;
+      for (let row = 0; row < count; row++) {
+        rows.push({
+          logits: head.logits.subarray(row * rowSize, (row + 1) * rowSize),
+          presence: { logit: head.presence ? head.presence[row] : null, threshold: presenceThreshold },
+        });
+      }
     }
     const headDone = performance.now();
-    const masks = rows.map((row) => logitsToPhraseMask(row, prepared.transform, threshold));
+    const masks = rows.map((row) => logitsToPhraseMask(row.logits, prepared.transform, threshold, row.presence));
     const end = performance.now();
     return {
       width: prepared.transform.width,
@@ -109,17 +122,12 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     tokenizer,
     predict,
     async segment(image, phrases, segmentOptions = {}) {
-      const predicted = await predict(image, phrases, { threshold: segmentOptions.threshold });
+      const { format: _format, ...thresholds } = segmentOptions;
+      const predicted = await predict(image, phrases, thresholds);
       const encodeStart = performance.now();
       const format = segmentOptions.format ?? 'polygon';
       const results: PhraseResult[] = await Promise.all(
-        predicted.masks.map(async (m, i) => ({
-          text: phrases[i],
-          score: m.score,
-          bbox: m.bbox,
-          area: m.area,
-          mask: await encodeMask(m, format),
-        })),
+        predicted.masks.map(async (m, i) => phraseResult(phrases[i], m, await encodeMask(m, format))),
       );
       const encodeMs = performance.now() - encodeStart;
       const timing = {
@@ -131,4 +139,9 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     },
     close: () => runner.close(),
   };
+}
+
+/** A PhraseMask and its encoding in the public result shape (the service's pipeline builds the same). */
+export function phraseResult(text: string, m: PhraseMask, mask: Mask): PhraseResult {
+  return { text, found: m.found, presence: m.presence, score: m.score, bbox: m.bbox, area: m.area, regions: m.regions, mask };
 }

@@ -58,14 +58,36 @@ export interface ModelRunner {
   encodeImages(images: Float32Array, batch: number): Promise<ImageFeatures[]>;
   /**
    * One head batch: row i pairs features[i] with tokens row i (features may repeat, so N phrases
-   * about one image share one encoding). tokens: [B, L] int64. Returns logits [B, (S/stride)^2].
+   * about one image share one encoding). tokens: [B, L] int64.
    */
-  runHead(features: ImageFeatures[], tokens: BigInt64Array): Promise<Float32Array>;
+  runHead(features: ImageFeatures[], tokens: BigInt64Array): Promise<HeadOutput>;
   close(): Promise<void>;
+}
+
+/** What the head answers for a batch of B rows. */
+export interface HeadOutput {
+  /** [B, (S/stride)^2] mask logits. */
+  logits: Float32Array;
+  /** [B] presence logits (apply a sigmoid); null for a bundle without a presence output. */
+  presence: Float32Array | null;
+}
+
+/** How a phrase's presence is decided (masks/presence.ts). */
+export interface PresenceInput {
+  /** The row's presence logit; null for a bundle without a presence output. */
+  logit: number | null;
+  /** Found when sigmoid(logit) > threshold (and the mask is not empty). */
+  threshold: number;
 }
 
 /** A phrase's mask on the original image, before encoding. */
 export interface PhraseMask {
+  /** false: the mask is all zero, area 0, bbox zeros, score 0. */
+  found: boolean;
+  /** sigmoid of the presence logit; null without a presence output. */
+  presence: number | null;
+  /** Connected parts of the mask, 8-connectivity. */
+  regions: number;
   /** [height * width] 0/1, row-major. */
   mask: Uint8Array;
   width: number;

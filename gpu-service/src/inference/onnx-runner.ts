@@ -19,7 +19,7 @@ import * as ort from 'onnxruntime-node';
 import { BundleError, type Bundle } from '../bundle/read.js';
 import { checkGraphMetadata, checkGraphSignature, readOnnxMetadata, type SessionValueInfo } from '../bundle/check.js';
 import type { GraphSpec } from '../bundle/schema.js';
-import type { ExecutionProvider, ImageFeatures, ModelRunner, ProviderChoice } from '../engine/types.js';
+import type { ExecutionProvider, HeadOutput, ImageFeatures, ModelRunner, ProviderChoice } from '../engine/types.js';
 
 export type { ProviderChoice } from '../engine/types.js';
 
@@ -169,7 +169,7 @@ class OnnxRunner implements ModelRunner {
     return features;
   }
 
-  async runHead(features: ImageFeatures[], tokens: BigInt64Array): Promise<Float32Array> {
+  async runHead(features: ImageFeatures[], tokens: BigInt64Array): Promise<HeadOutput> {
     const batch = features.length;
     const feeds: Record<string, ort.Tensor> = {};
     for (const spec of this.headSpec.inputs) {
@@ -187,7 +187,11 @@ class OnnxRunner implements ModelRunner {
       feeds[spec.name] = new ort.Tensor('float32', stacked, [batch, ...first.dims]);
     }
     const outputs = await this.head.run(feeds);
-    return outputs[this.headSpec.outputs[0].name].data as Float32Array; // [B, 1, G, G] = [B, G*G]
+    const [logits, presence] = this.headSpec.outputs; // the schema allows [logits] or [logits, presence]
+    return {
+      logits: outputs[logits.name].data as Float32Array, // [B, 1, G, G] = [B, G*G]
+      presence: presence ? (outputs[presence.name].data as Float32Array) : null, // [B, 1] = [B]
+    };
   }
 
   async close(): Promise<void> {

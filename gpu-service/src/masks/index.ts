@@ -3,3 +3,4 @@ export * from './rle.js';
 export * from './polygon.js';
 export * from './png.js';
 export { encodeMask } from './encode.js';
+export * from './presence.js';

@@ -3,9 +3,10 @@
  * sigmoid -> bicubic upsample to S (align_corners=True) -> inverse letterbox (cv2.warpAffine with
  * mat_inv, INTER_CUBIC, border 0) -> prob > threshold.
  */
-import type { LetterboxTransform, PhraseMask } from '../engine/types.js';
+import type { LetterboxTransform, PhraseMask, PresenceInput } from '../engine/types.js';
 import { inverseLetterboxMatrix, letterboxMatrix } from '../imaging/affine.js';
 import { warpAffineCubicF32, type WarpRegion } from '../imaging/warp.js';
+import { countRegions, NO_PRESENCE, notFound, presenceProbability, presenceRulesOut } from './presence.js';
 
 export function sigmoid(logits: Float32Array): Float32Array {
   const out = new Float32Array(logits.length);
@@ -87,7 +88,8 @@ export function probabilityOnOriginal(prob: Float32Array, transform: LetterboxTr
 }
 
 /**
- * Thresholds a probability map (strictly greater, as `pred > 0.35`) and measures the mask.
+ * Thresholds a probability map (strictly greater, as `pred > 0.35`) and measures the mask
+ * (found = area > 0, no presence).
  * `prob` covers `region` of the [height, width] image (the whole image when absent); the mask
  * is 0 outside the region.
  */
@@ -122,7 +124,8 @@ export function thresholdMask(
     }
   }
   const bbox: [number, number, number, number] = area > 0 ? [minX, minY, maxX - minX + 1, maxY - minY + 1] : [0, 0, 0, 0];
-  return { mask, width, height, score: area > 0 ? probSum / area : 0, bbox, area };
+  const regions = countRegions(mask, width, bbox);
+  return { found: area > 0, presence: null, regions, mask, width, height, score: area > 0 ? probSum / area : 0, bbox, area };
 }
 
 /**
@@ -170,18 +173,26 @@ export function candidateRegion(prob: Float32Array, transform: LetterboxTransfor
 }
 
 /**
- * The whole post-processing of one phrase: logits row [G*G] -> PhraseMask on the original image.
- * The inverse letterbox is computed only on candidateRegion (same mask, far less work on a
- * 12 MP photo with a small object).
+ * The whole post-processing of one phrase: logits row [G*G] (and its presence logit, if the
+ * bundle has one) -> PhraseMask on the original image. A phrase the presence rules out costs no
+ * mask work. The inverse letterbox is computed only on candidateRegion (same mask, far less work
+ * on a 12 MP photo with a small object).
  */
-export function logitsToPhraseMask(logits: Float32Array, transform: LetterboxTransform, threshold: number): PhraseMask {
+export function logitsToPhraseMask(
+  logits: Float32Array,
+  transform: LetterboxTransform,
+  threshold: number,
+  presenceInput: PresenceInput = NO_PRESENCE,
+): PhraseMask {
+  const presence = presenceProbability(presenceInput);
+  if (presenceRulesOut(presence, presenceInput.threshold)) return notFound(transform.width, transform.height, presence);
   const prob = probabilityAtNetworkSize(logits, transform.size); // [S, S]
   const region = candidateRegion(prob, transform, threshold);
-  if (!region) return thresholdMask(new Float32Array(0), transform.width, transform.height, threshold, { x: 0, y: 0, width: 0, height: 0 });
+  if (!region) return notFound(transform.width, transform.height, presence);
   const probRegion = warpAffineCubicF32(
     { src: prob, width: transform.size, height: transform.size, channels: 1 },
     { matrix: inverseLetterboxMatrix(transform), dstWidth: transform.width, dstHeight: transform.height, border: [0] },
     region,
   );
-  return thresholdMask(probRegion, transform.width, transform.height, threshold, region);
+  return { ...thresholdMask(probRegion, transform.width, transform.height, threshold, region), presence };
 }

@@ -16,6 +16,8 @@ export interface SegmentPipelineDeps {
   /** `<id>@<version>`. */
   model: string;
   defaultThreshold: number;
+  /** The bundle's presence_threshold; absent for a bundle without a presence output. */
+  defaultPresenceThreshold?: number;
   prepareImage(bytes: Uint8Array): Promise<PreparedImage>;
   /** [N, L] token ids. */
   tokenize(texts: readonly string[]): BigInt64Array;
@@ -54,16 +56,22 @@ export function createSegmentPipeline(deps: SegmentPipelineDeps): SegmentPipelin
     const output = await deps.postprocess({
       logits: scheduled.item.logits,
       phraseCount: request.phrases.length,
+      presence: scheduled.item.presence,
       transform: prepared.transform,
       threshold: request.options.threshold ?? deps.defaultThreshold,
+      // without a presence output (presence null) the threshold is not used
+      presenceThreshold: request.options.presence_threshold ?? deps.defaultPresenceThreshold ?? 0,
       formats,
     });
 
     const results: PhraseResult[] = output.phrases.map((phrase, index) => ({
       text: request.phrases[index],
+      found: phrase.found,
+      presence: phrase.presence,
       score: phrase.score,
       bbox: phrase.bbox,
       area: phrase.area,
+      regions: phrase.regions,
       mask: phrase.masks[request.options.format]!,
     }));
     const result: SegmentResult = {

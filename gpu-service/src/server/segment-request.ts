@@ -63,7 +63,7 @@ export async function parseSegmentRequest(body: Uint8Array, contentType: string 
 
   const options = parseOptions(form.get('options'));
   const imageBytes = new Uint8Array(await image.arrayBuffer());
-  const segmentOptions: SegmentOptions = { format: options.format, threshold: options.threshold };
+  const segmentOptions: SegmentOptions = { format: options.format, threshold: options.threshold, presence_threshold: options.presence_threshold };
   const key =
     options.resultKey ??
     (await resultKey({ model, imageSha256: await sha256Hex(imageBytes), phrases, options: segmentOptions }));

@@ -8,12 +8,12 @@
  * this batch's post-processing.
  */
 import type { MaskFormat } from '../../../contract/segment.js';
-import type { EncodeMask, ImageFeatures, LetterboxTransform, ModelRunner, PhraseMask } from '../engine/types.js';
+import type { EncodeMask, ImageFeatures, LetterboxTransform, ModelRunner, PhraseMask, PresenceInput } from '../engine/types.js';
 import type { FeatureCache } from './feature-cache.js';
 import type { BatchInferenceOutput, BatchJob, ItemInference, PhraseOutput, PostprocessInput, PostprocessOutput } from './protocol.js';
 
-/** logits of one row ([(S/stride)^2]) -> the phrase's mask on the original image. */
-export type Postprocess = (logits: Float32Array, transform: LetterboxTransform, threshold: number) => PhraseMask;
+/** logits of one row ([(S/stride)^2]) and its presence -> the phrase's mask on the original image. */
+export type Postprocess = (logits: Float32Array, transform: LetterboxTransform, threshold: number, presence: PresenceInput) => PhraseMask;
 
 export interface InferenceDeps {
   runner: ModelRunner;
@@ -68,6 +68,8 @@ export async function runInference(deps: InferenceDeps, job: BatchJob): Promise<
   const wordLen = job.items.length > 0 ? job.items[0].tokens.length / job.items[0].phraseCount : 0;
   let rowSize = 0;
   const rowLogits: Float32Array[] = new Array(rows.length);
+  const rowPresence: number[] = new Array(rows.length); // [rows] presence logits, when the head has them
+  let withPresence = false;
   const headStart = now();
   for (let start = 0; start < rows.length; start += maxBatch) {
     const chunk = rows.slice(start, start + maxBatch);
@@ -77,10 +79,12 @@ export async function runInference(deps: InferenceDeps, job: BatchJob): Promise<
       tokens.set(input.tokens.subarray(phrase * wordLen, (phrase + 1) * wordLen), row * wordLen);
       return features.get(input.sha256)!;
     });
-    const logits = await deps.runner.runHead(chunkFeatures, tokens); // [B, (S/stride)^2]
+    const { logits, presence } = await deps.runner.runHead(chunkFeatures, tokens); // [B, (S/stride)^2], [B]
     rowSize = logits.length / chunk.length;
+    withPresence = presence !== null;
     chunk.forEach((_, row) => {
       rowLogits[start + row] = logits.subarray(row * rowSize, (row + 1) * rowSize);
+      if (presence) rowPresence[start + row] = presence[row];
     });
   }
   const headMs = rows.length > 0 ? now() - headStart : 0;
@@ -90,8 +94,9 @@ export async function runInference(deps: InferenceDeps, job: BatchJob): Promise<
   let cursor = 0;
   for (const item of job.items) {
     const logits = new Float32Array(item.phraseCount * rowSize); // [phrases, (S/stride)^2]
+    const presence = withPresence ? Float32Array.from(rowPresence.slice(cursor, cursor + item.phraseCount)) : null; // [phrases]
     for (let phrase = 0; phrase < item.phraseCount; phrase++) logits.set(rowLogits[cursor++], phrase * rowSize);
-    items.push({ logits, cacheHit: hitImages.has(item.sha256) });
+    items.push({ logits, presence, cacheHit: hitImages.has(item.sha256) });
   }
 
   return {
@@ -115,7 +120,8 @@ export async function postprocessItem(deps: PostprocessDeps, input: PostprocessI
   const phrases: PhraseOutput[] = [];
   for (let phrase = 0; phrase < input.phraseCount; phrase++) {
     const row = input.logits.subarray(phrase * rowSize, (phrase + 1) * rowSize); // [(S/stride)^2]
-    const mask = deps.postprocess(row, input.transform, input.threshold);
+    const presence = { logit: input.presence ? input.presence[phrase] : null, threshold: input.presenceThreshold };
+    const mask = deps.postprocess(row, input.transform, input.threshold, presence);
     phrases.push(await encodePhrase(deps.encodeMask, mask, input.formats));
   }
   return { phrases, postprocessMs: now() - start };
@@ -124,5 +130,5 @@ export async function postprocessItem(deps: PostprocessDeps, input: PostprocessI
 async function encodePhrase(encodeMask: EncodeMask, mask: PhraseMask, formats: MaskFormat[]): Promise<PhraseOutput> {
   const masks: PhraseOutput['masks'] = {};
   for (const format of new Set(formats)) masks[format] = await encodeMask(mask, format);
-  return { score: mask.score, bbox: mask.bbox, area: mask.area, masks };
+  return { found: mask.found, presence: mask.presence, regions: mask.regions, score: mask.score, bbox: mask.bbox, area: mask.area, masks };
 }

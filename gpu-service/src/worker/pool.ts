@@ -96,7 +96,7 @@ export class WorkerPool implements InferenceBackend, Postprocessor, ImagePrepare
   }
 
   postprocess(input: PostprocessInput): Promise<PostprocessOutput> {
-    return this.send((id) => ({ type: 'postprocess', id, input }), transferables([input.logits]));
+    return this.send((id) => ({ type: 'postprocess', id, input }), transferables(input.presence ? [input.logits, input.presence] : [input.logits]));
   }
 
   prepare(bytes: Uint8Array): Promise<PreparedImage> {

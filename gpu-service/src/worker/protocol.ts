@@ -32,6 +32,8 @@ export interface BatchJob {
 export interface ItemInference {
   /** [phrases, (S/stride)^2] float32. */
   logits: Float32Array;
+  /** [phrases] presence logits; null for a bundle without a presence output. */
+  presence: Float32Array | null;
   /** Whether this item's image features came from the cache. */
   cacheHit: boolean;
 }
@@ -58,13 +60,19 @@ export interface PostprocessInput {
   /** [phrases, (S/stride)^2] float32. */
   logits: Float32Array;
   phraseCount: number;
+  /** [phrases] presence logits; null for a bundle without a presence output. */
+  presence: Float32Array | null;
   transform: LetterboxTransform;
   threshold: number;
+  presenceThreshold: number;
   /** Mask encodings wanted for every phrase (the requested format, plus png where asked). */
   formats: MaskFormat[];
 }
 
 export interface PhraseOutput {
+  found: boolean;
+  presence: number | null;
+  regions: number;
   score: number;
   bbox: [number, number, number, number];
   area: number;

@@ -89,7 +89,7 @@ async function start(): Promise<void> {
       try {
         if (message.type === 'run' && inference) {
           const output = await runInference(inference, message.job);
-          send({ type: 'result', id: message.id, output }, transferables(output.items.map((item) => item.logits)));
+          send({ type: 'result', id: message.id, output }, transferables(output.items.flatMap((item) => (item.presence ? [item.logits, item.presence] : [item.logits]))));
         } else if (message.type === 'postprocess' && imaging) {
           send({ type: 'result', id: message.id, output: await postprocessItem(imaging, message.input) });
         } else if (message.type === 'prepare' && imaging) {

@@ -50,6 +50,9 @@ describe('resultKey', () => {
     expect(await resultKey({ ...base, phrases: ['  The RED   circle'] })).toBe(k);
     expect(await resultKey({ ...base, options: { format: 'rle' } })).not.toBe(k);
     expect(await resultKey({ ...base, options: { format: 'polygon', threshold: 0.5 } })).not.toBe(k);
+    const presence = await resultKey({ ...base, options: { format: 'polygon', presence_threshold: 0.5 } });
+    expect(presence).not.toBe(k);
+    expect(await resultKey({ ...base, options: { format: 'polygon', presence_threshold: 0.6 } })).not.toBe(presence);
     expect(await resultKey({ ...base, model: 'cris-shapes-s@1.0.1' })).not.toBe(k);
     expect(await resultKey({ ...base, imageSha256: 'b'.repeat(64) })).not.toBe(k);
   });

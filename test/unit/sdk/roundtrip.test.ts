@@ -40,7 +40,7 @@ function area(bitmap: Bitmap): number {
 describe('SDK decoders read the service encoders', () => {
   it.each(cases)('%s: rle and png exactly, polygon closely', async (_name, make) => {
     const truth = await make();
-    const phrase = { mask: truth.data, width: truth.width, height: truth.height, score: 1, bbox: [0, 0, 0, 0] as [number, number, number, number], area: area(truth) };
+    const phrase = { found: true, presence: null, regions: 1, mask: truth.data, width: truth.width, height: truth.height, score: 1, bbox: [0, 0, 0, 0] as [number, number, number, number], area: area(truth) };
     for (const format of ['rle', 'png'] as const) {
       const decoded = await maskToBitmap(await encodeMask(phrase, format), truth.width, truth.height);
       expect(Buffer.from(decoded.data).equals(Buffer.from(truth.data)), format).toBe(true);
@@ -50,7 +50,7 @@ describe('SDK decoders read the service encoders', () => {
   });
 
   it('decodes an empty mask to an empty bitmap in every format', async () => {
-    const empty = { mask: new Uint8Array(50 * 40), width: 50, height: 40, score: 0, bbox: [0, 0, 0, 0] as [number, number, number, number], area: 0 };
+    const empty = { found: false, presence: null, regions: 0, mask: new Uint8Array(50 * 40), width: 50, height: 40, score: 0, bbox: [0, 0, 0, 0] as [number, number, number, number], area: 0 };
     for (const format of ['polygon', 'rle', 'png'] as const) {
       expect(area(await maskToBitmap(await encodeMask(empty, format), 50, 40))).toBe(0);
     }

@@ -115,11 +115,12 @@ describe('onnx runner', () => {
     expect(features[0].tensors.c3.dims).toEqual(bundle.manifest.graphs.image_encoder.outputs[0].shape.slice(1));
     const tokenizer = await loadTokenizer(bundle);
     const tokens = tokenizer.tokenize(['the red circle', 'the blue square', 'a star'], bundle.manifest.text.word_len);
-    const logits = await runner.runHead([features[0], features[1], features[0]], tokens);
+    const { logits, presence } = await runner.runHead([features[0], features[1], features[0]], tokens);
     const G = S / bundle.manifest.output.stride;
     expect(logits.length).toBe(3 * G * G);
+    expect(presence).toBeNull(); // this bundle has no presence output
     // Batch rows are independent: row 0 alone gives the same logits.
-    const single = await runner.runHead([features[0]], tokens.subarray(0, bundle.manifest.text.word_len));
+    const { logits: single } = await runner.runHead([features[0]], tokens.subarray(0, bundle.manifest.text.word_len));
     let maxDiff = 0;
     for (let i = 0; i < G * G; i++) maxDiff = Math.max(maxDiff, Math.abs(single[i] - logits[i]));
     expect(maxDiff).toBeLessThan(1e-3);

@@ -41,7 +41,7 @@ describe('official mini checkpoint through the TypeScript path', () => {
     const pairs = meta.golden.pairs_image_idx_text_idx;
     const batchTokens = new BigInt64Array(pairs.length * wordLen);
     pairs.forEach(([, t], row) => batchTokens.set(tokens.subarray(t * wordLen, (t + 1) * wordLen), row * wordLen));
-    const logits = await runner.runHead(pairs.map(([i]) => features[i]), batchTokens); // [4, 104*104]
+    const { logits } = await runner.runHead(pairs.map(([i]) => features[i]), batchTokens); // [4, 104*104]
     const golden = readNpy<Float32Array>(goldenPath('official-mini', 'golden_logits_b4.npy')); // [4, 1, 104, 104]
     expect(logits.length).toBe(golden.data.length);
     let maxDiff = 0;

@@ -63,6 +63,23 @@ describe('in-process engine', () => {
     }
   });
 
+  it('a bundle without a presence output answers found by area, presence null, and ignores presence_threshold', async () => {
+    expect(engine.bundle.manifest.graphs.head.outputs.map((o) => o.name)).toEqual(['logits']);
+    for (const threshold of [0.01, 0.5, 0.99]) {
+      for (const presence_threshold of [undefined, 1]) {
+        const out = await engine.segment(image(), phrases, { format: 'polygon', threshold, presence_threshold });
+        for (const r of out.results) {
+          expect(r.presence).toBeNull();
+          expect(r.found).toBe(r.area > 0);
+          expect(r.regions > 0).toBe(r.found);
+          if (!r.found) expect(r).toMatchObject({ score: 0, bbox: [0, 0, 0, 0], mask: { format: 'polygon', coordinates: [] } });
+        }
+      }
+    }
+    // (this random bundle's logits saturate: its masks are never empty; the empty case by area is
+    // in presence.test.ts, on the same post-processing)
+  });
+
   it('passes image errors through as ApiError', async () => {
     await expect(engine.segment(new TextEncoder().encode('not an image'), ['x'])).rejects.toMatchObject({ code: 'unsupported_media_type' });
   });

@@ -14,7 +14,7 @@ const RESULT: SegmentResult = {
   model: 'm@1',
   width: 2,
   height: 2,
-  results: [{ text: 'x', score: 0.5, bbox: [0, 0, 1, 1], area: 1, mask: { format: 'png', data: 'AA==' } }],
+  results: [{ text: 'x', found: true, presence: null, score: 0.5, bbox: [0, 0, 1, 1], area: 1, regions: 1, mask: { format: 'png', data: 'AA==' } }],
   cached: false,
   timing: { total_ms: 1 },
 };
