@@ -4,31 +4,19 @@
  * The Dockerfile is not built here (no container engine in this environment): it is parsed
  * (dockerfile-ast) and its pinning, checksum and CUDA-provider steps are checked.
  */
-import { readFileSync, readdirSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseAllDocuments } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../gpu-service/src/config.js';
 import { createServiceMetrics } from '../../../gpu-service/src/metrics/service-metrics.js';
 import { contextCopySources, dockerfile, globalArgs } from '../deploy/dockerfile.js';
+import { loadManifests } from '../deploy/k8s-validate.js';
 
 const DEPLOY = join(import.meta.dirname, '..', '..', '..', 'gpu-service', 'deploy');
 
 type Doc = any;
 
-function loadManifests(): Doc[] {
-  const docs: Doc[] = [];
-  for (const file of readdirSync(DEPLOY).filter((name) => /\.ya?ml$/.test(name))) {
-    for (const doc of parseAllDocuments(readFileSync(join(DEPLOY, file), 'utf8'))) {
-      expect(doc.errors, `${file} parses`).toEqual([]);
-      const value = doc.toJS();
-      if (value) docs.push({ ...value, __file: file });
-    }
-  }
-  return docs;
-}
-
-const manifests = loadManifests();
+const manifests = loadManifests(DEPLOY).map(({ file, doc }): Doc => ({ ...doc, __file: file }));
 const byKind = (kind: string) => manifests.filter((doc) => doc.kind === kind);
 const matches = (selector: Record<string, string>, labels: Record<string, string>) =>
   Object.entries(selector).every(([key, value]) => labels[key] === value);
