@@ -92,6 +92,7 @@ async function main(): Promise<void> {
   const batcher = new DynamicBatcher<BatchItemInput, ScheduledResult>({
     ...config.batcher,
     retryAfterSeconds: 1,
+    idle: () => (scheduler?.inFlight ?? 0) === 0,
     onDrop: () => metrics.droppedRequests.inc(),
   });
   let scheduler: InstanceType<typeof BatchScheduler> | undefined;

@@ -1,7 +1,8 @@
 /**
  * A bounded request queue that forms batches the way Triton's dynamic batcher does:
  * a batch leaves as soon as it holds `maxBatch` rows, or when its oldest request has waited
- * `maxQueueDelayMs`. A full queue refuses at once (429 overloaded + Retry-After); a request
+ * `maxQueueDelayMs` — unless nothing is running (`idle`): then a request leaves at once, since
+ * waiting for company would only idle the accelerator. A full queue refuses at once (429 overloaded + Retry-After); a request
  * whose AbortSignal fires while queued (client gone, timeout) is dropped before it runs.
  *
  * Rows are head-batch rows (one per phrase); a request is never split across batches, and a
@@ -15,6 +16,11 @@ export interface BatcherOptions {
   maxQueueSize: number;
   /** Retry-After sent with 429 overloaded. */
   retryAfterSeconds?: number;
+  /**
+   * True when no batch is running anywhere (the scheduler's in-flight count is 0): a queued
+   * request then leaves at once instead of waiting maxQueueDelayMs. Absent: always wait.
+   */
+  idle?(): boolean;
   /** Called for every request dropped because its signal fired while queued (metrics). */
   onDrop?(): void;
 }
@@ -118,7 +124,11 @@ export class DynamicBatcher<P, R> {
         continue;
       }
       const waited = Date.now() - this.queue[0].enqueuedAt;
-      const due = this.closed || this.queuedRows() >= this.options.maxBatch || waited >= this.options.maxQueueDelayMs;
+      const due =
+        this.closed ||
+        this.queuedRows() >= this.options.maxBatch ||
+        waited >= this.options.maxQueueDelayMs ||
+        this.options.idle?.() === true;
       if (!due) {
         this.timer = setTimeout(() => this.serve(), this.options.maxQueueDelayMs - waited);
         return;

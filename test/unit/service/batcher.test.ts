@@ -47,6 +47,27 @@ describe('DynamicBatcher', () => {
     expect((batch as { payload: string }[]).map((r) => r.payload)).toEqual(['a', 'b']);
   });
 
+  it('hands a request out at once when nothing is running (idle), and waits its delay while a batch runs', async () => {
+    let running = 0;
+    const batcher = new DynamicBatcher<string, void>({ maxBatch: 8, maxQueueDelayMs: 10, maxQueueSize: 100, idle: () => running === 0 });
+    void batcher.append('alone', 1);
+    let first: unknown = undefined;
+    void batcher.nextBatch().then((value) => (first = value));
+    await settled();
+    expect((first as { payload: string }[]).map((r) => r.payload)).toEqual(['alone']);
+    running = 1; // the first batch is on the accelerator: the next request waits for company
+    void batcher.append('b', 1);
+    let second: unknown = undefined;
+    void batcher.nextBatch().then((value) => (second = value));
+    vi.advanceTimersByTime(5);
+    void batcher.append('c', 1);
+    await settled();
+    expect(second).toBeUndefined();
+    vi.advanceTimersByTime(5);
+    await settled();
+    expect((second as { payload: string }[]).map((r) => r.payload)).toEqual(['b', 'c']);
+  });
+
   it('refuses at once with 429 overloaded and Retry-After when the queue is full', async () => {
     const batcher = new DynamicBatcher<string, void>({ maxBatch: 8, maxQueueDelayMs: 10, maxQueueSize: 2, retryAfterSeconds: 2 });
     void batcher.append('a', 1);
