@@ -8,11 +8,12 @@ import { createHash } from 'node:crypto';
 import type { PreparedImage } from '../engine/types.js';
 import { letterboxTransform } from './affine.js';
 import { decodeImage, readImageHeader, type DecodedRgb } from './decode.js';
-import { letterboxRgb, normaliseToChw, type NormaliseParams } from './letterbox.js';
+import { letterboxToNetworkInput, type NormaliseParams } from './letterbox.js';
 
 export * from './affine.js';
 export * from './decode.js';
 export * from './letterbox.js';
+export * from './letterbox-fused.js';
 export * from './warp.js';
 
 /**
@@ -47,8 +48,7 @@ export async function decodeForNetwork(bytes: Uint8Array, size: number, options:
 /** Network input from an already decoded image (see decodeForNetwork). */
 export function prepareDecoded(decoded: DecodedRgb, input: NormaliseParams, sha256: string): PreparedImage {
   const transform = letterboxTransform(decoded.originalWidth, decoded.originalHeight, input.size);
-  const rgb = letterboxRgb(decoded, transform, input.pad_rgb); // [S, S, 3]
-  return { tensor: normaliseToChw(rgb, input.size, input.mean, input.std), transform, sha256 }; // [3, S, S]
+  return { tensor: letterboxToNetworkInput(decoded, transform, input), transform, sha256 }; // [3, S, S]
 }
 
 /** Network input for one image: [3, S, S] float32, its letterbox transform and the bytes' sha256. */

@@ -5,6 +5,7 @@
 import type { LetterboxTransform } from '../engine/types.js';
 import { letterboxMatrix, type Affine } from './affine.js';
 import type { DecodedRgb } from './decode.js';
+import { normaliseTables, warpCubicU8ToChw } from './letterbox-fused.js';
 import { warpAffineCubicU8 } from './warp.js';
 
 export interface NormaliseParams {
@@ -38,15 +39,25 @@ export function letterboxRgb(image: DecodedRgb, transform: LetterboxTransform, p
 
 /** [S, S, 3] uint8 -> [3, S, S] float32: (v / 255 - mean) / std, each step in float32 as torch does. */
 export function normaliseToChw(rgb: Uint8Array, size: number, mean: readonly number[], std: readonly number[]): Float32Array {
-  const f = Math.fround;
   const plane = size * size;
   const out = new Float32Array(3 * plane); // [3, S, S]
+  const tables = normaliseTables(mean, std);
   for (let c = 0; c < 3; c++) {
-    const m = f(mean[c]);
-    const s = f(std[c]);
-    const lut = new Float32Array(256);
-    for (let v = 0; v < 256; v++) lut[v] = f(f(f(v / 255) - m) / s);
+    const lut = tables[c];
     for (let i = 0; i < plane; i++) out[c * plane + i] = lut[rgb[i * 3 + c]];
   }
   return out;
+}
+
+/**
+ * [3, S, S] float32 network input: letterboxRgb then normaliseToChw, in one pass when the map is
+ * axis-aligned (always, for a letterbox; the two-step form otherwise). Same values either way.
+ */
+export function letterboxToNetworkInput(image: DecodedRgb, transform: LetterboxTransform, input: NormaliseParams): Float32Array {
+  const fused = warpCubicU8ToChw(
+    { src: image.rgb, width: image.width, height: image.height, channels: 3 },
+    { matrix: decodedToNetworkMatrix(image, transform), dstWidth: transform.size, dstHeight: transform.size, border: input.pad_rgb },
+    normaliseTables(input.mean, input.std),
+  );
+  return fused ?? normaliseToChw(letterboxRgb(image, transform, input.pad_rgb), input.size, input.mean, input.std);
 }

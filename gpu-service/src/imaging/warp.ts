@@ -118,20 +118,7 @@ export function warpAffineCubicU8(input: WarpInput<Uint8Array>, opts: WarpOption
       } else if (sx >= width || sx + 4 <= 0 || sy >= height || sy + 4 <= 0) {
         for (let k = 0; k < cn; k++) out[o + k] = cval[k];
       } else {
-        for (let k = 0; k < cn; k++) {
-          const cv = cval[k];
-          let sum = cv * COEF_SCALE;
-          for (let r = 0; r < 4; r++) {
-            const yy = sy + r;
-            if (yy < 0 || yy >= height) continue;
-            for (let c = 0; c < 4; c++) {
-              const xx = sx + c;
-              if (xx < 0 || xx >= width) continue;
-              sum += (src[yy * stride + xx * cn + k] - cv) * weights[w + r * 4 + c];
-            }
-          }
-          out[o + k] = clampU8((sum + half) >> COEF_BITS);
-        }
+        for (let k = 0; k < cn; k++) out[o + k] = edgePixelU8(input, sx, sy, w, k, cval[k]);
       }
     }
   }
@@ -139,10 +126,30 @@ export function warpAffineCubicU8(input: WarpInput<Uint8Array>, opts: WarpOption
 }
 
 /**
+ * Channel k of a destination pixel whose 4x4 window (top-left sx, sy; weights at w) straddles
+ * the source edge: taps outside take the border value cv.
+ */
+export function edgePixelU8(input: WarpInput<Uint8Array>, sx: number, sy: number, w: number, k: number, cv: number): number {
+  const { src, width, height, channels: cn } = input;
+  const weights = TABLES.fixed;
+  let sum = cv * COEF_SCALE;
+  for (let r = 0; r < 4; r++) {
+    const yy = sy + r;
+    if (yy < 0 || yy >= height) continue;
+    for (let c = 0; c < 4; c++) {
+      const xx = sx + c;
+      if (xx < 0 || xx >= width) continue;
+      sum += (src[(yy * width + xx) * cn + k] - cv) * weights[w + r * 4 + c];
+    }
+  }
+  return clampU8((sum + (1 << (COEF_BITS - 1))) >> COEF_BITS);
+}
+
+/**
  * Per-axis sample positions when the fixed-point mapping is axis-aligned (a scale + shift, as the
  * letterbox and its inverse are): X depends on x only and Y on y only. null otherwise.
  */
-function axisAlignedSamples(opts: WarpOptions): { x: Int32Array; y: Int32Array } | null {
+export function axisAlignedSamples(opts: WarpOptions): { x: Int32Array; y: Int32Array } | null {
   const m = invertAffine(opts.matrix);
   const shift = AB_BITS - INTER_BITS;
   const x0 = cvRound(m[2] * AB_SCALE) + ROUND_DELTA;
@@ -274,6 +281,6 @@ export function warpAffineCubicF32(input: WarpInput<Float32Array>, opts: WarpOpt
   return out;
 }
 
-function clampU8(v: number): number {
+export function clampU8(v: number): number {
   return v < 0 ? 0 : v > 255 ? 255 : v;
 }
