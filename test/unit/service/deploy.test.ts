@@ -128,6 +128,8 @@ describe('gpu-service/Dockerfile', () => {
       stageNames.add(from.getBuildStage()!);
     }
     expect(stages.map((from) => from.getBuildStage())).toEqual(expect.arrayContaining(['cpu', 'gpu']));
+    // a `# syntax=` frontend is an image too: pinned by digest, or none
+    for (const directive of dockerfile.getDirectives().filter((d) => d.getName() === 'syntax')) expect(directive.getValue()).toMatch(/@sha256:[0-9a-f]{64}$/);
   });
 
   it('installs Node in the GPU image only after checking the tarball sha256', () => {
