@@ -1,8 +1,9 @@
 /**
  * The GPU tier's last answer as this isolate saw it (per isolate, like the circuit breaker), and
- * the edge's health built from both: `ok` while the breaker is closed and the last call did not
- * fail, `degraded` otherwise. Degraded is answered 200: the edge still serves cached results,
- * usage and models; monitors read `status`.
+ * the edge's health built from both: `ok` while the breaker is closed, counts no failure in a
+ * row and the last answer was not a failure (5xx, timeout, unreachable), `degraded` otherwise
+ * (a 401 from the service, e.g. a wrong HMAC secret, counts as a breaker failure). Degraded is
+ * answered 200: the edge still serves cached results, usage and models; monitors read `status`.
  */
 import type { BreakerSnapshot, CircuitBreaker } from './breaker.js';
 
@@ -28,7 +29,7 @@ export class GpuTierHealth {
     const snapshot = breaker.snapshot(nowMs);
     const lastFailed = this.last !== null && isFailedAnswer(this.last.answer);
     return {
-      status: snapshot.state === 'closed' && !lastFailed ? 'ok' : 'degraded',
+      status: snapshot.state === 'closed' && snapshot.consecutiveFailures === 0 && !lastFailed ? 'ok' : 'degraded',
       breaker: {
         state: snapshot.state,
         consecutive_failures: snapshot.consecutiveFailures,
