@@ -2,7 +2,7 @@
  * The `cris` command line:
  *
  *   cris segment IMAGE "phrase" ["phrase"...] [--out mask.png] [--overlay overlay.png]
- *        [--format polygon|rle|png] [--threshold T] [--json]
+ *        [--format polygon|rle|png] [--threshold T] [--presence-threshold P] [--json]
  *        [--endpoint URL] [--key KEY]          call the API (default http://127.0.0.1:8787)
  *        [--local [--bundle DIR]]              run the model bundle in this process, no servers
  */
@@ -15,6 +15,9 @@ const USAGE = `usage: cris segment IMAGE "phrase" ["phrase"...] [options]
   --overlay FILE     write the image with the mask drawn over it as a PNG
   --format F         mask format in the --json output: polygon (default), rle, png
   --threshold T      probability threshold in (0, 1); the model's default when absent
+  --presence-threshold P
+                     presence threshold in [0, 1]: a phrase is found when the model's presence
+                     probability is above it (the model's default; no effect without a presence output)
   --json             print the whole result as JSON instead of a summary
   --endpoint URL     API base URL (env CRIS_ENDPOINT, default http://127.0.0.1:8787)
   --key KEY          API key (env CRIS_API_KEY)
@@ -33,6 +36,7 @@ export async function main(argv: string[]): Promise<number> {
         overlay: { type: 'string' },
         format: { type: 'string' },
         threshold: { type: 'string' },
+        'presence-threshold': { type: 'string' },
         json: { type: 'boolean' },
         endpoint: { type: 'string' },
         key: { type: 'string' },
@@ -65,11 +69,18 @@ export async function main(argv: string[]): Promise<number> {
     console.error('cris: --threshold must be a number between 0 and 1');
     return 2;
   }
+  const presenceValue = values['presence-threshold'];
+  const presenceThreshold = presenceValue === undefined ? undefined : Number(presenceValue);
+  if (presenceThreshold !== undefined && !(presenceThreshold >= 0 && presenceThreshold <= 1)) {
+    console.error('cris: --presence-threshold must be a number from 0 to 1');
+    return 2;
+  }
   const options: SegmentCommandOptions = {
     image,
     phrases,
     format,
     threshold,
+    presenceThreshold,
     out: values.out,
     overlay: values.overlay,
     json: values.json ?? false,

@@ -2,7 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { MaskFormat, SegmentResult } from '../contract/segment.js';
+import type { MaskFormat, PhraseResult, SegmentResult } from '../contract/segment.js';
 import { createClient, maskToBitmap } from '../sdk/index.js';
 import { writeMaskPng, writeOverlayPng } from './images.js';
 
@@ -11,6 +11,7 @@ export interface SegmentCommandOptions {
   phrases: string[];
   format: MaskFormat;
   threshold?: number;
+  presenceThreshold?: number;
   out?: string;
   overlay?: string;
   json: boolean;
@@ -29,7 +30,11 @@ async function segmentLocally(image: Uint8Array, options: SegmentCommandOptions)
   const engine = await createEngine({ bundleDir: options.bundle ?? DEFAULT_BUNDLE, provider: 'cpu' });
   try {
     const started = performance.now();
-    const answer = await engine.segment(image, options.phrases, { format: options.format, threshold: options.threshold });
+    const answer = await engine.segment(image, options.phrases, {
+      format: options.format,
+      threshold: options.threshold,
+      presence_threshold: options.presenceThreshold,
+    });
     return {
       id: 'local',
       model: engine.model,
@@ -47,7 +52,22 @@ async function segmentLocally(image: Uint8Array, options: SegmentCommandOptions)
 async function segmentRemotely(image: Uint8Array, options: SegmentCommandOptions): Promise<SegmentResult> {
   if (!options.apiKey) throw new Error('an API key is needed: --key KEY or env CRIS_API_KEY (or --local)');
   const client = createClient({ endpoint: options.endpoint, apiKey: options.apiKey });
-  return client.segment({ image, text: options.phrases, format: options.format, threshold: options.threshold });
+  return client.segment({
+    image,
+    text: options.phrases,
+    format: options.format,
+    threshold: options.threshold,
+    presence_threshold: options.presenceThreshold,
+  });
+}
+
+/** One phrase's line: what was found, or "not found" plainly. */
+export function summaryLine(phrase: PhraseResult): string {
+  const presence = phrase.presence === null ? '' : `presence ${phrase.presence.toFixed(3)}`;
+  if (!phrase.found) return `"${phrase.text}": not found${presence ? ` (${presence})` : ''}`;
+  const [x, y, w, h] = phrase.bbox;
+  const parts = `${phrase.regions} ${phrase.regions === 1 ? 'region' : 'regions'}${presence ? `, ${presence}` : ''}`;
+  return `"${phrase.text}": score ${phrase.score.toFixed(3)}, area ${phrase.area} px, bbox [${x}, ${y}, ${w}, ${h}], ${parts}`;
 }
 
 export async function segmentCommand(options: SegmentCommandOptions): Promise<SegmentResult> {
@@ -55,10 +75,7 @@ export async function segmentCommand(options: SegmentCommandOptions): Promise<Se
   const result = options.local ? await segmentLocally(image, options) : await segmentRemotely(image, options);
   if (options.json) console.log(JSON.stringify(result, null, 2));
   else {
-    for (const phrase of result.results) {
-      const [x, y, w, h] = phrase.bbox;
-      console.log(`"${phrase.text}": score ${phrase.score.toFixed(3)}, area ${phrase.area} px, bbox [${x}, ${y}, ${w}, ${h}]`);
-    }
+    for (const phrase of result.results) console.log(summaryLine(phrase));
     console.log(`${result.model}, ${result.width}x${result.height}, ${Math.round(result.timing.total_ms)} ms${result.cached ? ', cached' : ''}`);
   }
   const first = result.results[0];

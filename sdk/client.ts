@@ -26,6 +26,11 @@ export interface SegmentParams {
   format?: MaskFormat;
   /** Probability threshold in (0, 1); the model's default when absent. */
   threshold?: number;
+  /**
+   * Presence threshold in [0, 1]: a phrase is `found` when the model's presence probability is
+   * above it (the model's default when absent; no effect for a model without a presence output).
+   */
+  presence_threshold?: number;
   signal?: AbortSignal;
 }
 
@@ -128,7 +133,7 @@ export function createClient(options: ClientOptions): CrisClient {
   }
 
   return {
-    segment({ image, text, format, threshold, signal }) {
+    segment({ image, text, format, threshold, presence_threshold, signal }) {
       const phrases = Array.isArray(text) ? text : [text];
       if (phrases.length === 0) throw new TypeError('segment: at least one phrase is required');
       return call<SegmentResult>(
@@ -139,6 +144,7 @@ export function createClient(options: ClientOptions): CrisClient {
           for (const phrase of phrases) form.append('text', phrase);
           if (format !== undefined) form.append('format', format);
           if (threshold !== undefined) form.append('threshold', String(threshold));
+          if (presence_threshold !== undefined) form.append('presence_threshold', String(presence_threshold));
           return { method: 'POST', body: form };
         },
         signal,

@@ -3,7 +3,7 @@
 const $ = (id) => document.getElementById(id);
 const els = {
   form: $('form'), file: $('file'), drop: $('drop'), dropText: $('drop-text'), samples: $('samples'),
-  phrase: $('phrase'), format: $('format'), key: $('key'), run: $('run'), stage: $('stage'),
+  phrase: $('phrase'), format: $('format'), presenceThreshold: $('presence-threshold'), key: $('key'), run: $('run'), stage: $('stage'),
   photo: $('photo'), overlay: $('overlay'), placeholder: $('placeholder'), stats: $('stats'), status: $('status'),
 };
 const params = new URLSearchParams(location.search);
@@ -91,6 +91,9 @@ function drawMask(bitmap) {
 }
 
 function showStats(result, phrase) {
+  $('found').textContent = phrase.found ? 'yes' : 'not found';
+  $('presence').textContent = phrase.presence === null ? 'n/a (model without presence)' : phrase.presence.toFixed(3);
+  $('regions').textContent = String(phrase.regions);
   $('score').textContent = phrase.score.toFixed(3);
   $('timing').textContent = `${Math.round(result.timing.total_ms)} ms`;
   $('cached').textContent = result.cached ? 'yes' : 'no';
@@ -111,14 +114,25 @@ async function segment(event) {
   try {
     const client = sdk.createClient({ endpoint, apiKey, retry: { maxAttempts: 3 } });
     const started = performance.now();
-    const result = await client.segment({ image: current.blob, text: els.phrase.value, format: els.format.value });
+    const presence = els.presenceThreshold.value.trim();
+    const result = await client.segment({
+      image: current.blob,
+      text: els.phrase.value,
+      format: els.format.value,
+      ...(presence === '' ? {} : { presence_threshold: Number(presence) }),
+    });
     const phrase = result.results[0];
-    const bitmap = await sdk.maskToBitmap(phrase.mask, result.width, result.height);
     drawPhoto(current.bitmap, result.width, result.height);
-    drawMask(bitmap);
+    if (phrase.found) drawMask(await sdk.maskToBitmap(phrase.mask, result.width, result.height));
+    else clearOverlay(); // nothing matches: nothing is drawn
     showStats(result, phrase);
     shownResult = true;
-    setStatus(`${phrase.area ? 'Mask' : 'Empty mask'} for "${phrase.text}" (${phrase.mask.format}), round trip ${Math.round(performance.now() - started)} ms.`);
+    const took = `round trip ${Math.round(performance.now() - started)} ms`;
+    setStatus(
+      phrase.found
+        ? `Mask for "${phrase.text}" (${phrase.mask.format}), ${took}.`
+        : `Not found: nothing in this photo matches "${phrase.text}" (${phrase.mask.format}), ${took}.`,
+    );
     setState('done');
   } catch (error) {
     setStatus(error.code ? `${error.code}: ${error.message}` : String(error), 'error');

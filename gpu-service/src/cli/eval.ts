@@ -1,11 +1,15 @@
 /**
  * `npm run -s eval -- --data DIR --model models/<id> [--json] [--limit N] [--threshold T]
- *     [--worst K --overlay-dir DIR] [--plot FILE.png] [--provider auto|cuda|webgpu|cpu] [--threads N]`
+ *     [--presence-threshold P] [--save-predictions DIR] [--worst K --overlay-dir DIR]
+ *     [--plot FILE.png] [--provider auto|cuda|webgpu|cpu] [--threads N]`
  *
  * Runs a bundle over a referring dataset (refs.jsonl) through the same engine code the service
  * uses and reports mIoU (mean per-sentence IoU, every sentence counts), oIoU (cumulative) and
- * Pr@0.5..0.9, per kind when the data records kinds. --json: exactly one JSON object on stdout.
- * --limit N: the first N targets. Progress with an ETA goes to stderr.
+ * Pr@0.5..0.9, per kind when the data records kinds. On v2 data (records with `targets`):
+ * gIoU, cIoU, N-acc, T-acc over all sentences and the v1 metrics over single-target ones
+ * (evaluate-v2.ts), per kind too. --json: exactly one JSON object on stdout. --limit N: the first
+ * N targets. --save-predictions DIR: DIR/predictions.jsonl and one mask PNG per sentence
+ * (save-predictions.ts). Progress with an ETA goes to stderr.
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -19,14 +23,15 @@ import {
   summariseByKind,
   WorstCases,
   type Metrics,
-  type SentenceScore,
 } from '../engine/evaluate.js';
+import { generalisedIoU, generalisedTable, summariseGeneralised, summariseGeneralisedByKind, type SentenceOutcome } from '../engine/evaluate-v2.js';
 import { renderOverlay } from '../engine/overlay.js';
+import { PredictionWriter } from '../engine/save-predictions.js';
 import { PROVIDER_CHOICES, type ProviderChoice } from '../engine/types.js';
 import { renderSummaryPng } from '../engine/plot.js';
 
 const USAGE =
-  'usage: eval --data DIR --model BUNDLE_DIR [--json] [--limit N] [--threshold T] [--worst K --overlay-dir DIR] [--plot FILE.png] [--provider auto|cuda|webgpu|cpu] [--threads N]';
+  'usage: eval --data DIR --model BUNDLE_DIR [--json] [--limit N] [--threshold T] [--presence-threshold P] [--save-predictions DIR] [--worst K --overlay-dir DIR] [--plot FILE.png] [--provider auto|cuda|webgpu|cpu] [--threads N]';
 
 interface WorstCase {
   id: string;
@@ -68,6 +73,8 @@ async function main(): Promise<void> {
       json: { type: 'boolean', default: false },
       limit: { type: 'string' },
       threshold: { type: 'string' },
+      'presence-threshold': { type: 'string' },
+      'save-predictions': { type: 'string' },
       worst: { type: 'string' },
       'overlay-dir': { type: 'string' },
       plot: { type: 'string' },
@@ -85,6 +92,9 @@ async function main(): Promise<void> {
   if (!(limit > 0) || (Number.isFinite(limit) && !Number.isInteger(limit))) fail('--limit must be a positive integer');
   const threshold = values.threshold === undefined ? undefined : Number(values.threshold);
   if (threshold !== undefined && !(threshold > 0 && threshold < 1)) fail('--threshold must be in (0, 1)');
+  const presenceValue = values['presence-threshold'];
+  const presenceThreshold = presenceValue === undefined ? undefined : Number(presenceValue);
+  if (presenceThreshold !== undefined && !(presenceThreshold >= 0 && presenceThreshold <= 1)) fail('--presence-threshold must be in [0, 1]');
   const worstK = values.worst === undefined ? 0 : Number(values.worst);
   if (!Number.isInteger(worstK) || worstK < 0) fail('--worst must be a non-negative integer');
   if (worstK > 0 && !values['overlay-dir']) fail('--worst needs --overlay-dir');
@@ -93,41 +103,46 @@ async function main(): Promise<void> {
   const threads = values.threads === undefined ? undefined : Number(values.threads);
 
   const refs = (await readRefs(values.data)).slice(0, limit);
+  const v2 = refs.some((ref) => ref.targets !== undefined);
   const total = refs.reduce((a, r) => a + r.sentences.length, 0);
   const engine = await createEngine({ bundleDir: values.model, provider, threads, log: (m) => console.error(`eval: ${m}`) });
   console.error(`eval: ${engine.model} on ${engine.provider}, ${refs.length} targets, ${total} sentences`);
 
-  const scores: SentenceScore[] = [];
+  const scores: SentenceOutcome[] = [];
+  const saved = values['save-predictions'] ? await PredictionWriter.create(values['save-predictions']) : undefined;
   const worst = new WorstCases<WorstCase>(worstK);
   const started = performance.now();
   let lastReport = 0;
-  for (const ref of refs) {
+  for (const [record, ref] of refs.entries()) {
     const imageBytes = await readFile(join(values.data, ref.image));
     const truth = await readMask(join(values.data, ref.mask));
-    const predicted = await engine.predict(imageBytes, ref.sentences, { threshold });
+    const predicted = await engine.predict(imageBytes, ref.sentences, { threshold, presence_threshold: presenceThreshold });
     if (predicted.width !== truth.width || predicted.height !== truth.height) {
       throw new Error(`${ref.id}: mask is ${truth.width}x${truth.height}, image is ${predicted.width}x${predicted.height}`);
     }
-    ref.sentences.forEach((sentence, i) => {
+    for (const [i, sentence] of ref.sentences.entries()) {
       const score = scoreMasks(predicted.masks[i].mask, truth.mask);
-      scores.push({ id: ref.id, sentence, kind: ref.kinds?.[i], ...score });
-      worst.offer({ id: ref.id, sentence, iou: score.iou, image: ref.image, predicted: predicted.masks[i].mask, truth: truth.mask, width: truth.width, height: truth.height });
-    });
+      const outcome = { id: ref.id, sentence, kind: ref.kinds?.[i], targets: ref.targets ?? 1, found: predicted.masks[i].found, ...score };
+      scores.push(outcome);
+      await saved?.add(record, ref.id, i, sentence, predicted.masks[i]);
+      worst.offer({ id: ref.id, sentence, iou: generalisedIoU(outcome), image: ref.image, predicted: predicted.masks[i].mask, truth: truth.mask, width: truth.width, height: truth.height });
+    }
     const now = performance.now();
     if (now - lastReport > 2000 || scores.length === total) {
       lastReport = now;
       const elapsed = (now - started) / 1000;
       const rate = scores.length / elapsed;
-      const running = summarise(scores);
-      console.error(
-        `eval: ${scores.length}/${total} sentences, ${rate.toFixed(1)}/s, ETA ${formatDuration((total - scores.length) / rate)}, mIoU so far ${(running.mIoU * 100).toFixed(2)}`,
-      );
+      const running = v2 ? `gIoU so far ${(summariseGeneralised(scores).gIoU * 100).toFixed(2)}` : `mIoU so far ${(summarise(scores).mIoU * 100).toFixed(2)}`;
+      console.error(`eval: ${scores.length}/${total} sentences, ${rate.toFixed(1)}/s, ETA ${formatDuration((total - scores.length) / rate)}, ${running}`);
     }
   }
   await engine.close();
+  await saved?.close();
+  if (saved) console.error(`eval: wrote ${scores.length} predictions to ${join(values['save-predictions']!, 'predictions.jsonl')}`);
 
-  const metrics = summarise(scores);
-  const byKind = summariseByKind(scores);
+  // v1 data: every sentence is single-target and the numbers are the v1 metrics, as before.
+  const metrics = summarise(v2 ? scores.filter((s) => s.targets === 1) : scores);
+  const byKind = v2 ? undefined : summariseByKind(scores);
   if (worstK > 0) {
     const dir = values['overlay-dir']!;
     await mkdir(dir, { recursive: true });
@@ -145,11 +160,16 @@ async function main(): Promise<void> {
     await writeFile(values.plot, await renderSummaryPng(title, metrics, byKind));
     console.error(`eval: wrote ${values.plot}`);
   }
+  const generalised = v2 ? summariseGeneralised(scores) : undefined;
+  const generalisedByKind = v2 ? summariseGeneralisedByKind(scores) : undefined;
   if (values.json) {
-    console.log(JSON.stringify(byKind ? { ...metrics, by_kind: byKind } : metrics));
+    if (generalised) console.log(JSON.stringify(generalisedByKind ? { ...generalised, by_kind: generalisedByKind } : generalised));
+    else console.log(JSON.stringify(byKind ? { ...metrics, by_kind: byKind } : metrics));
   } else {
-    console.log(`${engine.model} on ${values.data}${threshold !== undefined ? ` (threshold ${threshold})` : ''}`);
-    console.log(table(metrics, byKind));
+    const settings = [threshold !== undefined ? `threshold ${threshold}` : '', presenceThreshold !== undefined ? `presence threshold ${presenceThreshold}` : ''];
+    const suffix = settings.filter(Boolean).join(', ');
+    console.log(`${engine.model} on ${values.data}${v2 ? ' (v2)' : ''}${suffix ? ` (${suffix})` : ''}`);
+    console.log(generalised ? generalisedTable(generalised, generalisedByKind) : table(metrics, byKind));
   }
 }
 

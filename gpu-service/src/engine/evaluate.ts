@@ -2,7 +2,8 @@
  * Referring-segmentation evaluation, as the reference computes it (CRIS engine.inference):
  * per sentence IoU = |P∩G| / (|P∪G| + 1e-6); mIoU = mean over sentences; Pr@X = share of
  * sentences with IoU > X; plus oIoU = ΣI / ΣU (cumulative, labelled as such). Dataset reading per
- * REFERRING_SHAPES.md "Dataset files" (refs.jsonl, optional `kinds` parallel to `sentences`).
+ * REFERRING_SHAPES.md "Dataset files" (refs.jsonl, optional `kinds` parallel to `sentences`,
+ * optional v2 `targets`; v2 metrics are in evaluate-v2.ts).
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -18,6 +19,8 @@ export const RefRecordSchema = z
     mask: z.string().min(1),
     sentences: z.array(z.string()).min(1),
     kinds: z.array(z.string()).optional(),
+    /** v2: ground-truth members (0: no target, the mask is all zero); 1 when absent. */
+    targets: z.number().int().nonnegative().optional(),
   })
   .refine((r) => !r.kinds || r.kinds.length === r.sentences.length, { message: 'kinds must be parallel to sentences', path: ['kinds'] });
 export type RefRecord = z.infer<typeof RefRecordSchema>;

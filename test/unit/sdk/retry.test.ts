@@ -110,10 +110,11 @@ describe('SDK retries', () => {
 
   it('sends several phrases and the threshold, and GETs results by id', async () => {
     const { client, calls } = clientWith([() => jsonResponse(200, RESULT), () => jsonResponse(200, RESULT)]);
-    await client.segment({ image: new Blob([image], { type: 'image/png' }), text: ['a', 'b'], threshold: 0.4 });
+    await client.segment({ image: new Blob([image], { type: 'image/png' }), text: ['a', 'b'], threshold: 0.4, presence_threshold: 0.7 });
     const form = calls[0]!.init.body as FormData;
     expect(form.getAll('text')).toEqual(['a', 'b']);
     expect(form.get('threshold')).toBe('0.4');
+    expect(form.get('presence_threshold')).toBe('0.7');
     expect(form.get('format')).toBeNull();
     await client.getResult('id/with slash');
     expect(calls[1]!.url).toBe('http://api.test/v1/results/id%2Fwith%20slash');
