@@ -1,6 +1,12 @@
 /**
  * The result cache key: the same model, image bytes, phrases (as the tokenizer cleans them) and
  * options always give the same key; anything else gives another.
+ *
+ * On the edge a result belongs to the account (API key id) that paid for it, so its id is
+ * `tenantResultKey`: 48 hex characters of content hash over the tenant and the request, then a
+ * 16-hex owner tag over the tenant and that hash. The same request from another key is another
+ * id (a miss, computed and billed for that key), and `isOwnedBy` tells from an id alone whether a
+ * key may read it: another key's id is a 404 without any lookup.
  */
 import { cleanText } from './text.js';
 import { sha256Hex } from './hmac.js';
@@ -14,8 +20,8 @@ export interface ResultKeyInput {
   options: SegmentOptions;
 }
 
-export async function resultKey(input: ResultKeyInput): Promise<string> {
-  const canonical = JSON.stringify([
+function canonical(input: ResultKeyInput, tenant: string | null): string {
+  return JSON.stringify([
     'cris-result/2', // 2: results carry found, presence and regions; options carry presence_threshold
     input.model,
     input.imageSha256,
@@ -23,6 +29,30 @@ export async function resultKey(input: ResultKeyInput): Promise<string> {
     input.options.format,
     input.options.threshold ?? null,
     input.options.presence_threshold ?? null,
+    ...(tenant === null ? [] : [tenant]),
   ]);
-  return sha256Hex(canonical);
+}
+
+/** The tenant-free key (the GPU service's own, for a request that names none). */
+export async function resultKey(input: ResultKeyInput): Promise<string> {
+  return sha256Hex(canonical(input, null));
+}
+
+const CONTENT_HEX = 48;
+
+async function ownerTag(tenant: string, content: string): Promise<string> {
+  return (await sha256Hex(JSON.stringify(['cris-owner/1', tenant, content]))).slice(0, 64 - CONTENT_HEX);
+}
+
+/** The key of a result computed for `tenant` (an API key id): 64 hex, bound to that tenant. */
+export async function tenantResultKey(tenant: string, input: ResultKeyInput): Promise<string> {
+  const content = (await sha256Hex(canonical(input, tenant))).slice(0, CONTENT_HEX);
+  return content + (await ownerTag(tenant, content));
+}
+
+/** Whether `id` (64 hex) is a result key of `tenant`. */
+export async function isOwnedBy(id: string, tenant: string): Promise<boolean> {
+  if (!/^[0-9a-f]{64}$/.test(id)) return false;
+  const content = id.slice(0, CONTENT_HEX);
+  return id.slice(CONTENT_HEX) === (await ownerTag(tenant, content));
 }

@@ -54,6 +54,8 @@ export interface UsageReport {
   to: string;
   days: Array<{ day: string; requests: number; billable: number; cached: number }>;
   totals: { requests: number; billable: number; cached: number };
+  /** Reads (`getResult`, `usage`) in the period, this one included: rate-limited, no quota. */
+  reads: number;
   quota: { month: string; limit: number; used: number; reserved: number; remaining: number };
 }
 /** `GET /v1/models`: the models this endpoint serves. */

@@ -14,6 +14,7 @@ import type { SegmentResult } from '../../contract/segment.js';
 import { bearerAuth } from './auth/bearer.js';
 import { KeyLookupCache } from './auth/key-cache.js';
 import { ResultMemo } from './cache/result-memo.js';
+import { S3Health } from './cache/s3-health.js';
 import { parseConfig, type AppEnv, type Bindings, type EdgeConfig } from './env.js';
 import { CircuitBreaker } from './forward/breaker.js';
 import { GpuTierHealth } from './forward/gpu-health.js';
@@ -28,13 +29,13 @@ import { usageHandler } from './routes/usage.js';
 export const EXPOSED_HEADERS = ['x-cache', 'x-result-id', 'retry-after', 'location', 'etag', 'idempotent-replayed', 'preference-applied', 'server-timing'];
 
 export function createApp(): OpenAPIHono<AppEnv> {
-  const configs = new WeakMap<Bindings, { config: EdgeConfig; breaker: CircuitBreaker; health: GpuTierHealth }>();
+  const configs = new WeakMap<Bindings, { config: EdgeConfig; breaker: CircuitBreaker; health: GpuTierHealth; s3Health: S3Health }>();
   const state = (env: Bindings) => {
     let entry = configs.get(env);
     if (!entry) {
       const config = parseConfig(env);
       const breaker = new CircuitBreaker({ failures: config.breaker.failures, cooldownMs: config.breaker.cooldownSeconds * 1000 });
-      entry = { config, breaker, health: new GpuTierHealth() };
+      entry = { config, breaker, health: new GpuTierHealth(), s3Health: new S3Health(config.timeouts.s3SkipMs) };
       configs.set(env, entry);
     }
     return entry;
@@ -49,7 +50,14 @@ export function createApp(): OpenAPIHono<AppEnv> {
   const pendingHits = new PendingHits(100);
   const gpuOptions = (env: Bindings): GpuClientOptions => {
     const { config, breaker, health } = state(env);
-    return { urls: config.gpuServiceUrls, timeoutMs: config.gpuTimeoutMs, hmacSecret: config.hmacSecret, breaker, health };
+    return {
+      urls: config.gpuServiceUrls,
+      timeoutMs: config.gpuTimeoutMs,
+      probeTimeoutMs: config.breaker.probeTimeoutMs,
+      hmacSecret: config.hmacSecret,
+      breaker,
+      health,
+    };
   };
 
   const app = new OpenAPIHono<AppEnv>({
@@ -74,7 +82,9 @@ export function createApp(): OpenAPIHono<AppEnv> {
     }),
   );
   app.use('*', createMiddleware<AppEnv>(async (c, next) => {
-    c.set('config', state(c.env).config);
+    const { config, s3Health } = state(c.env);
+    c.set('config', config);
+    c.set('s3Health', s3Health);
     c.set('resultMemo', resultMemo);
     c.set('inFlight', inFlight);
     c.set('pendingHits', pendingHits);

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import type { KeyMeter } from './meter/key-meter.js';
 import type { KeyRecord } from './auth/key-record.js';
 import type { ResultMemo } from './cache/result-memo.js';
+import type { S3Health } from './cache/s3-health.js';
 import type { PendingHits } from './meter/pending-hits.js';
 import type { SegmentResult } from '../../contract/segment.js';
 
@@ -16,6 +17,14 @@ export interface Bindings {
   /** Comma-separated GPU service base URLs, tried in order from a per-image start. */
   GPU_SERVICE_URLS: string;
   GPU_TIMEOUT_MS: string;
+  /** Timeouts of the edge's other outbound calls (ms); see EdgeConfig.timeouts. */
+  KV_TIMEOUT_MS?: string;
+  METER_TIMEOUT_MS?: string;
+  S3_TIMEOUT_MS?: string;
+  /** After an S3 lookup timed out or failed, lookups are skipped for this long (s). */
+  S3_SKIP_S?: string;
+  /** Timeout of the breaker's /readyz probe (ms). */
+  BREAKER_PROBE_TIMEOUT_MS?: string;
   /** `<model id>@<version>`: part of every result key. */
   MODEL: string;
   S3_ENDPOINT: string;
@@ -36,6 +45,8 @@ export interface Variables extends TimingVariables {
   apiKey: KeyRecord;
   /** This isolate's memo of recent results (in front of the Cache API). */
   resultMemo: ResultMemo;
+  /** Whether this isolate skips S3 lookups for now (after one timed out). */
+  s3Health: S3Health;
   /** Results this isolate is computing now, by result key (identical concurrent misses share one). */
   inFlight: Map<string, Promise<SegmentResult>>;
   /** Cache hits this isolate has answered and not yet booked in their KeyMeter. */
@@ -59,7 +70,14 @@ const ConfigSchema = z.object({
     secretAccessKey: z.string().min(1),
   }),
   hmacSecret: z.string().min(8),
-  breaker: z.object({ failures: z.number().int().positive(), cooldownSeconds: z.number().positive() }),
+  breaker: z.object({ failures: z.number().int().positive(), cooldownSeconds: z.number().positive(), probeTimeoutMs: z.number().int().positive() }),
+  /** Every outbound call of the edge has one (ms). */
+  timeouts: z.object({
+    kvMs: z.number().int().positive(),
+    meterMs: z.number().int().positive(),
+    s3Ms: z.number().int().positive(),
+    s3SkipMs: z.number().int().nonnegative(),
+  }),
   resultMaxAgeSeconds: z.number().int().nonnegative(),
 });
 export type EdgeConfig = z.infer<typeof ConfigSchema>;
@@ -82,7 +100,17 @@ export function parseConfig(env: Bindings): EdgeConfig {
       secretAccessKey: env.S3_SECRET_ACCESS_KEY,
     },
     hmacSecret: env.HMAC_SECRET,
-    breaker: { failures: Number(env.BREAKER_FAILURES ?? 3), cooldownSeconds: Number(env.BREAKER_COOLDOWN_S ?? 15) },
+    breaker: {
+      failures: Number(env.BREAKER_FAILURES ?? 3),
+      cooldownSeconds: Number(env.BREAKER_COOLDOWN_S ?? 15),
+      probeTimeoutMs: Number(env.BREAKER_PROBE_TIMEOUT_MS ?? 2000),
+    },
+    timeouts: {
+      kvMs: Number(env.KV_TIMEOUT_MS ?? 2000),
+      meterMs: Number(env.METER_TIMEOUT_MS ?? 3000),
+      s3Ms: Number(env.S3_TIMEOUT_MS ?? 2000),
+      s3SkipMs: Number(env.S3_SKIP_S ?? 10) * 1000,
+    },
     resultMaxAgeSeconds: Number(env.RESULT_MAX_AGE_S ?? 86400),
   });
   if (!parsed.success) {

@@ -5,18 +5,21 @@
  */
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { sha256Hex } from '../../contract/hmac.js';
-import { resultKey } from '../../contract/result-key.js';
+import { tenantResultKey } from '../../contract/result-key.js';
 import { resultObjectKey, type SegmentResult } from '../../contract/segment.js';
 import { installFakeUpstream, MODEL, type FakeUpstream } from './fake-upstream.js';
 import { multipartSegment, seedKey, uniqueImage } from './harness.js';
 
 let fake: FakeUpstream;
 let apiKey: string;
+let keyId: string;
 const cacheCalls = { match: 0, put: 0 };
 
 beforeAll(async () => {
   fake = installFakeUpstream();
-  ({ apiKey } = await seedKey());
+  const seeded = await seedKey();
+  ({ apiKey } = seeded);
+  keyId = seeded.record.keyId;
   vi.spyOn(caches.default, 'match').mockImplementation(async () => {
     cacheCalls.match += 1;
     return undefined;
@@ -27,7 +30,7 @@ beforeAll(async () => {
 });
 
 async function storeInS3(image: Uint8Array, phrase: string): Promise<string> {
-  const id = await resultKey({ model: MODEL, imageSha256: await sha256Hex(image), phrases: [phrase], options: { format: 'polygon' } });
+  const id = await tenantResultKey(keyId, { model: MODEL, imageSha256: await sha256Hex(image), phrases: [phrase], options: { format: 'polygon' } });
   const stored: SegmentResult = { id, model: MODEL, width: 2, height: 2, results: [], cached: false, timing: { total_ms: 1 } };
   fake.s3Objects.set(resultObjectKey(MODEL, id), JSON.stringify(stored));
   return id;

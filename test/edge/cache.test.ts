@@ -1,16 +1,19 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { sha256Hex } from '../../contract/hmac.js';
-import { resultKey } from '../../contract/result-key.js';
+import { resultKey, tenantResultKey } from '../../contract/result-key.js';
 import { resultObjectKey, type SegmentResult } from '../../contract/segment.js';
 import { installFakeUpstream, MODEL, type FakeUpstream } from './fake-upstream.js';
 import { base64, expectError, get, jsonSegment, multipartSegment, seedKey, uniqueImage } from './harness.js';
 
 let fake: FakeUpstream;
 let apiKey: string;
+let keyId: string;
 
 beforeAll(async () => {
   fake = installFakeUpstream();
-  ({ apiKey } = await seedKey());
+  const seeded = await seedKey();
+  ({ apiKey } = seeded);
+  keyId = seeded.record.keyId;
 });
 
 describe('result key', () => {
@@ -37,7 +40,7 @@ describe('result key', () => {
     expect(first.status).toBe(200);
     expect(first.headers.get('x-cache')).toBe('MISS');
     const id = first.headers.get('x-result-id');
-    expect(id).toBe(await resultKey({ model: MODEL, imageSha256: await sha256Hex(image), phrases: ['the red circle'], options: { format: 'polygon' } }));
+    expect(id).toBe(await tenantResultKey(keyId, { model: MODEL, imageSha256: await sha256Hex(image), phrases: ['the red circle'], options: { format: 'polygon' } }));
     const calls = fake.computed;
     const again = await jsonSegment(apiKey, { image: base64(image), text: 'The Red  Circle' });
     expect(again.headers.get('x-cache')).toBe('HIT');
@@ -60,7 +63,7 @@ describe('result key', () => {
 describe('lookup order: edge cache -> S3 -> GPU', () => {
   it('a result only in S3 is a HIT without the GPU, then lands in the edge cache', async () => {
     const image = uniqueImage();
-    const id = await resultKey({ model: MODEL, imageSha256: await sha256Hex(image), phrases: ['the star'], options: { format: 'polygon' } });
+    const id = await tenantResultKey(keyId, { model: MODEL, imageSha256: await sha256Hex(image), phrases: ['the star'], options: { format: 'polygon' } });
     const stored: SegmentResult = { id, model: MODEL, width: 2, height: 2, results: [], cached: false, timing: { total_ms: 1 } };
     fake.s3Objects.set(resultObjectKey(MODEL, id), JSON.stringify(stored));
     const calls = fake.computed;

@@ -182,10 +182,19 @@ describe('forwarding', () => {
     try {
       const started = Date.now();
       const res = await multipartSegment(apiKey, uniqueImage(), ['the circle']);
+      expect(Number(res.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
       await expectError(res, 504, 'timeout');
       expect(Date.now() - started).toBeLessThan(5000);
     } finally {
       fake.setAll('ok');
     }
+    // The frozen backend opened the breaker (its /readyz did not answer either); after the
+    // cooldown the probe answers and closes it again for the files after this one.
+    await new Promise((resolve) => setTimeout(resolve, 500)); // the probe (300 ms) has answered
+    const waitedFrom = Date.now();
+    while ((await (await get('/healthz')).text()).includes('"open"') && Date.now() - waitedFrom < 5000) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect((await multipartSegment(apiKey, uniqueImage(), ['the circle'])).status).toBe(200);
   });
 });

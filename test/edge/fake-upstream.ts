@@ -14,7 +14,12 @@ export const GPU_HOSTS = ['gpu-a.test', 'gpu-b.test'];
 export const S3_HOST = 's3.test';
 export const BUCKET = 'cris-results';
 
-export type GpuMode = 'ok' | 'down' | 'unavailable' | 'hang' | 'reject-image';
+/**
+ * 'hang': frozen (segment calls and /readyz never answer); 'slow': segment calls never answer
+ * but /readyz does (a tier busy with heavy requests); 'deadline': answers 504 `timeout` (the
+ * service's own deadline passed); 'overloaded': 429.
+ */
+export type GpuMode = 'ok' | 'down' | 'unavailable' | 'hang' | 'slow' | 'deadline' | 'overloaded' | 'reject-image';
 
 export interface GpuCall {
   host: string;
@@ -33,7 +38,13 @@ export class FakeUpstream {
   readonly gpuCalls: GpuCall[] = [];
   readonly s3Objects = new Map<string, string>();
   s3Gets = 0;
-  /** The request id header of every call that reached a GPU host, answered or not. */
+  /** S3 accepts and never answers (until the caller aborts). */
+  s3Stalled = false;
+  /** /readyz calls seen. */
+  readyProbes = 0;
+  /** Segment calls with a phrase this matches never answer (heavy requests; /readyz still answers). */
+  heavy: RegExp | null = null;
+  /** The request id header of every segment call that reached a GPU host, answered or not. */
   readonly attemptIds: (string | null)[] = [];
   /** Resolves answers the fake GPU holds back (for async tests). */
   gate: Promise<void> | null = null;
@@ -49,7 +60,7 @@ export class FakeUpstream {
 
   async handle(request: Request, passThrough: typeof fetch, signal?: AbortSignal | null): Promise<Response> {
     const url = new URL(request.url);
-    if (url.hostname === S3_HOST) return this.s3(request, url);
+    if (url.hostname === S3_HOST) return this.s3Stalled ? hangUntilAborted(signal) : this.s3(request, url);
     if (GPU_HOSTS.includes(url.hostname)) return this.gpu(request, url, signal);
     return passThrough(request);
   }
@@ -65,20 +76,23 @@ export class FakeUpstream {
 
   private async gpu(request: Request, url: URL, signal?: AbortSignal | null): Promise<Response> {
     const mode = this.modes.get(url.hostname) ?? 'ok';
+    if (url.pathname === '/readyz') {
+      this.readyProbes += 1;
+      if (mode === 'down') throw new TypeError('Network connection lost.');
+      if (mode === 'hang') return hangUntilAborted(signal);
+      return mode === 'unavailable' ? new Response('draining', { status: 503 }) : new Response('ready');
+    }
     this.attemptIds.push(request.headers.get('x-cris-request-id'));
     if (mode === 'down') throw new TypeError('Network connection lost.');
     if (mode === 'unavailable') return Response.json({ error: { code: 'unavailable', message: 'draining' } }, { status: 503 });
-    if (mode === 'hang') {
-      // Honours the caller's abort signal, as a real connection would.
-      await new Promise((resolve, reject) => {
-        const timer = setTimeout(resolve, 10_000);
-        signal?.addEventListener('abort', () => {
-          clearTimeout(timer);
-          reject(signal.reason ?? new Error('aborted'));
-        });
-      });
-      return new Response('late', { status: 500 });
+    if (mode === 'hang' || mode === 'slow') return hangUntilAborted(signal);
+    if (this.heavy) {
+      const heavy = this.heavy;
+      const phrases = (await request.clone().formData()).getAll('text') as string[];
+      if (phrases.some((phrase) => heavy.test(phrase))) return hangUntilAborted(signal);
     }
+    if (mode === 'deadline') return Response.json({ error: { code: 'timeout', message: 'deadline passed' } }, { status: 504 });
+    if (mode === 'overloaded') return Response.json({ error: { code: 'overloaded', message: 'queue full' } }, { status: 429, headers: { 'retry-after': '1' } });
     const body = new Uint8Array(await request.arrayBuffer());
     const verified = await verifyRequest(HMAC_SECRET, { method: 'POST', path: url.pathname, body, headers: request.headers });
     if (!verified.ok) return Response.json({ error: { code: 'invalid_signature', message: verified.failure } }, { status: 401 });
@@ -117,10 +131,25 @@ export class FakeUpstream {
   }
 }
 
+/** Honours the caller's abort signal, as a real connection would; answers 500 after 10 s otherwise. */
+async function hangUntilAborted(signal?: AbortSignal | null): Promise<Response> {
+  await new Promise((resolve, reject) => {
+    const timer = setTimeout(resolve, 10_000);
+    signal?.addEventListener('abort', () => {
+      clearTimeout(timer);
+      reject(signal.reason ?? new Error('aborted'));
+    });
+  });
+  return new Response('late', { status: 500 });
+}
+
 /** Installs a fresh fake for the current test file; returns it. */
 export function installFakeUpstream(): FakeUpstream {
   const fake = new FakeUpstream();
   const original = globalThis.fetch.bind(globalThis);
-  vi.spyOn(globalThis, 'fetch').mockImplementation((input, init) => fake.handle(new Request(input as RequestInfo, init), original, init?.signal));
+  vi.spyOn(globalThis, 'fetch').mockImplementation((input, init) => {
+    const request = new Request(input as RequestInfo, init);
+    return fake.handle(request, original, init?.signal ?? request.signal);
+  });
   return fake;
 }

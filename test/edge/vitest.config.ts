@@ -21,6 +21,12 @@ export default defineConfig({
           S3_BUCKET: 'cris-results',
           BREAKER_FAILURES: '3',
           BREAKER_COOLDOWN_S: '1',
+          BREAKER_PROBE_TIMEOUT_MS: '300',
+          S3_TIMEOUT_MS: '500',
+          S3_SKIP_S: '2',
+          // generous: the suite runs 200 concurrent requests on a loaded machine
+          KV_TIMEOUT_MS: '15000',
+          METER_TIMEOUT_MS: '15000',
           HMAC_SECRET: 'edge-test-hmac-secret',
         },
       },

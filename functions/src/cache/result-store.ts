@@ -1,13 +1,18 @@
 /**
  * Where finished results are found again, nearest first: this isolate's memo -> the Cache API
  * (keyed by the GET URL of the result) -> the S3 object the GPU service wrote (signed GET with
- * aws4fetch). The GPU service writes S3; the edge fills the Cache API and the memo.
+ * aws4fetch, under the S3 timeout). The GPU service writes S3; the edge fills the Cache API and
+ * the memo. Result ids are bound to their tenant (contract/result-key.ts), so these paths are
+ * per account too.
  */
 import { AwsClient } from 'aws4fetch';
+import type { Context } from 'hono';
 import { ApiError, isErrorCode } from '../../../contract/errors.js';
 import { resultObjectKey, type SegmentResult } from '../../../contract/segment.js';
-import type { EdgeConfig } from '../env.js';
+import type { AppEnv, EdgeConfig } from '../env.js';
+import { RETRY_AFTER_TIMEOUT_S } from '../http/timeout.js';
 import type { ResultMemo } from './result-memo.js';
+import type { S3Health } from './s3-health.js';
 
 export type ResultSource = 'isolate' | 'edge-cache' | 's3';
 
@@ -16,22 +21,47 @@ export interface FoundResult {
   source: ResultSource;
 }
 
+/** What to do when S3 cannot be asked (timed out, unreachable, or skipped after that). */
+export type WhenS3Fails = 'miss' | 'throw';
+
+export interface ResultStoreParts {
+  config: EdgeConfig;
+  cache: Cache;
+  /** Origin of the public URL the results are cached under. */
+  origin: string;
+  waitUntil: (promise: Promise<unknown>) => void;
+  memo?: ResultMemo;
+  s3Health?: S3Health;
+}
+
+/** The store for one request. */
+export function resultStoreFor(c: Context<AppEnv>): ResultStore {
+  return new ResultStore({
+    config: c.get('config'),
+    cache: caches.default,
+    origin: new URL(c.req.url).origin,
+    waitUntil: (p) => c.executionCtx.waitUntil(p),
+    memo: c.get('resultMemo'),
+    s3Health: c.get('s3Health'),
+  });
+}
+
 export function resultPath(id: string): string {
   return `/v1/results/${id}`;
 }
 
 export class ResultStore {
   private readonly s3: AwsClient;
+  private readonly config: EdgeConfig;
+  private readonly cache: Cache;
+  private readonly origin: string;
+  private readonly waitUntil: (promise: Promise<unknown>) => void;
+  private readonly memo?: ResultMemo;
+  private readonly s3Health?: S3Health;
 
-  constructor(
-    private readonly config: EdgeConfig,
-    private readonly cache: Cache,
-    /** Origin of the public URL the results are cached under. */
-    private readonly origin: string,
-    private readonly waitUntil: (promise: Promise<unknown>) => void,
-    private readonly memo?: ResultMemo,
-  ) {
-    const { accessKeyId, secretAccessKey, region } = config.s3;
+  constructor(parts: ResultStoreParts) {
+    ({ config: this.config, cache: this.cache, origin: this.origin, waitUntil: this.waitUntil, memo: this.memo, s3Health: this.s3Health } = parts);
+    const { accessKeyId, secretAccessKey, region } = this.config.s3;
     this.s3 = new AwsClient({ accessKeyId, secretAccessKey, region, service: 's3', retries: 0 });
   }
 
@@ -45,7 +75,8 @@ export class ResultStore {
     return `${this.config.s3.endpoint}/${encodeURIComponent(this.config.s3.bucket)}/${key}`;
   }
 
-  async find(id: string): Promise<FoundResult | null> {
+  /** `whenS3Fails`: 'miss' (a lookup for a segmentation: compute anyway) or 'throw' (503/504 with Retry-After). */
+  async find(id: string, whenS3Fails: WhenS3Fails): Promise<FoundResult | null> {
     const memoised = this.memo?.get(id);
     if (memoised) return { result: memoised, source: 'isolate' };
     const hit = await this.cache.match(this.resultUrl(id));
@@ -55,7 +86,7 @@ export class ResultStore {
       this.memo?.set(result, text.length);
       return { result, source: 'edge-cache' };
     }
-    const stored = await this.fromS3(id);
+    const stored = await this.fromS3(id, whenS3Fails);
     if (!stored) return null;
     this.remember(stored);
     return { result: stored, source: 's3' };
@@ -91,24 +122,41 @@ export class ResultStore {
     return isErrorCode(code) ? new ApiError(code, `The background computation failed: ${body.error?.message ?? code}`) : null;
   }
 
-  private async fromS3(id: string): Promise<SegmentResult | null> {
-    let response: Response;
+  private async fromS3(id: string, whenS3Fails: WhenS3Fails): Promise<SegmentResult | null> {
+    const skipMs = this.s3Health?.skippingForMs() ?? 0;
+    if (skipMs > 0) {
+      if (whenS3Fails === 'miss') return null;
+      throw new ApiError('unavailable', 'The result store is not answering; try again later.', skipMs / 1000);
+    }
+    const timeoutMs = this.config.timeouts.s3Ms;
+    const signal = AbortSignal.timeout(timeoutMs);
+    let text: string;
     try {
-      response = await this.s3.fetch(this.objectUrl(id), { method: 'GET' });
+      const response = await this.s3.fetch(this.objectUrl(id), { method: 'GET', signal });
+      if (response.status === 404 || response.status === 403) {
+        await response.body?.cancel();
+        return null;
+      }
+      if (!response.ok) {
+        await response.body?.cancel();
+        throw new Error(`answered ${response.status}`);
+      }
+      text = await response.text();
     } catch (error) {
-      console.warn('s3 lookup failed', (error as Error).message);
-      return null;
+      const timedOut = signal.aborted;
+      console.warn('s3 lookup failed', timedOut ? `no answer within ${timeoutMs} ms` : (error as Error).message);
+      this.s3Health?.failed();
+      if (whenS3Fails === 'miss') return null;
+      throw timedOut
+        ? new ApiError('timeout', `The result store did not answer within ${timeoutMs} ms; try again.`, RETRY_AFTER_TIMEOUT_S)
+        : new ApiError('unavailable', 'The result store failed to answer; try again later.', RETRY_AFTER_TIMEOUT_S);
     }
-    if (response.status === 404 || response.status === 403) {
-      await response.body?.cancel();
-      return null;
+    let result: SegmentResult | null = null;
+    try {
+      result = JSON.parse(text) as SegmentResult | null;
+    } catch {
+      console.warn('s3 object is not JSON', id, `${text.length} bytes`);
     }
-    if (!response.ok) {
-      console.warn('s3 lookup answered', response.status);
-      await response.body?.cancel();
-      return null;
-    }
-    const result = (await response.json().catch(() => null)) as SegmentResult | null;
     return result && result.id === id ? result : null;
   }
 }

@@ -44,6 +44,8 @@ const Usage = z.object({
   to: z.string(),
   days: z.array(DayUsage),
   totals: z.object({ requests: z.number().int(), billable: z.number().int(), cached: z.number().int() }),
+  /** `GET /v1/results/{id}` and `GET /v1/usage` calls in [from, to], this one included (rate-limited, no quota). */
+  reads: z.number().int(),
   quota: z.object({ month: z.string(), limit: z.number().int(), used: z.number().int(), reserved: z.number().int(), remaining: z.number().int() }),
 });
 

@@ -1,6 +1,7 @@
 /**
- * One Durable Object per API key: token-bucket rate limit, monthly quota, usage ledger and
- * idempotency records. Every method runs to completion without awaiting (SQLite storage is
+ * One Durable Object per API key: token-bucket rate limits (one bucket for segmentations, one of
+ * the same size for reads), monthly quota, usage ledger (with a count of reads) and idempotency
+ * records. Every method runs to completion without awaiting (SQLite storage is
  * synchronous), so concurrent requests on one key are applied one at a time and the ledger is
  * exact. Quota is checked against billed + reserved units, so concurrent requests cannot
  * overshoot it.
@@ -10,6 +11,7 @@ import type { KeyLimits } from '../auth/key-record.js';
 import type { Bindings } from '../env.js';
 import { monthOf, secondsToNextMonth, utcDay } from './calendar.js';
 import type { HitCount } from './pending-hits.js';
+import { TokenBucket } from './token-bucket.js';
 
 export type Admission =
   | { ok: true; reservation: string }
@@ -49,8 +51,9 @@ const IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000;
 const RESERVATION_TTL_MS = 10 * 60 * 1000;
 
 export class KeyMeter extends DurableObject<Bindings> {
-  private tokens = Number.NaN;
-  private refilledAtMs = 0;
+  private readonly segmentTokens = new TokenBucket();
+  /** Reads (results, usage) have a bucket of their own: a key that spent its segment tokens can still read its usage. */
+  private readonly readTokens = new TokenBucket();
   private readonly reservations = new Map<string, { units: number; atMs: number }>();
   private reservationSeq = 0;
   /** Cache hits per day, exact in memory, written to the `hits` table by flushHits. */
@@ -67,6 +70,7 @@ export class KeyMeter extends DurableObject<Bindings> {
     for (const row of ctx.storage.sql.exec<{ day: string; requests: number; cached: number }>('SELECT day, requests, cached FROM hits')) {
       this.hitsByDay.set(row.day, { requests: row.requests, cached: row.cached });
     }
+    ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS reads (day TEXT PRIMARY KEY, reads INTEGER NOT NULL)`);
     ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS idempotency (
       key TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, response TEXT, created_ms INTEGER NOT NULL)`);
   }
@@ -77,10 +81,32 @@ export class KeyMeter extends DurableObject<Bindings> {
    */
   takeToken(limits: KeyLimits, carriedHits: HitCount[] = [], nowMs: number = Date.now()): Admission {
     this.bookHits(carriedHits);
-    this.refill(limits, nowMs);
-    if (this.tokens < 1) return this.rateLimited(limits);
-    this.tokens -= 1;
+    const taken = this.segmentTokens.take(limits, nowMs);
+    if (!taken.ok) return this.rateLimited(limits, taken.retryAfterSeconds);
     return { ok: true, reservation: '' };
+  }
+
+  /**
+   * Takes one token of the key's read bucket (same rate and burst as segmentations) for a
+   * `GET /v1/results/{id}` or `GET /v1/usage`, and counts the read (no quota).
+   */
+  takeReadToken(limits: KeyLimits, carriedHits: HitCount[] = [], nowMs: number = Date.now()): Admission {
+    this.bookHits(carriedHits);
+    const taken = this.readTokens.take(limits, nowMs);
+    if (!taken.ok) return this.rateLimited(limits, taken.retryAfterSeconds);
+    this.ctx.storage.sql.exec(
+      'INSERT INTO reads (day, reads) VALUES (?, 1) ON CONFLICT(day) DO UPDATE SET reads = reads + 1',
+      utcDay(nowMs),
+    );
+    return { ok: true, reservation: '' };
+  }
+
+  /** Reads counted in [from, to] (YYYY-MM-DD, inclusive). */
+  readsBetween(from: string, to: string): number {
+    const row = this.ctx.storage.sql
+      .exec<{ total: number | null }>('SELECT SUM(reads) AS total FROM reads WHERE day >= ? AND day <= ?', from, to)
+      .toArray()[0];
+    return row?.total ?? 0;
   }
 
   /** Reserves `units` of the month's quota for a request going to the GPU tier; see settle. */
@@ -137,8 +163,7 @@ export class KeyMeter extends DurableObject<Bindings> {
     );
   }
 
-  private rateLimited(limits: KeyLimits): Admission {
-    const waitSeconds = (1 - this.tokens) / limits.ratePerSecond;
+  private rateLimited(limits: KeyLimits, waitSeconds: number): Admission {
     return { ok: false, code: 'rate_limited', retryAfterSeconds: waitSeconds, message: `Rate limit: ${limits.ratePerSecond} requests per second, bursts of ${limits.burst}.` };
   }
 
@@ -185,17 +210,6 @@ export class KeyMeter extends DurableObject<Bindings> {
   /** Forgets a key whose request failed in a way worth retrying (5xx, 429). */
   idempotencyRelease(key: string): void {
     this.ctx.storage.sql.exec('DELETE FROM idempotency WHERE key = ? AND response IS NULL', key);
-  }
-
-  private refill(limits: KeyLimits, nowMs: number): void {
-    if (Number.isNaN(this.tokens)) {
-      this.tokens = limits.burst;
-      this.refilledAtMs = nowMs;
-      return;
-    }
-    const elapsedSeconds = Math.max(0, nowMs - this.refilledAtMs) / 1000;
-    this.tokens = Math.min(limits.burst, this.tokens + elapsedSeconds * limits.ratePerSecond);
-    this.refilledAtMs = nowMs;
   }
 
   private billedInMonth(month: string): number {

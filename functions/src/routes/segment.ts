@@ -1,7 +1,9 @@
 /**
  * `POST /v1/segment`: rate-limit token (asked for at once, answered while the body is parsed) ->
- * parse -> result key -> (idempotency) -> edge cache -> S3 -> quota reservation -> GPU service ->
- * ledger (a hit is booked by a later KeyMeter call: meter/pending-hits.ts). `Prefer:
+ * parse -> result key (bound to the caller's key id: another key's identical request is its own
+ * miss) -> (idempotency) -> edge cache -> S3 -> quota reservation -> GPU service -> ledger (a hit
+ * is booked by a later KeyMeter call: meter/pending-hits.ts). A client that disconnects before
+ * the answer aborts the GPU call and its reservation is released: nothing is billed. `Prefer:
  * respond-async` answers 202 at once and finishes in the background; `Accept: image/png` with one
  * phrase answers the mask PNG.
  */
@@ -9,16 +11,17 @@ import type { Context } from 'hono';
 import { wrapTime } from 'hono/timing';
 import { ApiError } from '../../../contract/errors.js';
 import { sha256Hex } from '../../../contract/hmac.js';
-import { resultKey } from '../../../contract/result-key.js';
+import { tenantResultKey } from '../../../contract/result-key.js';
 import type { SegmentResult } from '../../../contract/segment.js';
 import type { AppEnv } from '../env.js';
-import { ResultStore } from '../cache/result-store.js';
-import { forwardSegment, type GpuClientOptions } from '../forward/gpu-client.js';
+import { resultStoreFor } from '../cache/result-store.js';
+import { ClientGone, forwardSegment, type GpuClientOptions } from '../forward/gpu-client.js';
 import { toApiError } from '../http/errors.js';
 import { withIdempotency } from '../http/idempotency.js';
 import { parseSegmentRequest, type SegmentRequest } from '../http/segment-request.js';
 import { utcDay } from '../meter/calendar.js';
-import type { Admission, KeyMeter } from '../meter/key-meter.js';
+import type { Admission } from '../meter/key-meter.js';
+import { keyMeterStub, type MeterStub } from '../meter/meter-stub.js';
 
 export function acceptsPng(accept: string | undefined): boolean {
   return /(^|,)\s*image\/png\s*(;|,|$)/i.test(accept ?? '');
@@ -69,12 +72,12 @@ function admitted(admission: Admission): string {
  * books its cached phrases in the background; a miss reserves quota, computes, then settles
  * (billing the phrases, or releasing on failure).
  */
-async function answer(c: Context<AppEnv>, meter: DurableObjectStub<KeyMeter>, gpu: GpuClientOptions, job: Job): Promise<Response> {
+async function answer(c: Context<AppEnv>, meter: MeterStub, gpu: GpuClientOptions, job: Job): Promise<Response> {
   const { request, id } = job;
   const units = request.phrases.length;
   const { keyId, limits } = c.get('apiKey');
-  const store = new ResultStore(c.get('config'), caches.default, new URL(c.req.url).origin, (p) => c.executionCtx.waitUntil(p), c.get('resultMemo'));
-  const found = await wrapTime(c, 'cache', store.find(id));
+  const store = resultStoreFor(c);
+  const found = await wrapTime(c, 'cache', store.find(id, 'miss'));
   const bookCached = () => {
     const pendingHits = c.get('pendingHits');
     if (pendingHits.add(keyId, utcDay(Date.now()), units)) c.executionCtx.waitUntil(pendingHits.flushLater(keyId, meter));
@@ -86,12 +89,18 @@ async function answer(c: Context<AppEnv>, meter: DurableObjectStub<KeyMeter>, gp
   }
   // The same result being computed in this isolate right now: wait for it instead of computing
   // it twice; it was not computed for this request, so it is booked as cached, not billed.
+  // If that request's client leaves (its call is aborted), this one computes for itself.
   const inFlight = c.get('inFlight').get(id);
   if (inFlight && !job.respondAsync) {
     admitted(await wrapTime(c, 'meter', job.token));
-    const result = await wrapTime(c, 'coalesced', inFlight);
-    bookCached();
-    return render(result, true, job.wantsPng, job.startedMs);
+    const result = await wrapTime(c, 'coalesced', inFlight).catch((error) => {
+      if (error instanceof ClientGone) return null;
+      throw error;
+    });
+    if (result) {
+      bookCached();
+      return render(result, true, job.wantsPng, job.startedMs);
+    }
   }
   admitted(await wrapTime(c, 'meter', job.token));
   const reservation = admitted(await wrapTime(c, 'reserve', meter.reserve(limits, units) as Promise<Admission>));
@@ -104,6 +113,9 @@ async function answer(c: Context<AppEnv>, meter: DurableObjectStub<KeyMeter>, gp
       tenant: keyId,
       phrases: request.phrases,
       options: { ...request.options, resultKey: id },
+    }, {
+      clientSignal: job.respondAsync ? undefined : c.req.raw.signal,
+      waitUntil: (p) => c.executionCtx.waitUntil(p),
     }).then((result) => {
       const stored = { ...result, id };
       store.remember(stored);
@@ -134,22 +146,26 @@ async function answer(c: Context<AppEnv>, meter: DurableObjectStub<KeyMeter>, gp
       headers: { 'content-type': 'application/json; charset=utf-8', location: url, 'preference-applied': 'respond-async', 'retry-after': '1', 'x-result-id': id },
     });
   }
+  let response: Response;
   try {
     const result = await wrapTime(c, 'gpu', compute());
-    const response = render(result, false, job.wantsPng, job.startedMs); // throws before billing if unusable
-    await settle(units, 0);
-    return response;
+    response = render(result, false, job.wantsPng, job.startedMs); // throws before billing if unusable
   } catch (error) {
-    await settle(0, 0);
+    // Released in the background: a client that left may not wait for it.
+    c.executionCtx.waitUntil(settle(0, 0).catch((e: Error) => console.warn('releasing a reservation failed', e.message)));
     throw error;
   }
+  // The work is done and this answer carries it: a booking call that times out (it goes on in
+  // the background) or fails does not take the answer away (a retry would be a free cache hit).
+  await settle(units, 0).catch((error: Error) => console.error('billing call failed', keyId, id, error.message));
+  return response;
 }
 
 export async function segmentHandler(c: Context<AppEnv>, gpu: GpuClientOptions): Promise<Response> {
   const startedMs = Date.now();
   const config = c.get('config');
   const { keyId, limits } = c.get('apiKey');
-  const meter = c.env.KEY_METER.get(c.env.KEY_METER.idFromName(keyId));
+  const meter = keyMeterStub(c.env, config, keyId);
   // The token call also carries this isolate's cache hits of the key not booked yet.
   const token = meter.takeToken(limits, c.get('pendingHits').take(keyId)) as Promise<Admission>;
   token.catch(() => {}); // awaited in answer(); a request that fails before then must not leave it unhandled
@@ -160,7 +176,7 @@ export async function segmentHandler(c: Context<AppEnv>, gpu: GpuClientOptions):
     request.options = { ...request.options, format: 'png' };
   }
   const imageSha256 = await wrapTime(c, 'hash', sha256Hex(request.image));
-  const id = await resultKey({ model: config.model, imageSha256, phrases: request.phrases, options: request.options });
+  const id = await tenantResultKey(keyId, { model: config.model, imageSha256, phrases: request.phrases, options: request.options });
   const job: Job = { token, request, id, imageSha256, wantsPng, respondAsync: prefersAsync(c.req.header('prefer')), startedMs };
   const idempotencyKey = c.req.header('idempotency-key');
   if (idempotencyKey === undefined) return answer(c, meter, gpu, job);

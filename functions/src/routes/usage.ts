@@ -1,8 +1,14 @@
-/** `GET /v1/usage?from=YYYY-MM-DD&to=YYYY-MM-DD`: the caller's per-day totals (default: this month). */
+/**
+ * `GET /v1/usage?from=YYYY-MM-DD&to=YYYY-MM-DD`: the caller's per-day totals (default: this
+ * month). A read: it takes a token of the key's read bucket (429 when empty) and is counted in
+ * `reads`, but costs no quota.
+ */
 import type { Context } from 'hono';
 import { ApiError } from '../../../contract/errors.js';
 import type { AppEnv } from '../env.js';
 import { monthStart, utcDay } from '../meter/calendar.js';
+import { admitRead } from '../meter/read-token.js';
+import { keyMeterStub } from '../meter/meter-stub.js';
 
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
 
@@ -12,9 +18,10 @@ export async function usageHandler(c: Context<AppEnv>): Promise<Response> {
   const from = c.req.query('from') ?? monthStart(now);
   const to = c.req.query('to') ?? utcDay(now);
   if (!DAY.test(from) || !DAY.test(to)) throw new ApiError('bad_request', '`from` and `to` are dates, YYYY-MM-DD.');
-  const meter = c.env.KEY_METER.get(c.env.KEY_METER.idFromName(apiKey.keyId));
+  const meter = keyMeterStub(c.env, c.get('config'), apiKey.keyId);
   // Books this isolate's pending cache hits of the key first, so a caller sees its own hits.
-  const [days, month] = await Promise.all([meter.usage(from, to, c.get('pendingHits').take(apiKey.keyId)), meter.monthTotals(now)]);
+  await admitRead(c, meter);
+  const [days, month, reads] = await Promise.all([meter.usage(from, to), meter.monthTotals(now), meter.readsBetween(from, to)]);
   const totals = days.reduce(
     (sum, day) => ({ requests: sum.requests + day.requests, billable: sum.billable + day.billable, cached: sum.cached + day.cached }),
     { requests: 0, billable: 0, cached: 0 },
@@ -26,6 +33,7 @@ export async function usageHandler(c: Context<AppEnv>): Promise<Response> {
     to,
     days,
     totals,
+    reads,
     quota: {
       month: month.month,
       limit: apiKey.limits.monthlyQuota,
