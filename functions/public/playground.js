@@ -1,13 +1,16 @@
 // The playground: pick or drop a photo (or a sample scene), type a phrase, draw the mask the API
 // returns over the image. Uses the SDK's browser bundle (sdk.js, built from sdk/ by sdk/build.mjs).
+// Key safety: the stored key goes only to this page's own origin, or to an endpoint the person
+// typed into the Endpoint field; a link's `?endpoint=` naming another origin is not used (the
+// page says so), and `?key=` / `?endpoint=` leave the address bar once read.
 const $ = (id) => document.getElementById(id);
 const els = {
   form: $('form'), file: $('file'), drop: $('drop'), dropText: $('drop-text'), samples: $('samples'),
-  phrase: $('phrase'), format: $('format'), presenceThreshold: $('presence-threshold'), key: $('key'), run: $('run'), stage: $('stage'),
+  phrase: $('phrase'), format: $('format'), presenceThreshold: $('presence-threshold'), key: $('key'),
+  endpoint: $('endpoint'), endpointNote: $('endpoint-note'), run: $('run'), stage: $('stage'),
   photo: $('photo'), overlay: $('overlay'), placeholder: $('placeholder'), stats: $('stats'), status: $('status'),
 };
 const params = new URLSearchParams(location.search);
-const endpoint = params.get('endpoint') || location.origin;
 const KEY_STORAGE = 'cris.apiKey';
 /** Photos above these are re-encoded smaller before upload (the model sees 416 px anyway). */
 const MAX_UPLOAD_BYTES = 8 * 1024 * 1024;
@@ -42,6 +45,44 @@ function initKey() {
   if (fromUrl) localStorage.setItem(KEY_STORAGE, fromUrl);
   els.key.value = fromUrl || localStorage.getItem(KEY_STORAGE) || '';
   els.key.addEventListener('change', () => localStorage.setItem(KEY_STORAGE, els.key.value.trim()));
+}
+
+/** The origin of an endpoint URL, or null when it is not an http(s) URL. */
+function originOf(url) {
+  try {
+    const parsed = new URL(url);
+    return parsed.protocol === 'http:' || parsed.protocol === 'https:' ? parsed.origin : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The Endpoint field starts at this page's origin. A link's `?endpoint=` of the same origin is
+ * taken; another origin is NOT (a link could otherwise send the stored key anywhere): the page
+ * names it, and the person may type it into the field to use it.
+ */
+function initEndpoint() {
+  els.endpoint.value = location.origin;
+  const requested = params.get('endpoint');
+  if (!requested) return;
+  const origin = originOf(requested);
+  if (origin === location.origin) {
+    els.endpoint.value = requested.replace(/\/+$/, '');
+    return;
+  }
+  els.endpointNote.textContent = `This link asked to send your API key to ${origin ?? requested}. It is not used: `
+    + 'type that address into Endpoint yourself if you trust it.';
+  els.endpointNote.hidden = false;
+}
+
+/** `?key=` and `?endpoint=` leave the address bar (and history) once read. */
+function scrubUrl() {
+  if (!params.has('key') && !params.has('endpoint')) return;
+  const url = new URL(location.href);
+  url.searchParams.delete('key');
+  url.searchParams.delete('endpoint');
+  history.replaceState(history.state, '', url.pathname + url.search + url.hash);
 }
 
 /** Shrinks a photo that is too big to upload quickly; returns the blob to send. */
@@ -107,6 +148,8 @@ async function segment(event) {
   if (!current) return setStatus('Choose a photo or a sample first.', 'error');
   const apiKey = els.key.value.trim();
   if (!apiKey) return setStatus('Enter an API key (npm start prints a demo key).', 'error');
+  const endpoint = originOf(els.endpoint.value.trim()) ? els.endpoint.value.trim().replace(/\/+$/, '') : null;
+  if (!endpoint) return setStatus('Endpoint must be an http(s) URL.', 'error');
   localStorage.setItem(KEY_STORAGE, apiKey);
   els.run.disabled = true;
   setState('running');
@@ -184,6 +227,8 @@ function initDrop() {
 }
 
 initKey();
+initEndpoint();
+scrubUrl();
 initDrop();
 els.form.addEventListener('submit', segment);
 els.format.addEventListener('change', () => { if (current && shownResult && !els.run.disabled) els.form.requestSubmit(); });

@@ -70,7 +70,14 @@ export function createApp(): OpenAPIHono<AppEnv> {
 
   // Server-Timing: where a request's time went (auth, meter, cache, gpu), for clients and benchmarks.
   app.use('/v1/*', timing({ crossOrigin: true }));
-  app.use('*', secureHeaders({ crossOriginResourcePolicy: 'cross-origin' }));
+  // API answers are JSON (or a PNG): nothing may run, frame or refer from them. The playground's
+  // static files get theirs from functions/public/_headers.
+  app.use('*', secureHeaders({
+    crossOriginResourcePolicy: 'cross-origin',
+    xFrameOptions: 'DENY',
+    referrerPolicy: 'no-referrer',
+    contentSecurityPolicy: { defaultSrc: ["'none'"], frameAncestors: ["'none'"], baseUri: ["'none'"] },
+  }));
   app.use(
     '*',
     cors({
