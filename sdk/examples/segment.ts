@@ -13,9 +13,10 @@ const cris = createClient({
 
 try {
   const result = await cris.segment({ image: await readFile(imagePath), text: phrase, format: 'rle' });
-  const [found] = result.results;
-  const mask = await maskToBitmap(found.mask, result.width, result.height); // 0/1 per pixel, row-major
-  console.log(`"${found.text}": score ${found.score.toFixed(2)}, bbox ${found.bbox.join(',')}, ${found.area} px`);
+  const [answer] = result.results;
+  const mask = await maskToBitmap(answer.mask, result.width, result.height); // 0/1 per pixel, row-major; all 0 when not found
+  if (answer.found) console.log(`"${answer.text}": score ${answer.score.toFixed(2)}, bbox ${answer.bbox.join(',')}, ${answer.area} px`);
+  else console.log(`"${answer.text}": not found`);
   console.log(`mask ${mask.width}x${mask.height}, result ${result.id}, cached ${result.cached}, ${result.timing.total_ms} ms`);
 } catch (error) {
   if (error instanceof CrisError) console.error(`API error ${error.status} ${error.code}: ${error.message}`);
