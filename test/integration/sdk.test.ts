@@ -4,9 +4,11 @@
  */
 import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createClient, CrisError, maskToBitmap, type Bitmap, type CrisClient } from '../../sdk/index.js';
+import sharp from 'sharp';
+import { SegmentResultSchema, type SegmentResult } from '../../contract/segment.js';
+import { createClient, CrisError, decodePngMask, maskToBitmap, rleCounts, type Bitmap, type CrisClient } from '../../sdk/index.js';
 import { area, bitmapIoU, expectTarget, readMaskFile } from '../helpers/stack-masks.js';
-import { createKey, samples, startStack, type Stack } from '../helpers/stack.js';
+import { createKey, samples, startStack, TEST_BUNDLE_DIR, TRAINED, type Stack } from '../helpers/stack.js';
 
 let stack: Stack;
 let cris: CrisClient;
@@ -52,6 +54,47 @@ describe('SDK against the local stack', () => {
     const repeat = await cris.segment({ image: blob, text: [second!.phrase, 'the smallest object'], format: 'rle' });
     expect(repeat.cached).toBe(true);
     expect(repeat.id).toBe(result.id);
+  });
+
+  // "the purple star" names nothing in the first sample; presence_threshold 1 makes a bundle with
+  // a presence output say so whatever it computes, and the shipped bundle without one answers an
+  // empty mask for it (found by area). A random-init bundle outlines something for any phrase.
+  it.skipIf(!TRAINED)('a phrase that names nothing: found false and a valid empty mask in every format, decoded by the SDK, billed one unit each', async () => {
+    const image = await readFile(sample!.image);
+    const { width, height } = await sharp(image).metadata();
+    const billed = async () => (await cris.usage()).totals.billable;
+    const before = await billed();
+    const answers: Record<string, SegmentResult> = {
+      polygon: await cris.segment({ image, text: 'the purple star', format: 'polygon', presence_threshold: 1 }),
+      png: await cris.segment({ image, text: 'the purple star', format: 'png', presence_threshold: 1 }),
+    };
+    // JSON body, the option at the top level
+    const json = await fetch(`${stack.origin}/v1/segment`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${stack.apiKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ image: image.toString('base64'), text: 'the purple star', format: 'rle', presence_threshold: 1 }),
+    });
+    expect(json.status).toBe(200);
+    answers.rle = SegmentResultSchema.parse(await json.json());
+    for (const [format, answer] of Object.entries(answers)) {
+      expect(answer.cached, format).toBe(false);
+      const [phrase] = answer.results;
+      expect(phrase, `${format} with ${TEST_BUNDLE_DIR}`).toMatchObject({ text: 'the purple star', found: false, score: 0, bbox: [0, 0, 0, 0], area: 0, regions: 0 });
+      expect(phrase!.presence === null || (phrase!.presence >= 0 && phrase!.presence <= 1)).toBe(true);
+      expect(phrase!.mask.format).toBe(format);
+      const bitmap = await maskToBitmap(phrase!.mask, answer.width, answer.height);
+      expect([bitmap.width, bitmap.height, area(bitmap)]).toEqual([width, height, 0]);
+    }
+    const { polygon, rle, png } = Object.fromEntries(Object.entries(answers).map(([f, a]) => [f, a.results[0]!.mask]));
+    expect(polygon).toEqual({ format: 'polygon', coordinates: [] });
+    if (rle!.format !== 'rle' || png!.format !== 'png') throw new Error('formats');
+    expect(rle.size).toEqual([height, width]);
+    expect(rleCounts(rle.counts)).toEqual([width! * height!]); // COCO RLE of all zeros: one run of zeros
+    const pngBytes = Buffer.from(png.data, 'base64');
+    const meta = await sharp(pngBytes).metadata();
+    expect([meta.format, meta.width, meta.height, meta.channels]).toEqual(['png', width, height, 1]);
+    expect(area(await decodePngMask(png.data))).toBe(0);
+    expect(await billed()).toBe(before + 3); // a phrase costs one unit, found or not
   });
 
   it('reads usage and models', async () => {
