@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
 import { area, expectTarget, readMaskFile } from '../helpers/stack-masks.js';
-import { ROOT, samples, startStack, TEST_BUNDLE_DIR, type Stack } from '../helpers/stack.js';
+import { ROOT, samples, startStack, TEST_BUNDLE_DIR, TRAINED, type Stack } from '../helpers/stack.js';
 
 const run = promisify(execFile);
 const CLI = join(ROOT, 'cli', 'cris.mjs');
@@ -58,6 +58,18 @@ describe('cris CLI', () => {
     const result = JSON.parse(stdout);
     expect(result.results.map((r: { text: string }) => r.text)).toEqual([sample!.phrase, 'the smallest shape']);
     expect(result.results[0].mask.format).toBe('rle');
+  });
+
+  // As in the SDK test: nothing in the first sample is a purple star.
+  it.skipIf(!TRAINED)('prints "not found" plainly for a phrase that names nothing; the --out mask is empty', async () => {
+    const { stdout } = await run(process.execPath, [
+      CLI, 'segment', sample!.image, 'the purple star', '--local', '--bundle', TEST_BUNDLE_DIR, '--presence-threshold', '1',
+      '--out', join(out, 'not-found.png'),
+    ], { cwd: ROOT });
+    expect(stdout).toMatch(/^"the purple star": not found( \(presence \d\.\d{3}\))?$/m);
+    const mask = await readMaskFile(join(out, 'not-found.png'));
+    expect([mask.width, mask.height, area(mask)]).toEqual([(await readMaskFile(sample!.mask)).width, (await readMaskFile(sample!.mask)).height, 0]);
+    await expect(run(process.execPath, [CLI, 'segment', sample!.image, 'x', '--presence-threshold', '2', '--local'], { cwd: ROOT })).rejects.toMatchObject({ code: 2 });
   });
 
   it('rejects bad usage with exit code 2 and a missing key with 1', async () => {
