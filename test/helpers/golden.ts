@@ -9,7 +9,7 @@ import { expect } from 'vitest';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-/** `/work/shared` beside the repository root, or `$CRIS_SHARED_DIR`. Throws when it is missing. */
+/** `../shared` beside the repository root, or `$CRIS_SHARED_DIR`. Throws when it is missing. */
 export function sharedDir(): string {
   const dir = process.env.CRIS_SHARED_DIR ?? resolve(REPO_ROOT, '..', 'shared');
   if (!existsSync(dir)) throw new Error(`shared golden folder not found at ${dir} (set CRIS_SHARED_DIR)`);

@@ -1,7 +1,7 @@
 """Shared pytest fixtures: where the read-only shared data lives (golden files, CLIP vocabulary).
 
-`../shared` beside the repository root, or $CRIS_SHARED_DIR. Tests that need it skip, saying why,
-when it is absent.
+`../shared` beside the repository root, or $CRIS_SHARED_DIR. A test whose input is missing fails,
+saying what is missing (never a silent skip: a machine without the folder must not pass).
 """
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ def repo_root() -> Path:
 def shared_dir() -> Path:
     path = shared_dir_path()
     if not path.is_dir():
-        pytest.skip(f"shared data folder {path} is missing (set CRIS_SHARED_DIR)")
+        pytest.fail(f"shared data folder {path} is missing (set CRIS_SHARED_DIR)", pytrace=False)
     return path
 
 
@@ -35,7 +35,15 @@ def shared_dir() -> Path:
 def official_mini_dir(shared_dir: Path) -> Path:
     path = shared_dir / "golden" / "official-mini"
     if not (path / "best_model.pth").is_file():
-        pytest.skip(f"{path} has no best_model.pth")
+        pytest.fail(f"{path} has no best_model.pth", pytrace=False)
+    return path
+
+
+@pytest.fixture(scope="session")
+def tokenizer_golden_path(shared_dir: Path) -> Path:
+    path = shared_dir / "golden" / "tokenizer-public.json"
+    if not path.is_file():
+        pytest.fail(f"{path} is missing", pytrace=False)
     return path
 
 
@@ -43,5 +51,5 @@ def official_mini_dir(shared_dir: Path) -> Path:
 def clip_merges_path(shared_dir: Path) -> Path:
     path = shared_dir / "clip-bpe" / "bpe_simple_vocab_16e6.txt.gz"
     if not path.is_file():
-        pytest.skip(f"{path} is missing")
+        pytest.fail(f"{path} is missing", pytrace=False)
     return path

@@ -8,16 +8,12 @@ import pytest
 from models.tokenizer.clip_bpe import ClipBpe, read_merges
 from models.tokenizer.learn_merges import learn_merges, write_merges
 
-GOLDEN = Path("/work/shared/golden/tokenizer-public.json")
-CLIP_MERGES = Path("/work/shared/clip-bpe/bpe_simple_vocab_16e6.txt.gz")
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
-def clip_tokenizer() -> ClipBpe:
-    if not CLIP_MERGES.exists():
-        pytest.skip("CLIP merges file not present")
-    return ClipBpe.from_file(CLIP_MERGES, merges_used=48894)
+def clip_tokenizer(clip_merges_path: Path) -> ClipBpe:
+    return ClipBpe.from_file(clip_merges_path, merges_used=48894)
 
 
 def test_vocabulary_layout_matches_clip(clip_tokenizer: ClipBpe) -> None:
@@ -26,10 +22,8 @@ def test_vocabulary_layout_matches_clip(clip_tokenizer: ClipBpe) -> None:
     assert clip_tokenizer.eot_id == 49407
 
 
-def test_matches_official_ids_at_17_and_77(clip_tokenizer: ClipBpe) -> None:
-    if not GOLDEN.exists():
-        pytest.skip("golden file not present")
-    cases = json.loads(GOLDEN.read_text())["sentences"]
+def test_matches_official_ids_at_17_and_77(clip_tokenizer: ClipBpe, tokenizer_golden_path: Path) -> None:
+    cases = json.loads(tokenizer_golden_path.read_text())["sentences"]
     assert len(cases) >= 10
     for case in cases:
         assert clip_tokenizer.encode(case["sentence"]) == case["bpe"], case["sentence"]
@@ -60,8 +54,7 @@ def test_learned_merges_make_every_word_one_token(tmp_path: Path) -> None:
 
 def test_shipped_shapes_merges_cover_the_grammar() -> None:
     path = ROOT / "models" / "tokenizer" / "shapes_merges.txt.gz"
-    if not path.exists():
-        pytest.skip("shapes merges not learned yet")
+    assert path.is_file(), f"{path} is missing: the shipped bundle's merges (learn_merges.py makes them)"
     tok = ClipBpe.from_file(path)
     words = ("the small little big large largest biggest smallest leftmost rightmost topmost highest lowest "
              "bottom red orange yellow green blue purple pink circle square triangle star hexagon shape "
