@@ -163,7 +163,10 @@ class OnnxRunner implements ModelRunner {
       const rowSize = rowDims.reduce((a, b) => a * b, 1);
       const data = tensor.data as Float32Array;
       for (let row = 0; row < batch; row++) {
-        features[row].tensors[spec.name] = { data: data.slice(row * rowSize, (row + 1) * rowSize), dims: rowDims };
+        // A batch of one keeps onnxruntime's output array itself: no copy; rows of a larger
+        // batch get arrays of their own (a cached row must not hold the whole batch alive).
+        const rowData = batch === 1 ? data : data.slice(row * rowSize, (row + 1) * rowSize);
+        features[row].tensors[spec.name] = { data: rowData, dims: rowDims };
       }
     }
     return features;
@@ -182,8 +185,11 @@ class OnnxRunner implements ModelRunner {
       const first = features[0]?.tensors[spec.name];
       if (!first) throw new Error(`runHead: features lack ${spec.name}`);
       const rowSize = first.data.length;
-      const stacked = new Float32Array(batch * rowSize); // [B, C, H, W]
-      features.forEach((f, row) => stacked.set(f.tensors[spec.name].data, row * rowSize));
+      let stacked = first.data; // one row: the features as they are, no copy
+      if (batch > 1) {
+        stacked = new Float32Array(batch * rowSize); // [B, C, H, W]
+        features.forEach((f, row) => stacked.set(f.tensors[spec.name].data, row * rowSize));
+      }
       feeds[spec.name] = new ort.Tensor('float32', stacked, [batch, ...first.dims]);
     }
     const outputs = await this.head.run(feeds);

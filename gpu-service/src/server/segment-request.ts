@@ -9,6 +9,9 @@ import { LIMITS } from '../../../contract/limits.js';
 import { resultKey } from '../../../contract/result-key.js';
 import { ForwardOptionsSchema, type SegmentOptions } from '../../../contract/segment.js';
 import { sha256Hex } from '../../../contract/hmac.js';
+import { MultipartError, multipartBoundary, parseMultipart, type MultipartPart } from './multipart.js';
+
+const UTF8 = new TextDecoder();
 
 export interface SegmentRequest {
   image: Uint8Array;
@@ -40,29 +43,28 @@ export async function parseSegmentRequest(body: Uint8Array, contentType: string 
   if (!contentType || !/^multipart\/form-data\s*;/i.test(contentType)) {
     throw new ApiError('unsupported_media_type', 'the body must be multipart/form-data');
   }
-  let form: FormData;
+  const boundary = multipartBoundary(contentType);
+  let parts: MultipartPart[];
   try {
-    form = await new Request('http://service.local/', {
-      method: 'POST',
-      headers: { 'content-type': contentType },
-      body: body as BodyInit,
-    }).formData();
+    if (!boundary) throw new MultipartError('no boundary parameter');
+    parts = parseMultipart(body, boundary);
   } catch {
     throw new ApiError('bad_request', 'the multipart body could not be parsed');
   }
 
-  const image = form.get('image');
-  if (!(image instanceof Blob) || image.size === 0) {
+  const image = parts.find((part) => part.name === 'image');
+  if (!image || image.filename === undefined || image.data.length === 0) {
     throw new ApiError('missing_image', 'an `image` file field is required');
   }
-  const texts = form.getAll('text');
-  if (texts.some((text) => typeof text !== 'string')) {
+  const textParts = parts.filter((part) => part.name === 'text');
+  if (textParts.some((part) => part.filename !== undefined)) {
     throw new ApiError('invalid_text', '`text` fields must be plain strings, not files');
   }
-  const phrases = validatePhrases(texts as string[]);
+  const texts = textParts.map((part) => UTF8.decode(part.data));
+  const phrases = validatePhrases(texts);
 
-  const options = parseOptions(form.get('options'));
-  const imageBytes = new Uint8Array(await image.arrayBuffer());
+  const options = parseOptions(parts.find((part) => part.name === 'options'));
+  const imageBytes = image.data; // a view into the body: no copy
   const segmentOptions: SegmentOptions = { format: options.format, threshold: options.threshold, presence_threshold: options.presence_threshold };
   const key =
     options.resultKey ??
@@ -70,12 +72,12 @@ export async function parseSegmentRequest(body: Uint8Array, contentType: string 
   return { image: imageBytes, phrases, options: segmentOptions, resultKey: key };
 }
 
-function parseOptions(field: FormDataEntryValue | null): z.infer<typeof OptionsFieldSchema> {
-  if (field === null) return { format: 'polygon' };
-  if (typeof field !== 'string') throw new ApiError('invalid_options', '`options` must be a JSON string field');
+function parseOptions(field: MultipartPart | undefined): z.infer<typeof OptionsFieldSchema> {
+  if (field === undefined) return { format: 'polygon' };
+  if (field.filename !== undefined) throw new ApiError('invalid_options', '`options` must be a JSON string field');
   let json: unknown;
   try {
-    json = JSON.parse(field);
+    json = JSON.parse(UTF8.decode(field.data));
   } catch {
     throw new ApiError('invalid_options', '`options` is not valid JSON');
   }

@@ -50,8 +50,11 @@ export async function runInference(deps: InferenceDeps, job: BatchJob): Promise<
   for (let start = 0; start < missList.length; start += maxBatch) {
     const chunk = missList.slice(start, start + maxBatch);
     const imageSize = chunk[0][1].length;
-    const images = new Float32Array(chunk.length * imageSize); // [B, 3, S, S]
-    chunk.forEach(([, tensor], row) => images.set(tensor, row * imageSize));
+    let images = chunk[0][1]; // one image: its tensor as it is, no copy
+    if (chunk.length > 1) {
+      images = new Float32Array(chunk.length * imageSize); // [B, 3, S, S]
+      chunk.forEach(([, tensor], row) => images.set(tensor, row * imageSize));
+    }
     const encoded = await deps.runner.encodeImages(images, chunk.length);
     chunk.forEach(([sha256], row) => {
       features.set(sha256, encoded[row]);
