@@ -18,6 +18,15 @@ const optionalString = z
   .optional()
   .transform((value) => (value === undefined || value === '' ? undefined : value));
 
+/**
+ * Imaging threads for a host with `cores` CPU cores: 0 (imaging inside the inference workers,
+ * one thread hop per batch) on 2 cores or fewer, where extra threads only take turns on the
+ * same cores; else cores - 1, within 1..4.
+ */
+export function defaultImagingWorkers(cores: number): number {
+  return cores <= 2 ? 0 : Math.min(4, cores - 1);
+}
+
 const EnvSchema = z.object({
   CRIS_HOST: z.string().default('127.0.0.1'),
   CRIS_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
@@ -31,8 +40,8 @@ const EnvSchema = z.object({
   CRIS_ORT_SPINNING: bool(false),
   /** Worker threads, each holding one ModelRunner and its own feature cache. */
   CRIS_WORKERS: intFrom(1, 1),
-  /** Imaging threads (decode + letterbox; logits -> masks), shared by all inference workers. */
-  CRIS_IMAGING_WORKERS: intFrom(Math.max(1, Math.min(4, availableParallelism() - 1)), 1),
+  /** Imaging threads (decode + letterbox; logits -> masks), shared by all inference workers; 0 = inside them. */
+  CRIS_IMAGING_WORKERS: intFrom(defaultImagingWorkers(availableParallelism()), 0),
   CRIS_HMAC_SECRET: optionalString,
   /** Accept unsigned requests. For local development only; never in production. */
   CRIS_INSECURE_NO_AUTH: bool(false),

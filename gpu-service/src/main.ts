@@ -61,10 +61,14 @@ async function main(): Promise<void> {
   // The workers open the bundle (their runner checks the sessions against the manifest) while
   // the main thread verifies every file's sha256.
   const workerInit = { bundleDir: config.bundleDir, provider: config.provider, threads: config.threads, ortSpinning: config.ortSpinning, featureCache: config.featureCache };
-  const workersStarting = Promise.all([
-    WorkerPool.start({ ...workerInit, role: 'inference' }, config.workers),
-    WorkerPool.start({ ...workerInit, role: 'imaging' }, config.imagingWorkers),
-  ]);
+  // CRIS_IMAGING_WORKERS=0: one pool whose workers hold both parts and run fused batches.
+  const fused = config.imagingWorkers === 0;
+  const workersStarting: Promise<[WorkerPool, WorkerPool]> = fused
+    ? WorkerPool.start({ ...workerInit, role: 'both' }, config.workers).then((pool) => [pool, pool])
+    : Promise.all([
+        WorkerPool.start({ ...workerInit, role: 'inference' }, config.workers),
+        WorkerPool.start({ ...workerInit, role: 'imaging' }, config.imagingWorkers),
+      ]);
   workersStarting.catch(() => {}); // reported below
   const {
     serve,
@@ -115,6 +119,7 @@ async function main(): Promise<void> {
     defaultThreshold: bundle.manifest.output.threshold,
     defaultPresenceThreshold: bundle.manifest.presence_threshold,
     prepareImage: (bytes) => imagingPool!.prepare(bytes),
+    fused,
     tokenize: (texts) => tokenizer.tokenize(texts, wordLen),
     submit: (item, rows, signal) => batcher.append(item, rows, signal),
     postprocess: (input) => imagingPool!.postprocess(input),
@@ -140,7 +145,7 @@ async function main(): Promise<void> {
     requested: config.provider,
     provider_note: backend.providerNote,
     workers: backend.concurrency,
-    imaging_workers: imagingPool.concurrency,
+    imaging_workers: fused ? 0 : imagingPool.concurrency,
     model,
   });
   if (config.provider !== 'auto' && backend.provider !== config.provider) {
@@ -211,7 +216,7 @@ async function main(): Promise<void> {
       if ('closeIdleConnections' in server) server.closeIdleConnections();
       setTimeout(resolve, 2000).unref();
     });
-    await Promise.all([backend!.close(), imagingPool!.close()]);
+    await Promise.all([...new Set([backend!, imagingPool!])].map((pool) => pool.close()));
     logger.info('stopped', { drained });
     process.exit(drained ? 0 : 1);
   };

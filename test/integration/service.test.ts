@@ -28,6 +28,7 @@ import { edgeResultKey, segmentInit, type SegmentForm } from '../helpers/service
 const S3_PORT = 18120;
 const SERVICE_PORT = 18121;
 const DRAIN_PORT = 18122;
+const LAYOUT_PORT = 18123;
 const BUCKET = 'cris-results';
 
 interface Ref {
@@ -276,6 +277,30 @@ describe('GPU service process', () => {
     const second = await segment({ image, texts: ['the blue one'] });
     expect(second.status).toBe(200);
     expect((await hits()) - before).toBe(1);
+  });
+
+  it('answers the same with imaging threads apart from inference (CRIS_IMAGING_WORKERS=1) as with both in one worker (0)', async () => {
+    const image = new Uint8Array(readFileSync(join(dataset, refs[2].image)));
+    const fields = { image, texts: [refs[2].sentences[0], 'the small circle'], options: { format: 'rle' } };
+    const layouts = await Promise.all(
+      ['0', '1'].map((imagingWorkers, i) =>
+        startService({ port: LAYOUT_PORT + i * 10, env: { CRIS_IMAGING_WORKERS: imagingWorkers, CRIS_REQUEST_TIMEOUT_MS: '170000' }, readyTimeoutMs: 120_000 }),
+      ),
+    );
+    try {
+      const answers = [];
+      for (const [i, layout] of layouts.entries()) {
+        expect(layout.logs()).toContain(`"imaging_workers":${i}`);
+        const response = await fetch(`${layout.url}/v1/segment`, await segmentInit(fields, layout.secret));
+        expect(response.status).toBe(200);
+        answers.push(SegmentResultSchema.parse(await response.json()).results);
+        const bad = await fetch(`${layout.url}/v1/segment`, await segmentInit({ image: new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 1, 2, 3]), texts: ['x'] }, layout.secret));
+        expect(bad.status).toBe(422);
+      }
+      expect(answers[1]).toEqual(answers[0]);
+    } finally {
+      await Promise.all(layouts.map((layout) => layout.stop()));
+    }
   });
 });
 

@@ -2,14 +2,16 @@
  * One segmentation request from validated input to stored result:
  * prepare image (decode + letterbox) -> tokens -> batcher (an inference worker runs encoder +
  * head) -> a post-processing worker (logits -> masks) -> SegmentResult -> S3 (never fails the
- * request).
+ * request). Fused (few cores): tokens -> batcher -> one worker prepares, infers and makes the
+ * masks of the whole batch.
  */
 import { ApiError } from '../../../contract/errors.js';
 import type { MaskFormat, PhraseResult, SegmentResult } from '../../../contract/segment.js';
 import type { ScheduledResult } from '../batcher/scheduler.js';
-import type { PreparedImage } from '../engine/types.js';
+import type { LetterboxTransform, PreparedImage } from '../engine/types.js';
+import { imageFailure } from '../imaging/image-failure.js';
 import type { ResultStore } from '../storage/result-store.js';
-import type { BatchItemInput, PostprocessInput, PostprocessOutput } from '../worker/protocol.js';
+import type { BatchItemInput, PostprocessInput, PostprocessOutput, PostprocessParams } from '../worker/protocol.js';
 import type { SegmentRequest } from './segment-request.js';
 
 export interface SegmentPipelineDeps {
@@ -19,6 +21,11 @@ export interface SegmentPipelineDeps {
   /** The bundle's presence_threshold; absent for a bundle without a presence output. */
   defaultPresenceThreshold?: number;
   prepareImage(bytes: Uint8Array): Promise<PreparedImage>;
+  /**
+   * The inference workers prepare the images and post-process too (BatchItemInput.raw): one
+   * thread hop per batch; prepareImage and postprocess are then not used.
+   */
+  fused?: boolean;
   /** [N, L] token ids. */
   tokenize(texts: readonly string[]): BigInt64Array;
   /** The batcher's append. */
@@ -41,28 +48,17 @@ export function createSegmentPipeline(deps: SegmentPipelineDeps): SegmentPipelin
   const now = deps.now ?? (() => performance.now());
   return async (request, wantPng, signal) => {
     const start = now();
-    const prepared = await prepareOrReject(deps, request.image);
-    const preprocessMs = now() - start;
-    const tokens = deps.tokenize(request.phrases);
     const formats: MaskFormat[] = wantPng ? [request.options.format, 'png'] : [request.options.format];
-    const item: BatchItemInput = {
-      tensor: prepared.tensor,
-      sha256: prepared.sha256,
-      tokens,
-      phraseCount: request.phrases.length,
-    };
-    const scheduled = await deps.submit(item, request.phrases.length, signal);
-    const { stats } = scheduled;
-    const output = await deps.postprocess({
-      logits: scheduled.item.logits,
-      phraseCount: request.phrases.length,
-      presence: scheduled.item.presence,
-      transform: prepared.transform,
+    const params: PostprocessParams = {
       threshold: request.options.threshold ?? deps.defaultThreshold,
       // without a presence output (presence null) the threshold is not used
       presenceThreshold: request.options.presence_threshold ?? deps.defaultPresenceThreshold ?? 0,
       formats,
-    });
+    };
+    const { scheduled, transform, preprocessMs, output } = deps.fused
+      ? await runFused(deps, request, params, signal)
+      : await runSplit(deps, request, params, now, signal);
+    const { stats } = scheduled;
 
     const results: PhraseResult[] = output.phrases.map((phrase, index) => ({
       text: request.phrases[index],
@@ -77,8 +73,8 @@ export function createSegmentPipeline(deps: SegmentPipelineDeps): SegmentPipelin
     const result: SegmentResult = {
       id: request.resultKey,
       model: deps.model,
-      width: prepared.transform.width,
-      height: prepared.transform.height,
+      width: transform.width,
+      height: transform.height,
       results,
       cached: false,
       timing: {
@@ -102,16 +98,45 @@ export function createSegmentPipeline(deps: SegmentPipelineDeps): SegmentPipelin
   };
 }
 
-async function prepareOrReject(deps: SegmentPipelineDeps, bytes: Uint8Array): Promise<PreparedImage> {
+interface Answered {
+  scheduled: ScheduledResult;
+  transform: LetterboxTransform;
+  preprocessMs: number;
+  output: PostprocessOutput;
+}
+
+/** Imaging threads apart from inference: prepare, then the batch, then post-processing. */
+async function runSplit(deps: SegmentPipelineDeps, request: SegmentRequest, params: PostprocessParams, now: () => number, signal?: AbortSignal): Promise<Answered> {
+  const start = now();
+  let prepared: PreparedImage;
   try {
-    return await deps.prepareImage(bytes);
+    prepared = await deps.prepareImage(request.image);
   } catch (error) {
-    if (error instanceof ApiError) throw error;
-    // sharp's own messages ("Input buffer contains unsupported image format", "VipsJpeg: ...")
-    const message = error instanceof Error ? error.message : String(error);
-    if (/pixel limit/i.test(message)) throw new ApiError('image_too_large', 'the image has too many pixels');
-    throw new ApiError('invalid_image', 'the image could not be decoded');
+    throw imageFailure(error);
   }
+  const preprocessMs = now() - start;
+  const phraseCount = request.phrases.length;
+  const item: BatchItemInput = { tensor: prepared.tensor, sha256: prepared.sha256, tokens: deps.tokenize(request.phrases), phraseCount };
+  const scheduled = await deps.submit(item, phraseCount, signal);
+  const output = await deps.postprocess({ ...params, logits: scheduled.item.logits, presence: scheduled.item.presence, phraseCount, transform: prepared.transform });
+  return { scheduled, transform: prepared.transform, preprocessMs, output };
+}
+
+/** One worker does it all: the encoded image rides in the batch and the masks come back with it. */
+async function runFused(deps: SegmentPipelineDeps, request: SegmentRequest, params: PostprocessParams, signal?: AbortSignal): Promise<Answered> {
+  const phraseCount = request.phrases.length;
+  const item: BatchItemInput = {
+    tensor: new Float32Array(0), // prepared in the worker
+    sha256: '',
+    tokens: deps.tokenize(request.phrases),
+    phraseCount,
+    raw: { bytes: request.image, ...params },
+  };
+  const scheduled = await deps.submit(item, phraseCount, signal);
+  const fused = scheduled.item.fused;
+  if (!fused) throw new Error('a fused batch item came back without its answer');
+  if ('error' in fused) throw new ApiError(fused.error.code, fused.error.message);
+  return { scheduled, ...fused };
 }
 
 function round(ms: number): number {

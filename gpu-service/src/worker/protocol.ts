@@ -18,7 +18,26 @@ export interface BatchItemInput {
   /** [phrases, L] int64 token ids. */
   tokens: BigInt64Array;
   phraseCount: number;
+  /**
+   * Fused path (imaging in the inference worker, one thread hop per batch): the encoded image,
+   * prepared in the worker (then `tensor` and `sha256` are empty), and the post-processing to run
+   * there; the item's answer comes back in ItemInference.fused.
+   */
+  raw?: { bytes: Uint8Array } & PostprocessParams;
 }
+
+/** How one request's logits become masks. */
+export interface PostprocessParams {
+  threshold: number;
+  presenceThreshold: number;
+  /** Mask encodings wanted for every phrase (the requested format, plus png where asked). */
+  formats: MaskFormat[];
+}
+
+/** A fused item's answer: its letterbox, preparation time and masks, or the ApiError that stopped it. */
+export type FusedItemOutput =
+  | { transform: LetterboxTransform; preprocessMs: number; output: PostprocessOutput }
+  | { error: { code: ErrorCode; message: string } };
 
 export interface BatchJob {
   items: BatchItemInput[];
@@ -36,6 +55,8 @@ export interface ItemInference {
   presence: Float32Array | null;
   /** Whether this item's image features came from the cache. */
   cacheHit: boolean;
+  /** Items sent with `raw`: their answer (logits and presence are then empty). */
+  fused?: FusedItemOutput;
 }
 
 export interface BatchStats {
@@ -56,17 +77,13 @@ export interface BatchInferenceOutput {
 }
 
 /** One request's logits -> its masks. */
-export interface PostprocessInput {
+export interface PostprocessInput extends PostprocessParams {
   /** [phrases, (S/stride)^2] float32. */
   logits: Float32Array;
   phraseCount: number;
   /** [phrases] presence logits; null for a bundle without a presence output. */
   presence: Float32Array | null;
   transform: LetterboxTransform;
-  threshold: number;
-  presenceThreshold: number;
-  /** Mask encodings wanted for every phrase (the requested format, plus png where asked). */
-  formats: MaskFormat[];
 }
 
 export interface PhraseOutput {
@@ -85,7 +102,8 @@ export interface PostprocessOutput {
 }
 
 export interface WorkerInit {
-  role: 'inference' | 'imaging';
+  /** 'both': imaging and inference in one worker (few cores), which runs fused batches. */
+  role: 'inference' | 'imaging' | 'both';
   bundleDir: string;
   provider: ProviderChoice;
   threads: number;
@@ -123,5 +141,5 @@ export function transferables(views: readonly ArrayBufferView[]): ArrayBuffer[] 
 }
 
 export function jobTransferables(job: BatchJob): ArrayBuffer[] {
-  return transferables(job.items.flatMap((item) => [item.tensor, item.tokens]));
+  return transferables(job.items.flatMap((item) => [item.tensor, item.tokens, ...(item.raw ? [item.raw.bytes] : [])]));
 }

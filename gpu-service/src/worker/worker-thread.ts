@@ -5,6 +5,8 @@
  *   imaging    image bytes -> network input (decode, letterbox, normalise), and one request's
  *              logits -> masks (sigmoid, upsample, inverse letterbox, threshold, encodings), so
  *              neither the event loop nor inference waits for pixel work.
+ *   both       the two in one worker (few cores): batches carry encoded images and come back
+ *              as masks (fused-job.ts), one thread hop per batch.
  * Jobs run one after another in arrival order.
  */
 import { readFile } from 'node:fs/promises';
@@ -15,6 +17,7 @@ import type { Bundle, BundleManifest } from '../bundle/index.js';
 import type { ExecutionProvider, PreparedImage } from '../engine/types.js';
 import { postprocessItem, runInference, type InferenceDeps, type PostprocessDeps } from './batch-executor.js';
 import { FeatureCache } from './feature-cache.js';
+import { runFusedJob } from './fused-job.js';
 import type { FromWorker, ToWorker, WorkerInit } from './protocol.js';
 import { transferables } from './protocol.js';
 
@@ -72,8 +75,8 @@ async function start(): Promise<void> {
   let provider: ExecutionProvider = 'cpu';
   let providerNote: string | undefined;
   try {
-    if (init.role === 'inference') ({ deps: inference, provider, providerNote } = await startInference());
-    else imaging = await startImaging();
+    if (init.role !== 'imaging') ({ deps: inference, provider, providerNote } = await startInference());
+    if (init.role !== 'inference') imaging = await startImaging();
   } catch (error) {
     send({ type: 'init-error', message: error instanceof Error ? error.message : String(error) });
     return;
@@ -88,7 +91,8 @@ async function start(): Promise<void> {
       }
       try {
         if (message.type === 'run' && inference) {
-          const output = await runInference(inference, message.job);
+          // A worker with both parts runs fused batches (items with their encoded image).
+          const output = imaging ? await runFusedJob({ ...inference, ...imaging }, message.job) : await runInference(inference, message.job);
           send({ type: 'result', id: message.id, output }, transferables(output.items.flatMap((item) => (item.presence ? [item.logits, item.presence] : [item.logits]))));
         } else if (message.type === 'postprocess' && imaging) {
           send({ type: 'result', id: message.id, output: await postprocessItem(imaging, message.input) });

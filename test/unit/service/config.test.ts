@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../../gpu-service/src/config.js';
+import { availableParallelism } from 'node:os';
+import { ConfigError, defaultImagingWorkers, loadConfig } from '../../../gpu-service/src/config.js';
 
 const SECRET = 'a-secret-of-enough-length';
 
@@ -62,5 +63,13 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ CRIS_HMAC_SECRET: SECRET, CRIS_PROVIDER: 'CUDA' })).toThrow(/CRIS_PROVIDER/);
     expect(() => loadConfig({ CRIS_HMAC_SECRET: SECRET, CRIS_MAX_BATCH: '0' })).toThrow(/CRIS_MAX_BATCH/);
     expect(() => loadConfig({ CRIS_HMAC_SECRET: SECRET, CRIS_PORT: 'eighty' })).toThrow(/CRIS_PORT/);
+  });
+
+  it('puts imaging inside the inference workers on 2 cores or fewer, else cores - 1 imaging threads within 1..4', () => {
+    expect([1, 2, 3, 4, 5, 16].map(defaultImagingWorkers)).toEqual([0, 0, 2, 3, 4, 4]);
+    expect(loadConfig({ CRIS_HMAC_SECRET: SECRET }).imagingWorkers).toBe(defaultImagingWorkers(availableParallelism()));
+    expect(loadConfig({ CRIS_HMAC_SECRET: SECRET, CRIS_IMAGING_WORKERS: '0' }).imagingWorkers).toBe(0);
+    expect(loadConfig({ CRIS_HMAC_SECRET: SECRET, CRIS_IMAGING_WORKERS: '3' }).imagingWorkers).toBe(3);
+    expect(() => loadConfig({ CRIS_HMAC_SECRET: SECRET, CRIS_IMAGING_WORKERS: '-1' })).toThrow(ConfigError);
   });
 });
