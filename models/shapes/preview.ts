@@ -9,13 +9,13 @@ function escapeXml(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
-/** RGB with the target's boundary painted magenta (2 px). */
+/** RGB with the boundary of the target (of every member; none for no target) painted magenta (2 px). */
 function outlined(t: GeneratedTarget): Uint8Array {
   const { width, height } = t.rendered.scene;
   const { labels } = t.rendered;
   const rgb = t.rendered.rgb.slice();
   const inside = (x: number, y: number): boolean =>
-    x >= 0 && y >= 0 && x < width && y < height && labels[y * width + x] === t.target;
+    x >= 0 && y >= 0 && x < width && y < height && t.members.includes(labels[y * width + x]);
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
       if (!inside(x, y)) continue;

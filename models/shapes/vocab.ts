@@ -51,3 +51,22 @@ export const LOCATION_MARGIN = 0.1;
  * and the nearest such one by this fraction of the shorter side over the next. */
 export const RELATION_MARGIN = 0.05;
 export const RELATION_NEAREST_MARGIN = 0.1;
+
+// ---- v2 (REFERRING_SHAPES.md, section v2): group phrases and the sentence kinds of v2 ----
+
+/** Plural nouns of GROUP phrases; a generic plural (shapes, objects) matches any object. */
+export const PLURAL_SHAPES: Record<string, ShapeName> = {
+  circles: 'circle',
+  squares: 'square',
+  triangles: 'triangle',
+  stars: 'star',
+  hexagons: 'hexagon',
+};
+export const GENERIC_PLURALS = ['shapes', 'objects'] as const;
+/** Counting words of "the (two | three) NOUNS". */
+export const GROUP_COUNTS: Record<string, number> = { two: 2, three: 3 };
+
+/** Kinds of v2 sentences; v1 kinds stay as they are. */
+export const V2_KINDS = ['no-target', 'group'] as const;
+export type V2Kind = (typeof V2_KINDS)[number];
+export type AnyKind = Kind | V2Kind;

@@ -89,7 +89,7 @@ describe('scenes and expressions', { timeout: 180_000 }, () => {
     for (const t of targets) {
       const size = { width: t.rendered.scene.width, height: t.rendered.scene.height };
       for (const e of t.expressions) {
-        expect(referents(e.sentence, t.rendered.facts, size), e.sentence).toEqual([t.target]);
+        expect(referents(e.sentence, t.rendered.facts, size), e.sentence).toEqual([t.members[0]]);
         expect(e.sentence).toMatch(/^[A-Za-z]?[a-z]*( [a-z]+)*\.?$/);
         kinds.add(e.kind);
       }
@@ -100,20 +100,20 @@ describe('scenes and expressions', { timeout: 180_000 }, () => {
   it('each target mask is exactly the visible pixels of its object, at most 30 % hidden', () => {
     for (const t of targets.slice(0, 40)) {
       const { scene, labels } = t.rendered;
-      const obj = scene.objects[t.target];
+      const obj = scene.objects[t.members[0]];
       const full = rasteriseShape(obj.geometry, scene.width, scene.height);
       let total = 0;
       let visible = 0;
       let outside = 0;
       for (let i = 0; i < full.length; i++) {
-        if (labels[i] === t.target && full[i] !== 1) outside++;
+        if (labels[i] === t.members[0] && full[i] !== 1) outside++;
         total += full[i];
-        if (full[i] && labels[i] === t.target) visible++;
+        if (full[i] && labels[i] === t.members[0]) visible++;
       }
       expect(outside).toBe(0);
       expect(visible).toBeGreaterThan(0);
       expect(1 - visible / total).toBeLessThanOrEqual(0.3);
-      expect(visible).toBe(t.rendered.facts[t.target].area);
+      expect(visible).toBe(t.rendered.facts[t.members[0]].area);
     }
   });
 
