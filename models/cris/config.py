@@ -37,6 +37,8 @@ class CrisConfig:
     num_head: int = 8                 # decoder heads
     dim_ffn: int = 2048
     dropout: float = 0.1
+    # ours, not the reference's: a presence head (one logit per phrase: does it name anything?)
+    presence: bool = False
 
     @property
     def fpn_in(self) -> tuple[int, int, int]:
@@ -57,7 +59,7 @@ class CrisConfig:
     def backbone_name(self) -> str:
         for name, preset in PRESETS.items():
             if dataclasses.replace(preset, word_len=self.word_len, input_size=self.input_size,
-                                   dropout=self.dropout) == self:
+                                   dropout=self.dropout, presence=self.presence) == self:
                 return name
         return "custom"
 
@@ -143,4 +145,5 @@ def infer_config(state_dict: Mapping[str, torch.Tensor], *, word_len: int = 17, 
         num_head=num_head,
         dim_ffn=shape("decoder.layers.0.ffn.0.weight")[0],
         dropout=dropout,
+        presence=any(k.startswith("presence.") for k in keys),
     )

@@ -1,9 +1,10 @@
 """Writes a `cris-bundle/1` folder: two ONNX graphs, the merges file and manifest.json.
 
 export_bundle(model, out_dir, merges_path, bundle_id=..., version=..., provenance=..., word_len=17,
-              input_size=416, precision="fp32") -> manifest dict
+              input_size=416, precision="fp32", presence_threshold=0.5) -> manifest dict
 checks the merges file against the model's token embedding, exports, stamps cris.* metadata into
-each graph, runs both graphs in onnxruntime against PyTorch eager (recorded under
+each graph (a model with a presence head gets the head's second output `presence` and the
+manifest a top-level `presence_threshold`), runs both graphs in onnxruntime against PyTorch eager (recorded under
 provenance.verification; a float32 export that disagrees raises ExportError) and writes the
 manifest last, with the sha256 of every file.
 """
@@ -31,6 +32,7 @@ PRECISIONS = ("fp32", "fp16", "int8")
 MEAN = [0.48145466, 0.4578275, 0.40821073]
 STD = [0.26862954, 0.26130258, 0.27577711]
 THRESHOLD = 0.35
+PRESENCE_THRESHOLD = 0.5
 OUTPUT_STRIDE = 4
 ID_PATTERN = re.compile(r"^[a-z0-9-]+$")
 
@@ -67,7 +69,8 @@ def graph_specs(model: CRIS, input_size: int, word_len: int) -> dict:
         "head": {
             "file": HEAD_FILE,
             "inputs": features + [{"name": "tokens", "dtype": "int64", "shape": ["batch", word_len]}],
-            "outputs": [{"name": "logits", "dtype": "float32", "shape": ["batch", 1, side, side]}],
+            "outputs": [{"name": "logits", "dtype": "float32", "shape": ["batch", 1, side, side]}]
+            + ([{"name": graphs.PRESENCE_OUTPUT, "dtype": "float32", "shape": ["batch", 1]}] if cfg.presence else []),
         },
     }
 
@@ -80,36 +83,45 @@ def verify(model: CRIS, out_dir: Path, input_size: int, word_len: int, batch: in
     image = torch.randn(batch, 3, input_size, input_size, generator=generator)
     tokens = graphs.example_tokens(batch, word_len, model.cfg.vocab_size)
     with torch.no_grad():
-        expected = model.eval()(image, tokens).numpy()
+        expected, expected_presence = model.eval().head_outputs(*model.encode_image(image), tokens)
+    expected = expected.numpy()
     options = ort.SessionOptions()
     options.log_severity_level = 3
     encoder = ort.InferenceSession(str(out_dir / IMAGE_FILE), options, providers=["CPUExecutionProvider"])
     head = ort.InferenceSession(str(out_dir / HEAD_FILE), options, providers=["CPUExecutionProvider"])
     features = encoder.run(graphs.FEATURE_NAMES, {"image": image.numpy()})
-    got = head.run(graphs.HEAD_OUTPUTS, dict(zip(graphs.HEAD_INPUTS, [*features, tokens.numpy()])))[0]
+    outputs = head.run(graphs.head_outputs(model), dict(zip(graphs.HEAD_INPUTS, [*features, tokens.numpy()])))
+    got = outputs[0]
     masks_expected, masks_got = expected > np.log(THRESHOLD / (1 - THRESHOLD)), got > np.log(THRESHOLD / (1 - THRESHOLD))
     union = np.logical_or(masks_expected, masks_got).sum()
-    return {
+    check = {
         "batch": batch,
         "max_abs_diff": float(np.abs(got - expected).max()),
         "logits_range": float(expected.max() - expected.min()),
         "mask_agreement": float((masks_expected == masks_got).mean()),
         "mask_iou": float(np.logical_and(masks_expected, masks_got).sum() / union) if union else 1.0,
     }
+    if expected_presence is not None:
+        check["presence_max_abs_diff"] = float(np.abs(outputs[1] - expected_presence.numpy()).max())
+    return check
 
 
 def export_bundle(model: CRIS, out_dir: str | Path, merges_path: str | Path, *, bundle_id: str, version: str,
                   provenance: Optional[Mapping] = None, word_len: Optional[int] = None,
                   input_size: Optional[int] = None, precision: str = "fp32",
-                  calibration_images: Optional[np.ndarray] = None, threshold: float = THRESHOLD) -> dict:
+                  calibration_images: Optional[np.ndarray] = None, threshold: float = THRESHOLD,
+                  presence_threshold: float = PRESENCE_THRESHOLD) -> dict:
     """Exports model into out_dir as a cris-bundle/1 folder and returns the manifest written.
 
     provenance: extra fields (source, checkpoint, training, metrics, licence...) merged into the
     manifest's provenance. calibration_images: [N,3,S,S] normalised images for int8 calibration
-    (synthetic images are used when None).
+    (synthetic images are used when None). presence_threshold: the default "found" probability
+    of a model with a presence head (choose it on validation data); ignored without the head.
     """
     if precision not in PRECISIONS:
         raise ExportError(f"precision '{precision}' is not one of {', '.join(PRECISIONS)}")
+    if not 0.0 <= presence_threshold <= 1.0:
+        raise ExportError(f"presence threshold {presence_threshold} is not a probability in [0, 1]")
     if not ID_PATTERN.match(bundle_id):
         raise ExportError(f"bundle id '{bundle_id}' must match [a-z0-9-]+ (it names the folder)")
     word_len = word_len or model.cfg.word_len
@@ -138,7 +150,9 @@ def export_bundle(model: CRIS, out_dir: str | Path, merges_path: str | Path, *, 
     copy_merges(merges_path, out_dir)
 
     check = verify(model, out_dir, input_size, word_len)
-    if precision == "fp32" and (check["max_abs_diff"] > 1e-4 * check["logits_range"] or check["mask_agreement"] < 0.999):
+    presence_off = check.get("presence_max_abs_diff", 0.0) > 1e-4 * max(1.0, check["logits_range"])
+    if precision == "fp32" and (check["max_abs_diff"] > 1e-4 * check["logits_range"] or check["mask_agreement"] < 0.999
+                                or presence_off):
         raise ExportError(f"exported graphs disagree with PyTorch: {json.dumps(check)}")
 
     cfg = model.cfg
@@ -151,6 +165,7 @@ def export_bundle(model: CRIS, out_dir: str | Path, merges_path: str | Path, *, 
             "type": "clip-bpe", "merges_file": BUNDLE_MERGES_FILE, "merges_used": merges, "vocab_size": vocab_size,
             "sot_id": vocab_size - 2, "eot_id": vocab_size - 1, "pad_id": 0}},
         "output": {"stride": OUTPUT_STRIDE, "threshold": threshold, "upsample": "bicubic-align-corners"},
+        **({"presence_threshold": presence_threshold} if cfg.presence else {}),
         "graphs": specs,
         "files": {name: file_sha256(out_dir / name) for name in (IMAGE_FILE, HEAD_FILE, BUNDLE_MERGES_FILE)},
         "provenance": {

@@ -4,8 +4,10 @@
 
 Checks: manifest fields, sha256 of every file, cris.* metadata in both graphs, the sessions'
 input/output names, element types and shapes against the manifest, merges file size against
-the vocabulary, and a run at batch 1 and 3 (finite logits of the declared shape). With
---checkpoint, also runs the PyTorch model on the same inputs and reports the largest difference.
+the vocabulary, and a run at batch 1 and 3 (finite logits of the declared shape). A head with a
+second output must name it `presence`, [batch, 1] float32, and the manifest must then give a
+top-level `presence_threshold` in [0, 1] (and none without it). With --checkpoint, also runs the
+PyTorch model on the same inputs and reports the largest difference (logits, and presence).
 Exit 0 when everything holds, 1 otherwise (each problem on its own line).
 """
 from __future__ import annotations
@@ -57,12 +59,37 @@ def sample_inputs(manifest: dict, batch: int, seed: int = 0) -> tuple[np.ndarray
     return image, tokens
 
 
-def run_bundle(bundle: Path, manifest: dict, image: np.ndarray, tokens: np.ndarray, sessions=None) -> np.ndarray:
+def run_bundle_outputs(bundle: Path, manifest: dict, image: np.ndarray, tokens: np.ndarray,
+                       sessions=None) -> list[np.ndarray]:
+    """The head's outputs in the manifest's order: logits, then presence where the bundle has it."""
     encoder, head = sessions or (_session(bundle / manifest["graphs"]["image_encoder"]["file"]),
                                  _session(bundle / manifest["graphs"]["head"]["file"]))
     features = encoder.run(None, {"image": image})
     names = [i["name"] for i in manifest["graphs"]["head"]["inputs"]]
-    return head.run(None, dict(zip(names, [*features, tokens])))[0]
+    return head.run([o["name"] for o in manifest["graphs"]["head"]["outputs"]], dict(zip(names, [*features, tokens])))
+
+
+def run_bundle(bundle: Path, manifest: dict, image: np.ndarray, tokens: np.ndarray, sessions=None) -> np.ndarray:
+    return run_bundle_outputs(bundle, manifest, image, tokens, sessions)[0]
+
+
+def has_presence(manifest: dict) -> bool:
+    return len(manifest["graphs"]["head"]["outputs"]) > 1
+
+
+def _check_presence_spec(manifest: dict, problems: list[str]) -> None:
+    outputs = manifest["graphs"]["head"]["outputs"]
+    threshold = manifest.get("presence_threshold")
+    if len(outputs) > 2:
+        problems.append(f"head has {len(outputs)} outputs; at most logits and presence")
+    if has_presence(manifest):
+        spec = outputs[1]
+        if spec != {"name": "presence", "dtype": "float32", "shape": ["batch", 1]}:
+            problems.append(f"head's second output must be presence float32 ['batch', 1], manifest says {spec}")
+        if not isinstance(threshold, (int, float)) or isinstance(threshold, bool) or not 0 <= threshold <= 1:
+            problems.append(f"presence_threshold {threshold!r}: a head with presence needs one in [0, 1]")
+    elif threshold is not None:
+        problems.append("presence_threshold given, but the head has no presence output")
 
 
 def check_bundle(bundle: Path) -> list[str]:
@@ -102,13 +129,17 @@ def check_bundle(bundle: Path) -> list[str]:
         _check_io(f"{key} input", spec["inputs"], session.get_inputs(), problems)
         _check_io(f"{key} output", spec["outputs"], session.get_outputs(), problems)
         sessions.append(session)
+    _check_presence_spec(manifest, problems)
     if problems:
         return problems
     expected_shape = manifest["graphs"]["head"]["outputs"][0]["shape"][1:]
     for batch in (1, 3):
-        logits = run_bundle(bundle, manifest, *sample_inputs(manifest, batch), sessions=sessions)
+        outputs = run_bundle_outputs(bundle, manifest, *sample_inputs(manifest, batch), sessions=sessions)
+        logits = outputs[0]
         if list(logits.shape) != [batch, *expected_shape] or not np.isfinite(logits).all():
             problems.append(f"batch {batch}: logits {logits.shape}, finite={np.isfinite(logits).all()}")
+        if has_presence(manifest) and (list(outputs[1].shape) != [batch, 1] or not np.isfinite(outputs[1]).all()):
+            problems.append(f"batch {batch}: presence {outputs[1].shape}, finite={np.isfinite(outputs[1]).all()}")
     return problems
 
 
@@ -134,11 +165,18 @@ def main(argv: list[str]) -> int:
                                 input_size=manifest["input"]["size"], num_head=args.num_head).model
         image, tokens = sample_inputs(manifest, 2, seed=1)
         with torch.no_grad():
-            expected = model(torch.from_numpy(image), torch.from_numpy(tokens)).numpy()
-        got = run_bundle(args.bundle, manifest, image, tokens)
+            expected, presence = model.head_outputs(*model.encode_image(torch.from_numpy(image)), torch.from_numpy(tokens))
+        outputs = run_bundle_outputs(args.bundle, manifest, image, tokens)
+        got, expected = outputs[0], expected.numpy()
         diff, span = float(np.abs(got - expected).max()), float(expected.max() - expected.min())
         print(f"against {args.checkpoint} in PyTorch: max |diff| {diff:.3e} over a logit range of {span:.2f}")
-        if manifest["precision"] == "fp32" and diff > 1e-4 * span:
+        if (presence is None) != (not has_presence(manifest)):
+            print("check_bundle: the checkpoint and the bundle disagree on having a presence head", file=sys.stderr)
+            return 1
+        presence_diff = float(np.abs(outputs[1] - presence.numpy()).max()) if presence is not None else 0.0
+        if presence is not None:
+            print(f"presence: max |diff| {presence_diff:.3e}")
+        if manifest["precision"] == "fp32" and (diff > 1e-4 * span or presence_diff > 1e-4 * max(1.0, span)):
             print("check_bundle: the float32 bundle does not compute what the checkpoint computes", file=sys.stderr)
             return 1
     return 0

@@ -3,7 +3,8 @@
 Command line (paths relative to the current directory):
     npm run -s export:onnx -- --checkpoint best_model.pth --vocab bpe_simple_vocab_16e6.txt.gz --out DIR
         [--fp16 | --int8] [--word-len 17] [--input-size 416] [--num-head 8] [--id ID] [--version V]
-    npm run -s export:onnx -- --random-init rn50|rn101|small --vocab MERGES --out DIR [--seed 0]
+    npm run -s export:onnx -- --random-init rn50|rn101|small --vocab MERGES --out DIR [--seed 0] [--presence]
+        (--presence: a random presence head too, the head's second output; --presence-threshold P)
 
 Library:
     from models.export.export_onnx import export_bundle
@@ -59,6 +60,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--id", dest="bundle_id", default=None, help="bundle id, [a-z0-9-]+ (default: folder name)")
     parser.add_argument("--version", default="1.0.0", help="bundle version (part of the result cache key)")
     parser.add_argument("--seed", type=int, default=0, help="seed for --random-init")
+    parser.add_argument("--presence", action="store_true", help="with --random-init: add a presence head")
+    parser.add_argument("--presence-threshold", type=float, default=0.5,
+                        help="the manifest's default presence threshold (a bundle with a presence head)")
     return parser.parse_args(argv)
 
 
@@ -85,13 +89,14 @@ def main(argv: list[str]) -> int:
         else:
             log(1, 3, started, f"building a random {args.random_init} model (seed {args.seed}, calibrating BatchNorm)")
             cfg = PRESETS[RANDOM_PRESETS[args.random_init]]
-            model = random_cris(dataclasses.replace(cfg, word_len=args.word_len, input_size=args.input_size),
-                                seed=args.seed)
+            model = random_cris(dataclasses.replace(cfg, word_len=args.word_len, input_size=args.input_size,
+                                                    presence=args.presence), seed=args.seed)
             provenance = {"source": "random-init", "seed": args.seed, "preset": args.random_init}
         log(2, 3, started, f"exporting {precision} graphs to {args.out} and checking them against PyTorch")
         manifest = export_bundle(model, args.out, args.vocab, bundle_id=args.bundle_id or default_id(args.out),
                                  version=args.version, provenance=provenance, word_len=args.word_len,
-                                 input_size=args.input_size, precision=precision)
+                                 input_size=args.input_size, precision=precision,
+                                 presence_threshold=args.presence_threshold)
     except (CheckpointError, VocabError, ExportError) as error:
         print(f"export:onnx: error: {error}", file=sys.stderr)
         return 2

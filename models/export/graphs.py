@@ -20,6 +20,11 @@ IMAGE_INPUTS = ["image"]
 FEATURE_NAMES = ["c3", "c4", "c5"]
 HEAD_INPUTS = FEATURE_NAMES + ["tokens"]
 HEAD_OUTPUTS = ["logits"]
+PRESENCE_OUTPUT = "presence"  # [B,1] logit, only for a model with a presence head
+
+
+def head_outputs(model: CRIS) -> list[str]:
+    return HEAD_OUTPUTS + ([PRESENCE_OUTPUT] if model.cfg.presence else [])
 OPSET = 17
 
 
@@ -37,8 +42,10 @@ class HeadGraph(nn.Module):
         super().__init__()
         self.model = model
 
-    def forward(self, c3: torch.Tensor, c4: torch.Tensor, c5: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
-        return self.model.head(c3, c4, c5, tokens)
+    def forward(self, c3: torch.Tensor, c4: torch.Tensor, c5: torch.Tensor, tokens: torch.Tensor):
+        """logits [B,1,S/4,S/4], and presence [B,1] when the model has the head."""
+        logits, presence = self.model.head_outputs(c3, c4, c5, tokens)
+        return logits if presence is None else (logits, presence)
 
 
 def example_tokens(batch: int, word_len: int, vocab_size: int) -> torch.Tensor:
@@ -68,7 +75,7 @@ def export_fp32(model: CRIS, image_path: Path, head_path: Path, input_size: int,
     tokens = example_tokens(2, word_len, model.cfg.vocab_size)
     features = model.encode_image(image)
     _export(ImageEncoderGraph(model), (image,), image_path, IMAGE_INPUTS, FEATURE_NAMES)
-    _export(HeadGraph(model), (*features, tokens), head_path, HEAD_INPUTS, HEAD_OUTPUTS)
+    _export(HeadGraph(model), (*features, tokens), head_path, HEAD_INPUTS, head_outputs(model))
     model.eval()
 
 

@@ -69,6 +69,17 @@ export function randomSmallBundle(): Promise<string> {
   return exportedBundle('small-224', ['--random-init', 'small', '--vocab', merges, '--input-size', '224', '--id', 'test-small']);
 }
 
+/**
+ * The same random-init `small` bundle with a presence head: head.onnx's second output `presence`
+ * [B,1] (a logit) and the manifest's `presence_threshold` (0.5), as models/BUNDLE.md describes.
+ */
+export function randomSmallPresenceBundle(): Promise<string> {
+  const merges = join(sharedDir(), 'clip-bpe', 'bpe_simple_vocab_16e6.txt.gz');
+  return exportedBundle('small-presence-224', [
+    '--random-init', 'small', '--presence', '--vocab', merges, '--input-size', '224', '--id', 'test-small-presence',
+  ]);
+}
+
 /** The reference's official-format mini checkpoint (golden/official-mini) exported to a bundle. */
 export function officialMiniBundle(): Promise<string> {
   const merges = join(sharedDir(), 'clip-bpe', 'bpe_simple_vocab_16e6.txt.gz');
