@@ -1,10 +1,13 @@
-"""Python evaluator (the reference's metrics) for a CRIS on a dataset in our refs.jsonl format.
+"""Python evaluator for a CRIS on a dataset in our refs.jsonl format: the reference's metrics on
+v1 sets, gRefCOCO's (gIoU, cIoU, N-acc, T-acc) plus v1 metrics by kind on v2 sets (metrics.py).
 
 Post-processing as the service: sigmoid, bicubic upsample to S (align corners), inverse letterbox
-(bicubic) to the original size, threshold. mIoU = mean per-sentence IoU; oIoU = cumulative
-intersection / cumulative union; Pr@X = share of sentences with IoU > X; by_kind when kinds exist.
+(bicubic) to the original size, threshold; with a presence head, a phrase whose presence
+probability is at or below the presence threshold answers "not found" (an empty mask).
 
     python -m models.train.evaluate --data data/shapes/test-s3003 --checkpoint runs/x/last.pt --json
+    python -m models.train.evaluate --data data/shapes/val-v2-s2602 --checkpoint runs/x/last.pt \
+        --choose-presence-threshold      # the best N-acc + T-acc over 0.05..0.95 on this (validation) set
 """
 from __future__ import annotations
 
@@ -18,19 +21,21 @@ import torch
 import torch.nn.functional as F
 
 from .data import letterbox_image, letterbox_matrix, normalise, read_mask, read_refs, read_rgb
+from .metrics import choose_presence_threshold, is_v2, summarise, summarise_v2
 
-THRESHOLDS = (0.5, 0.6, 0.7, 0.8, 0.9)
+PRESENCE_THRESHOLD = 0.5
 
 
-def predict_masks(model, rgb: np.ndarray, tokens: np.ndarray, size: int, threshold: float) -> list[np.ndarray]:
-    """One image [H,W,3] uint8, tokens [N,L] -> N bool masks [H,W]."""
+def predict(model, rgb: np.ndarray, tokens: np.ndarray, size: int,
+            threshold: float) -> tuple[list[np.ndarray], list[float | None]]:
+    """One image [H,W,3] uint8, tokens [N,L] -> N bool masks [H,W], N presence probabilities (None without the head)."""
     device = next(model.parameters()).device
     boxed = torch.from_numpy(letterbox_image(rgb, size))[None].to(device)  # [1,S,S,3]
     with torch.no_grad():
         feats = model.encode_image(normalise(boxed))
         n = tokens.shape[0]
         feats = [f.expand(n, -1, -1, -1) for f in feats]
-        logits = model.head(*feats, torch.from_numpy(tokens).to(device))  # [N,1,S/4,S/4]
+        logits, presence = model.head_outputs(*feats, torch.from_numpy(tokens).to(device))  # [N,1,S/4,S/4], [N,1]
         # sigmoid first, then upsample: the reference's order (and the service's)
         probs = F.interpolate(torch.sigmoid(logits.float()), (size, size), mode="bicubic", align_corners=True)[:, 0]
         probs = probs.cpu()
@@ -39,26 +44,19 @@ def predict_masks(model, rgb: np.ndarray, tokens: np.ndarray, size: int, thresho
     for p in probs.numpy():
         back = cv2.warpAffine(p, inverse, (rgb.shape[1], rgb.shape[0]), flags=cv2.INTER_CUBIC, borderValue=0.0)
         out.append(back > threshold)
-    return out
+    probs_presence = torch.sigmoid(presence.float())[:, 0].tolist() if presence is not None else [None] * n
+    return out, probs_presence
 
 
-def summarise(rows: list[dict]) -> dict:
-    """rows: {iou, inter, union, kind} per sentence -> metrics."""
-    ious = np.array([r["iou"] for r in rows])
-    out = {"count": len(rows), "mIoU": float(ious.mean()) if len(rows) else 0.0,
-           "oIoU": float(sum(r["inter"] for r in rows) / max(1, sum(r["union"] for r in rows)))}
-    for t in THRESHOLDS:
-        out[f"Pr@{t}"] = float((ious > t).mean()) if len(rows) else 0.0
-    kinds = sorted({r["kind"] for r in rows if r["kind"]})
-    if kinds:
-        out["by_kind"] = {k: {"count": int(sum(r["kind"] == k for r in rows)),
-                              "mIoU": float(np.mean([r["iou"] for r in rows if r["kind"] == k]))} for k in kinds}
-    return out
+def predict_masks(model, rgb: np.ndarray, tokens: np.ndarray, size: int, threshold: float) -> list[np.ndarray]:
+    """One image [H,W,3] uint8, tokens [N,L] -> N bool masks [H,W] (presence not applied)."""
+    return predict(model, rgb, tokens, size, threshold)[0]
 
 
 def evaluate(model, folder: Path, tokenizer, size: int, word_len: int, threshold: float = 0.35,
-             limit: int | None = None) -> tuple[dict, list[dict]]:
-    """Metrics and per-sentence rows (with paths, for worst-case pictures)."""
+             limit: int | None = None, presence_threshold: float = PRESENCE_THRESHOLD) -> tuple[dict, list[dict]]:
+    """Metrics (v1's on a v1 set, v2's on a set with no-target or group targets) and per-sentence
+    rows (with paths, for worst-case pictures; with presence, for choosing its threshold)."""
     model.eval()
     rows = []
     refs = read_refs(folder, limit)
@@ -67,7 +65,7 @@ def evaluate(model, folder: Path, tokenizer, size: int, word_len: int, threshold
         by_image.setdefault(ref["image"], []).append(ref)
     for image, group in by_image.items():
         rgb = read_rgb(folder / image)
-        sentences, gts, kinds, masks_paths = [], [], [], []
+        sentences, gts, kinds, masks_paths, targets = [], [], [], [], []
         for ref in group:
             gt = read_mask(folder / ref["mask"]) > 127
             ref_kinds = ref.get("kinds") or [None] * len(ref["sentences"])
@@ -76,13 +74,15 @@ def evaluate(model, folder: Path, tokenizer, size: int, word_len: int, threshold
                 gts.append(gt)
                 kinds.append(k)
                 masks_paths.append(ref["mask"])
-        preds = predict_masks(model, rgb, tokenizer.tokenize(sentences, word_len), size, threshold)
-        for s, gt, k, mp, pred in zip(sentences, gts, kinds, masks_paths, preds):
+                targets.append(int(ref.get("targets", 1)))
+        preds, presence = predict(model, rgb, tokenizer.tokenize(sentences, word_len), size, threshold)
+        for s, gt, k, mp, n, pred, p in zip(sentences, gts, kinds, masks_paths, targets, preds, presence):
             inter = int((pred & gt).sum())
             union = int((pred | gt).sum())
-            rows.append({"sentence": s, "kind": k, "image": image, "mask": mp, "inter": inter, "union": union,
+            rows.append({"sentence": s, "kind": k, "image": image, "mask": mp, "targets": n, "presence": p,
+                         "area": int(pred.sum()), "truth": int(gt.sum()), "inter": inter, "union": union,
                          "iou": inter / union if union else 0.0})
-    return summarise(rows), rows
+    return (summarise_v2(rows, presence_threshold) if is_v2(rows) else summarise(rows)), rows
 
 
 def main() -> None:
@@ -93,13 +93,19 @@ def main() -> None:
     ap.add_argument("--checkpoint", required=True)
     ap.add_argument("--limit", type=int)
     ap.add_argument("--threshold", type=float, default=0.35)
+    ap.add_argument("--presence-threshold", type=float, default=PRESENCE_THRESHOLD)
+    ap.add_argument("--choose-presence-threshold", action="store_true",
+                    help="report the presence threshold with the best N-acc + T-acc on this set (use a validation set)")
     ap.add_argument("--worst", help="write a worst-cases overlay PNG here")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     torch.set_num_threads(2)
     model, tokenizer, meta = load_model_for_eval(Path(args.checkpoint))
     metrics, rows = evaluate(model, Path(args.data), tokenizer, meta["input_size"], meta["word_len"],
-                             args.threshold, args.limit)
+                             args.threshold, args.limit, args.presence_threshold)
+    if args.choose_presence_threshold:
+        threshold, metrics = choose_presence_threshold(rows)
+        metrics = {"chosen_presence_threshold": threshold, **metrics}
     if args.worst:
         from .plots import worst_cases_png
         worst_cases_png(Path(args.data), rows, model, tokenizer, meta, Path(args.worst), threshold=args.threshold)

@@ -1,4 +1,6 @@
-"""The reference's loss (per-pixel sigmoid BCE at stride 4) plus a soft Dice term."""
+"""The reference's loss (per-pixel sigmoid BCE at stride 4) plus a soft Dice term; with a presence
+head, plus a sigmoid BCE on the presence logit (target: the mask is not empty). A no-target phrase
+has an all-zero mask, so its mask loss asks for an empty prediction."""
 from __future__ import annotations
 
 import torch
@@ -20,8 +22,17 @@ def dice_loss(logits: torch.Tensor, masks: torch.Tensor, eps: float = 1.0) -> to
     return (1 - (2 * inter + eps) / (probs.sum(1) + target.sum(1) + eps)).mean()
 
 
-def segmentation_loss(logits: torch.Tensor, masks: torch.Tensor, dice_weight: float) -> tuple[torch.Tensor, dict]:
+def segmentation_loss(logits: torch.Tensor, masks: torch.Tensor, dice_weight: float,
+                      presence: torch.Tensor | None = None, presence_weight: float = 1.0) -> tuple[torch.Tensor, dict]:
+    """(loss, detached parts as tensors: reading them as floats is left to the logger, which syncs a GPU).
+
+    presence: [B,1] logits or None; its target is 1 where the mask has any pixel."""
     bce = bce_loss(logits, masks)
     dice = dice_loss(logits, masks)
-    """(loss, detached parts as tensors: reading them as floats is left to the logger, which syncs a GPU)."""
-    return bce + dice_weight * dice, {"bce": bce.detach(), "dice": dice.detach()}
+    loss, parts = bce + dice_weight * dice, {"bce": bce.detach(), "dice": dice.detach()}
+    if presence is not None:
+        present = (masks.flatten(1).amax(1, keepdim=True) > 0).to(presence.dtype)  # [B,1]
+        pres = F.binary_cross_entropy_with_logits(presence, present)
+        loss = loss + presence_weight * pres
+        parts["presence"] = pres.detach()
+    return loss, parts
