@@ -6,8 +6,8 @@
  * column and row instead of per pixel, the interior takes a branch-free 4x4 path, and each
  * warped byte goes through its channel's normalisation table straight into the output plane.
  */
-import { cvRound, COEF_BITS, INTER_BITS, TAB_SIZE, TABLES } from './cubic-table.js';
-import { axisAlignedSamples, clampU8, edgePixelU8, type WarpInput, type WarpOptions } from './warp.js';
+import { cvRound, INTER_BITS, TAB_SIZE } from './cubic-table.js';
+import { axisAlignedSamples, cubicWindowRgb, edgePixelU8, type WarpInput, type WarpOptions } from './warp.js';
 
 /** Per channel: byte value -> normalised float32 ((v / 255 - mean) / std, each step in float32). */
 export function normaliseTables(mean: readonly number[], std: readonly number[]): Float32Array[] {
@@ -35,9 +35,8 @@ export function warpCubicU8ToChw(input: WarpInput<Uint8Array>, opts: WarpOptions
   const [lut0, lut1, lut2] = tables;
   const cval = opts.border.map((v) => Math.max(0, Math.min(255, cvRound(v))));
   const pad = [lut0[cval[0]], lut1[cval[1]], lut2[cval[2]]];
-  const weights = TABLES.fixed;
-  const half = 1 << (COEF_BITS - 1);
   const stride = width * 3;
+  const sums = new Int32Array(3); // one pixel's warped bytes
   const mask = TAB_SIZE - 1;
   // Per output column: the window's first source column and the weight phase.
   const colStart = new Int32Array(W);
@@ -64,24 +63,10 @@ export function warpCubicU8ToChw(input: WarpInput<Uint8Array>, opts: WarpOptions
         // Interior fast path for x in [xa, xb): one pass over the run.
         const rowBase = sy * stride;
         for (; x < xb; x++) {
-          const w = (phaseRow + colPhase[x]) * 16;
-          let p = rowBase + colStart[x] * 3;
-          let s0 = 0;
-          let s1 = 0;
-          let s2 = 0;
-          for (let r = 0; r < 4; r++, p += stride) {
-            const wr = w + r * 4;
-            const w0 = weights[wr];
-            const w1 = weights[wr + 1];
-            const w2 = weights[wr + 2];
-            const w3 = weights[wr + 3];
-            s0 += src[p] * w0 + src[p + 3] * w1 + src[p + 6] * w2 + src[p + 9] * w3;
-            s1 += src[p + 1] * w0 + src[p + 4] * w1 + src[p + 7] * w2 + src[p + 10] * w3;
-            s2 += src[p + 2] * w0 + src[p + 5] * w1 + src[p + 8] * w2 + src[p + 11] * w3;
-          }
-          out[o + x] = lut0[clampU8((s0 + half) >> COEF_BITS)];
-          out[plane + o + x] = lut1[clampU8((s1 + half) >> COEF_BITS)];
-          out[2 * plane + o + x] = lut2[clampU8((s2 + half) >> COEF_BITS)];
+          cubicWindowRgb(src, rowBase + colStart[x] * 3, stride, (phaseRow + colPhase[x]) * 16, sums);
+          out[o + x] = lut0[sums[0]];
+          out[plane + o + x] = lut1[sums[1]];
+          out[2 * plane + o + x] = lut2[sums[2]];
         }
         x--; // the for loop's x++ moves past the run
         continue;

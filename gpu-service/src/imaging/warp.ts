@@ -80,6 +80,7 @@ export function warpAffineCubicU8(input: WarpInput<Uint8Array>, opts: WarpOption
   const stride = width * cn;
   const sample = rowSampler(opts);
   const row = newRow(opts.dstWidth);
+  const sums = new Int32Array(3);
   for (let y = 0; y < opts.dstHeight; y++) {
     sample(y, row);
     for (let x = 0; x < opts.dstWidth; x++) {
@@ -90,22 +91,10 @@ export function warpAffineCubicU8(input: WarpInput<Uint8Array>, opts: WarpOption
       if (sx >= 0 && sy >= 0 && sx < width - 3 && sy < height - 3) {
         const base = sy * stride + sx * cn;
         if (cn === 3) {
-          // Interleaved RGB: all three channels in one pass over the 4x4 window.
-          let s0 = 0;
-          let s1 = 0;
-          let s2 = 0;
-          for (let r = 0, p = base, wr = w; r < 4; r++, p += stride, wr += 4) {
-            const w0 = weights[wr];
-            const w1 = weights[wr + 1];
-            const w2 = weights[wr + 2];
-            const w3 = weights[wr + 3];
-            s0 += src[p] * w0 + src[p + 3] * w1 + src[p + 6] * w2 + src[p + 9] * w3;
-            s1 += src[p + 1] * w0 + src[p + 4] * w1 + src[p + 7] * w2 + src[p + 10] * w3;
-            s2 += src[p + 2] * w0 + src[p + 5] * w1 + src[p + 8] * w2 + src[p + 11] * w3;
-          }
-          out[o] = clampU8((s0 + half) >> COEF_BITS);
-          out[o + 1] = clampU8((s1 + half) >> COEF_BITS);
-          out[o + 2] = clampU8((s2 + half) >> COEF_BITS);
+          cubicWindowRgb(src, base, stride, w, sums);
+          out[o] = sums[0];
+          out[o + 1] = sums[1];
+          out[o + 2] = sums[2];
           continue;
         }
         for (let k = 0; k < cn; k++) {
@@ -123,6 +112,30 @@ export function warpAffineCubicU8(input: WarpInput<Uint8Array>, opts: WarpOption
     }
   }
   return out;
+}
+
+/**
+ * Interleaved RGB: the three channels of one destination pixel in one pass over its 4x4 source
+ * window (first byte at p, weights at w), as bytes (rounded, saturated) into sums[0..2].
+ */
+export function cubicWindowRgb(src: Uint8Array, p: number, stride: number, w: number, sums: Int32Array): void {
+  const weights = TABLES.fixed;
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  for (let r = 0, wr = w; r < 4; r++, p += stride, wr += 4) {
+    const w0 = weights[wr];
+    const w1 = weights[wr + 1];
+    const w2 = weights[wr + 2];
+    const w3 = weights[wr + 3];
+    s0 += src[p] * w0 + src[p + 3] * w1 + src[p + 6] * w2 + src[p + 9] * w3;
+    s1 += src[p + 1] * w0 + src[p + 4] * w1 + src[p + 7] * w2 + src[p + 10] * w3;
+    s2 += src[p + 2] * w0 + src[p + 5] * w1 + src[p + 8] * w2 + src[p + 11] * w3;
+  }
+  const half = 1 << (COEF_BITS - 1);
+  sums[0] = clampU8((s0 + half) >> COEF_BITS);
+  sums[1] = clampU8((s1 + half) >> COEF_BITS);
+  sums[2] = clampU8((s2 + half) >> COEF_BITS);
 }
 
 /**
