@@ -31,15 +31,19 @@ export interface LoadResult {
   latencies: number[];
 }
 
-/** `total` requests from `concurrency` closed-loop clients, cycling through `inits`. */
-export async function load(url: string, inits: RequestInit[], concurrency: number, total: number): Promise<LoadResult> {
+/**
+ * `total` requests from `concurrency` closed-loop clients, cycling through `inits`. With `maxMs`,
+ * clients take no new request after that long (`requests` says how many ran).
+ */
+export async function load(url: string, inits: RequestInit[], concurrency: number, total: number, maxMs = Infinity): Promise<LoadResult> {
   const latencies: number[] = [];
   let next = 0;
   let errors = 0;
   const started = performance.now();
+  const deadline = started + maxMs;
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
-      while (next < total) {
+      while (next < total && performance.now() < deadline) {
         const init = inits[next++ % inits.length];
         const t0 = performance.now();
         const response = await fetch(`${url}/v1/segment`, init);
@@ -51,7 +55,8 @@ export async function load(url: string, inits: RequestInit[], concurrency: numbe
   );
   const seconds = (performance.now() - started) / 1000;
   latencies.sort((a, b) => a - b);
-  return { concurrency, requests: total, throughput: total / seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99), errors, latencies };
+  const requests = latencies.length;
+  return { concurrency, requests, throughput: requests / seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99), errors, latencies };
 }
 
 /** Parts of one load point: total requests over total time; latency percentiles pooled. */

@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 
 export const REPO_ROOT = resolve(import.meta.dirname, '..', '..');
 export const TRAINED_BUNDLE = join(REPO_ROOT, 'models', 'cris-shapes-s');
@@ -113,6 +113,11 @@ export interface StartServiceOptions {
    * bundle `node dist/gpu-service/main.mjs` (build it first: node gpu-service/deploy/build.mjs).
    */
   entry?: 'source' | 'bundle';
+  /**
+   * A bundled `main.mjs` anywhere (e.g. the GPU run's, bench/gpu-run/): run as `node FILE`
+   * from its own folder instead of `entry`. Pass `bundleDir` absolute with it.
+   */
+  mainScript?: string;
 }
 
 /** Spawns the service and resolves once /readyz answers 200 (rejects with its logs if it dies). */
@@ -123,9 +128,13 @@ export async function startService(options: StartServiceOptions): Promise<Servic
   // `node --import tsx` rather than the tsx CLI: one process, so SIGTERM reaches the service's
   // own handler (the CLI relays signals with a 30 ms handshake that a busy machine can miss,
   // and then SIGKILLs the service mid-drain).
-  const args = options.entry === 'bundle' ? ['dist/gpu-service/main.mjs'] : ['--import', 'tsx', 'gpu-service/src/main.ts'];
+  const args = options.mainScript
+    ? [options.mainScript]
+    : options.entry === 'bundle'
+      ? ['dist/gpu-service/main.mjs']
+      : ['--import', 'tsx', 'gpu-service/src/main.ts'];
   const child = spawn(process.execPath, args, {
-    cwd: REPO_ROOT,
+    cwd: options.mainScript ? dirname(options.mainScript) : REPO_ROOT,
     detached: true, // own process group: stop() reaches the workers too
     stdio: ['ignore', 'pipe', 'pipe'],
     env: {
