@@ -161,13 +161,14 @@ async function servicePoints(provider: ExecutionProvider, rn50Dir: string, inits
       progress(`  ${provider} ${name} c=${concurrency}: ${result.throughput.toFixed(1)} req/s, p50 ${result.p50.toFixed(0)} ms, p99 ${result.p99.toFixed(0)} ms`, profile.loadSecondsPerPoint);
       return { ...result, latencies_ms_sample: latencies.length };
     };
-    const batchingOn = await point(on, `rn50 batching on (max ${maxBatch})`, 32);
-    const batchingOff = await point(off, 'rn50 batching off', 32);
+    const name = rn50Dir.split('/').pop();
+    const batchingOn = await point(on, `${name} batching on (max ${maxBatch})`, 32);
+    const batchingOff = await point(off, `${name} batching off`, 32);
     const shippedPoints = [];
     for (const c of [1, 8, 32]) shippedPoints.push(await point(shipped, 'shipped', c));
     const startLine = (s: ServiceHandle) => s.logs().split('\n').find((l) => l.includes('"message":"inference backend"')) ?? '';
     return {
-      rn50_bundle: rn50Dir.split('/').pop(),
+      rn50_bundle: name,
       max_batch: maxBatch,
       ready_ms: { rn50_on: on.readyMs, rn50_off: off.readyMs, shipped: shipped.readyMs },
       start_log: JSON.parse(startLine(on) || '{}') as unknown,
@@ -198,7 +199,7 @@ async function main(): Promise<void> {
   const images = await Promise.all(Array.from({ length: 64 }, (_, i) => scene(i + 1)));
   const inits = await Promise.all(images.map((image, i) => segmentInit({ image, texts: [`the ${i % 2 ? 'round' : 'square'} shape`] }, undefined)));
   const rn50ForService = (provider: ExecutionProvider) =>
-    bundles.find((b) => b.name.endsWith(provider === 'cpu' ? 'fp32' : 'fp16'))?.dir ?? bundles[0].dir;
+    profile.rn50Service ? (bundles.find((b) => b.name.endsWith(provider === 'cpu' ? 'fp32' : 'fp16'))?.dir ?? bundles[0].dir) : values.shipped!;
   const results: Record<string, unknown> = {};
   progress(`profile ${values.profile}: providers ${providers.join(', ')}, bundles ${bundles.map((b) => b.name).join(', ')}`);
   for (const provider of providers) {
