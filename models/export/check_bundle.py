@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from models.digest import file_sha256
+from models.export.tolerance import judge
 
 ORT_TYPES = {"float32": "tensor(float)", "int64": "tensor(int64)"}
 
@@ -148,6 +149,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--bundle", type=Path, required=True)
     parser.add_argument("--checkpoint", type=Path)
     parser.add_argument("--num-head", type=int, default=None)
+    parser.add_argument("--tolerance", type=float, default=None,
+                        help="max |logit diff| to accept instead of the measured gate (models/export/tolerance.py)")
     args = parser.parse_args(argv)
     problems = check_bundle(args.bundle)
     for problem in problems:
@@ -168,16 +171,24 @@ def main(argv: list[str]) -> int:
             expected, presence = model.head_outputs(*model.encode_image(torch.from_numpy(image)), torch.from_numpy(tokens))
         outputs = run_bundle_outputs(args.bundle, manifest, image, tokens)
         got, expected = outputs[0], expected.numpy()
-        diff, span = float(np.abs(got - expected).max()), float(expected.max() - expected.min())
-        print(f"against {args.checkpoint} in PyTorch: max |diff| {diff:.3e} over a logit range of {span:.2f}")
+        cut = np.log(manifest["output"]["threshold"] / (1 - manifest["output"]["threshold"]))  # threshold as a logit
+        check = {"max_abs_diff": float(np.abs(got - expected).max()), "max_abs_logit": float(np.abs(expected).max()),
+                 "mask_agreement": float(((got > cut) == (expected > cut)).mean())}
         if (presence is None) != (not has_presence(manifest)):
             print("check_bundle: the checkpoint and the bundle disagree on having a presence head", file=sys.stderr)
             return 1
-        presence_diff = float(np.abs(outputs[1] - presence.numpy()).max()) if presence is not None else 0.0
         if presence is not None:
-            print(f"presence: max |diff| {presence_diff:.3e}")
-        if manifest["precision"] == "fp32" and (diff > 1e-4 * span or presence_diff > 1e-4 * max(1.0, span)):
-            print("check_bundle: the float32 bundle does not compute what the checkpoint computes", file=sys.stderr)
+            check["presence_max_abs_diff"] = float(np.abs(outputs[1] - presence.numpy()).max())
+            check["max_abs_presence"] = float(np.abs(presence.numpy()).max())
+        gate = judge(check, model.cfg, args.tolerance)
+        print(f"against {args.checkpoint} in PyTorch: max |diff| {check['max_abs_diff']:.3e} (tolerance "
+              f"{check['tolerance']:.3e}: {check['tolerance_rule']}), masks agree on {check['mask_agreement']:.4%}"
+              + (f", presence max |diff| {check['presence_max_abs_diff']:.3e}" if presence is not None else ""))
+        if args.tolerance is not None:
+            print(f"check_bundle: warning: --tolerance {args.tolerance:g} replaces the measured gate", file=sys.stderr)
+        if manifest["precision"] == "fp32" and gate:
+            print(f"check_bundle: the float32 bundle does not compute what the checkpoint computes: {'; '.join(gate)}",
+                  file=sys.stderr)
             return 1
     return 0
 

@@ -60,6 +60,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--id", dest="bundle_id", default=None, help="bundle id, [a-z0-9-]+ (default: folder name)")
     parser.add_argument("--version", default="1.0.0", help="bundle version (part of the result cache key)")
     parser.add_argument("--seed", type=int, default=0, help="seed for --random-init")
+    parser.add_argument("--tolerance", type=float, default=None,
+                        help="max |logit diff| vs PyTorch to accept instead of the measured gate "
+                             "(models/export/tolerance.py); printed and recorded in the manifest as a warning")
     parser.add_argument("--presence", action="store_true", help="with --random-init: add a presence head")
     parser.add_argument("--presence-threshold", type=float, default=0.5,
                         help="the manifest's default presence threshold (a bundle with a presence head)")
@@ -95,15 +98,16 @@ def main(argv: list[str]) -> int:
         log(2, 3, started, f"exporting {precision} graphs to {args.out} and checking them against PyTorch")
         manifest = export_bundle(model, args.out, args.vocab, bundle_id=args.bundle_id or default_id(args.out),
                                  version=args.version, provenance=provenance, word_len=args.word_len,
-                                 input_size=args.input_size, precision=precision,
+                                 input_size=args.input_size, precision=precision, tolerance=args.tolerance,
                                  presence_threshold=args.presence_threshold)
     except (CheckpointError, VocabError, ExportError) as error:
         print(f"export:onnx: error: {error}", file=sys.stderr)
         return 2
     check = manifest["provenance"]["verification"]
     log(3, 3, started, f"wrote {args.out}/manifest.json ({manifest['arch']['backbone']}, {precision}); "
-        f"onnxruntime vs PyTorch: max |diff| {check['max_abs_diff']:.2e} over a logit range of "
-        f"{check['logits_range']:.1f}, mask IoU {check['mask_iou']:.4f}")
+        f"onnxruntime vs PyTorch at batch {check['batch']}: max |diff| {check['max_abs_diff']:.2e} "
+        f"(tolerance {check['tolerance']:.2e}: {check['tolerance_rule']}), max |logit| {check['max_abs_logit']:.1f}, "
+        f"masks agree on {check['mask_agreement']:.4%} of pixels, mask IoU {check['mask_iou']:.4f}")
     return 0
 
 

@@ -39,17 +39,18 @@ def official_mini_dir(shared_dir: Path) -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
-def tokenizer_golden_path(shared_dir: Path) -> Path:
-    path = shared_dir / "golden" / "tokenizer-public.json"
+def required_file(path: Path) -> Path:
+    """The path, or a failed test saying it is missing."""
     if not path.is_file():
         pytest.fail(f"{path} is missing", pytrace=False)
     return path
+
+
+@pytest.fixture(scope="session")
+def tokenizer_golden_path(shared_dir: Path) -> Path:
+    return required_file(shared_dir / "golden" / "tokenizer-public.json")
 
 
 @pytest.fixture(scope="session")
 def clip_merges_path(shared_dir: Path) -> Path:
-    path = shared_dir / "clip-bpe" / "bpe_simple_vocab_16e6.txt.gz"
-    if not path.is_file():
-        pytest.fail(f"{path} is missing", pytrace=False)
-    return path
+    return required_file(shared_dir / "clip-bpe" / "bpe_simple_vocab_16e6.txt.gz")
