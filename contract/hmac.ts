@@ -17,6 +17,11 @@ export const REQUEST_ID_HEADER = 'x-cris-request-id';
 export const TENANT_HEADER = 'x-cris-tenant';
 export const DEADLINE_HEADER = 'x-cris-deadline';
 export const SIGNATURE_WINDOW_SECONDS = 300;
+/**
+ * Set to `1` on a service answer computed for another identical request of the same tenant
+ * (coalesced): the edge books it as cached phrases, not billed.
+ */
+export const COALESCED_HEADER = 'x-cris-coalesced';
 
 const REQUEST_ID = /^[0-9a-f]{32}$/;
 /** Key ids and similar: no separators of the signed material, bounded length. */

@@ -5,6 +5,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
+import { DEFAULT_COST_BUDGET } from './admission/cost-budget.js';
 import { PROVIDER_CHOICES, type ProviderChoice } from './engine/types.js';
 
 const intFrom = (fallback: number, min = 0) => z.coerce.number().int().min(min).default(fallback);
@@ -59,6 +60,10 @@ const EnvSchema = z.object({
   CRIS_MAX_QUEUE_DELAY_MS: intFrom(5),
   /** Queued requests beyond which new ones are refused with 429. */
   CRIS_MAX_QUEUE_SIZE: intFrom(64, 1),
+  /** Cost units (ceil(megapixels) x phrases) one tenant may have admitted and unanswered; past it 429. */
+  CRIS_TENANT_COST_BUDGET: intFrom(DEFAULT_COST_BUDGET.perTenant, 1),
+  /** ... and all tenants together. */
+  CRIS_GLOBAL_COST_BUDGET: intFrom(DEFAULT_COST_BUDGET.global, 1),
   /** Image-feature LRU per worker, in entries and bytes (whichever is reached first). */
   CRIS_FEATURE_CACHE_ENTRIES: intFrom(64),
   CRIS_FEATURE_CACHE_MB: intFrom(512),
@@ -94,6 +99,7 @@ export interface ServiceConfig {
   s3?: S3Config;
   batcher: { maxBatch: number; maxQueueDelayMs: number; maxQueueSize: number };
   featureCache: { maxEntries: number; maxBytes: number };
+  costBudget: { perTenant: number; global: number };
   requestTimeoutMs: number;
   shutdownTimeoutMs: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
@@ -147,6 +153,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxQueueSize: e.CRIS_MAX_QUEUE_SIZE,
     },
     featureCache: { maxEntries: e.CRIS_FEATURE_CACHE_ENTRIES, maxBytes: e.CRIS_FEATURE_CACHE_MB * 1024 * 1024 },
+    costBudget: { perTenant: e.CRIS_TENANT_COST_BUDGET, global: e.CRIS_GLOBAL_COST_BUDGET },
     requestTimeoutMs: e.CRIS_REQUEST_TIMEOUT_MS,
     shutdownTimeoutMs: e.CRIS_SHUTDOWN_TIMEOUT_MS,
     logLevel: e.CRIS_LOG_LEVEL,

@@ -17,7 +17,7 @@ import type { BatchItemInput, BatchJob, BatchStats } from './worker/protocol.js'
  * onnxruntime sessions, then warm-up) overlaps the main thread's module loading.
  */
 async function loadServingModules() {
-  const [nodeServer, promClient, batcher, scheduler, bundle, imaging, metrics, app, pipeline, state, tokenizer] = await Promise.all([
+  const [nodeServer, promClient, batcher, scheduler, bundle, imaging, metrics, app, pipeline, state, tokenizer, budget, coalescer] = await Promise.all([
     import('@hono/node-server'),
     import('prom-client'),
     import('./batcher/dynamic-batcher.js'),
@@ -29,6 +29,8 @@ async function loadServingModules() {
     import('./server/segment-pipeline.js'),
     import('./server/service-state.js'),
     import('./tokenizer/index.js'),
+    import('./admission/cost-budget.js'),
+    import('./server/coalescer.js'),
   ]);
   return {
     serve: nodeServer.serve,
@@ -43,6 +45,8 @@ async function loadServingModules() {
     createSegmentPipeline: pipeline.createSegmentPipeline,
     ServiceState: state.ServiceState,
     loadTokenizer: tokenizer.loadTokenizer,
+    CostBudget: budget.CostBudget,
+    Coalescer: coalescer.Coalescer,
   };
 }
 
@@ -83,6 +87,8 @@ async function main(): Promise<void> {
     createSegmentPipeline,
     ServiceState,
     loadTokenizer,
+    CostBudget,
+    Coalescer,
   } = await loadServingModules();
   const bundle = await readBundle(config.bundleDir).catch((error: unknown) => fail(logger, 'bundle refused', error));
   const model = modelName(bundle.manifest);
@@ -121,7 +127,7 @@ async function main(): Promise<void> {
     prepareImage: (bytes) => imagingPool!.prepare(bytes),
     fused,
     tokenize: (texts) => tokenizer.tokenize(texts, wordLen),
-    submit: (item, rows, signal) => batcher.append(item, rows, signal),
+    submit: (item, rows, signal, tenant) => batcher.append(item, rows, signal, tenant),
     postprocess: (input) => imagingPool!.postprocess(input),
     store,
   });
@@ -134,6 +140,7 @@ async function main(): Promise<void> {
     models: () => modelsSummary(bundle, model, backend?.provider),
     requestTimeoutMs: config.requestTimeoutMs,
     logger,
+    admission: { budget: new CostBudget({ ...config.costBudget, retryAfterSeconds: 1 }), coalescer: new Coalescer() },
   });
   // Listen at once, so probes see `starting` while the workers load and warm up.
   const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host });

@@ -17,9 +17,10 @@ export const BUCKET = 'cris-results';
 /**
  * 'hang': frozen (segment calls and /readyz never answer); 'slow': segment calls never answer
  * but /readyz does (a tier busy with heavy requests); 'deadline': answers 504 `timeout` (the
- * service's own deadline passed); 'overloaded': 429.
+ * service's own deadline passed); 'overloaded': 429; 'coalesced': answers as 'ok', marked as
+ * another request's computation (x-cris-coalesced: 1).
  */
-export type GpuMode = 'ok' | 'down' | 'unavailable' | 'hang' | 'slow' | 'deadline' | 'overloaded' | 'reject-image';
+export type GpuMode = 'ok' | 'down' | 'unavailable' | 'hang' | 'slow' | 'deadline' | 'overloaded' | 'reject-image' | 'coalesced';
 
 export interface GpuCall {
   host: string;
@@ -127,7 +128,7 @@ export class FakeUpstream {
       timing: { total_ms: 12 },
     };
     this.s3Objects.set(resultObjectKey(MODEL, options.resultKey), JSON.stringify(result));
-    return Response.json(result);
+    return Response.json(result, { headers: mode === 'coalesced' ? { 'x-cris-coalesced': '1' } : {} });
   }
 }
 

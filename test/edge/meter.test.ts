@@ -56,6 +56,25 @@ describe('rate limit and quota', () => {
   });
 });
 
+describe('coalesced answers of the GPU tier', () => {
+  it('books an answer the service coalesced with an identical request as cached phrases, not billed, and frees the reservation', async () => {
+    const { apiKey } = await seedKey({ monthlyQuota: 10 });
+    fake.setAll('coalesced');
+    try {
+      const res = await multipartSegment(apiKey, uniqueImage(), ['a', 'b']);
+      expect(res.status).toBe(200);
+      expect(res.headers.get('x-cache')).toBe('HIT');
+      expect(((await res.json()) as { cached: boolean }).cached).toBe(true);
+    } finally {
+      fake.setAll('ok');
+    }
+    expect((await multipartSegment(apiKey, uniqueImage(), ['c'])).status).toBe(200);
+    const report = await usage(apiKey);
+    expect(report.totals).toEqual({ requests: 2, billable: 1, cached: 2 });
+    expect(report.quota).toMatchObject({ used: 1, reserved: 0 });
+  });
+});
+
 describe('usage ledger', () => {
   it('is exact with 200 concurrent requests on one key (misses billed per phrase, hits counted apart)', async () => {
     const { apiKey } = await seedKey();

@@ -319,7 +319,9 @@ describe('GPU service shutdown', () => {
       const texts = ['the red circle', 'the blue square'];
       const finishedAt: number[] = [];
       const requests = Array.from({ length: 12 }, async (_, i) => {
-        const init = await segmentInit({ image, texts }, draining.secret);
+        // one tenant each (identical requests of one tenant would coalesce into one computation)
+        const sign = { tenant: `key_drain${i}`, deadlineMs: Date.now() + 170_000 };
+        const init = await segmentInit({ image, texts }, draining.secret, {}, '/v1/segment', sign);
         const response = await fetch(`${draining.url}/v1/segment`, init);
         finishedAt[i] = Date.now();
         const body = (await response.json()) as { error?: { code: string } };

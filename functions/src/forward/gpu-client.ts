@@ -8,7 +8,7 @@
  * told how it went (the rule is in breaker.ts: an edge timeout is settled by a /readyz probe).
  */
 import { ApiError, isErrorCode } from '../../../contract/errors.js';
-import { sha256Hex, signRequest } from '../../../contract/hmac.js';
+import { COALESCED_HEADER, sha256Hex, signRequest } from '../../../contract/hmac.js';
 import type { ForwardOptions, SegmentResult } from '../../../contract/segment.js';
 import { RETRY_AFTER_TIMEOUT_S } from '../http/timeout.js';
 import type { CircuitBreaker } from './breaker.js';
@@ -162,7 +162,13 @@ function edgeTimedOut(options: GpuClientOptions, context: ForwardContext, url: s
   return new ApiError('timeout', `The GPU tier did not answer within ${options.timeoutMs} ms; try again.`, RETRY_AFTER_TIMEOUT_S);
 }
 
-export async function forwardSegment(options: GpuClientOptions, input: ForwardInput, context: ForwardContext): Promise<SegmentResult> {
+export interface ForwardOutcome {
+  result: SegmentResult;
+  /** The service answered with the computation of an identical concurrent request of this tenant: not billed. */
+  coalesced: boolean;
+}
+
+export async function forwardSegment(options: GpuClientOptions, input: ForwardInput, context: ForwardContext): Promise<ForwardOutcome> {
   const order = backendOrder(options.urls, input.imageSha256);
   if (options.breaker.admit() === 'probe') {
     const ready = await probeReady(order[0], options.probeTimeoutMs);
@@ -193,7 +199,7 @@ export async function forwardSegment(options: GpuClientOptions, input: ForwardIn
         throw new ApiError('upstream_error', `The GPU tier sent an unreadable answer (${error.message}).`);
       })) as SegmentResult;
       options.breaker.succeeded();
-      return result;
+      return { result, coalesced: response.headers.get(COALESCED_HEADER) === '1' };
     }
   } catch (error) {
     if (error instanceof EdgeTimeout) throw edgeTimedOut(options, context, error.url);

@@ -15,7 +15,7 @@ import { tenantResultKey } from '../../../contract/result-key.js';
 import type { SegmentResult } from '../../../contract/segment.js';
 import type { AppEnv } from '../env.js';
 import { resultStoreFor } from '../cache/result-store.js';
-import { ClientGone, forwardSegment, type GpuClientOptions } from '../forward/gpu-client.js';
+import { ClientGone, forwardSegment, type ForwardOutcome, type GpuClientOptions } from '../forward/gpu-client.js';
 import { toApiError } from '../http/errors.js';
 import { withIdempotency } from '../http/idempotency.js';
 import { parseSegmentRequest, type SegmentRequest } from '../http/segment-request.js';
@@ -105,7 +105,10 @@ async function answer(c: Context<AppEnv>, meter: MeterStub, gpu: GpuClientOption
   admitted(await wrapTime(c, 'meter', job.token));
   const reservation = admitted(await wrapTime(c, 'reserve', meter.reserve(limits, units) as Promise<Admission>));
   const settle = (billable: number, cached: number) => meter.settle(reservation, { billable, cached });
-  const compute = (): Promise<SegmentResult> => {
+  // A service answer coalesced with another request's computation was not computed for this one:
+  // its reservation is released and its phrases booked as cached.
+  const settleDone = (coalesced: boolean) => (coalesced ? settle(0, units) : settle(units, 0));
+  const compute = (): Promise<ForwardOutcome> => {
     const running = forwardSegment(gpu, {
       image: request.image,
       imageType: request.imageType,
@@ -116,23 +119,24 @@ async function answer(c: Context<AppEnv>, meter: MeterStub, gpu: GpuClientOption
     }, {
       clientSignal: job.respondAsync ? undefined : c.req.raw.signal,
       waitUntil: (p) => c.executionCtx.waitUntil(p),
-    }).then((result) => {
+    }).then(({ result, coalesced }) => {
       const stored = { ...result, id };
       store.remember(stored);
-      return stored;
+      return { result: stored, coalesced };
     });
+    const results = running.then((outcome) => outcome.result);
     const inFlightMap = c.get('inFlight');
-    inFlightMap.set(id, running);
+    inFlightMap.set(id, results);
     const forget = () => {
-      if (inFlightMap.get(id) === running) inFlightMap.delete(id);
+      if (inFlightMap.get(id) === results) inFlightMap.delete(id);
     };
-    running.then(forget, forget);
+    results.then(forget, forget);
     return running;
   };
   if (job.respondAsync) {
     c.executionCtx.waitUntil(
       compute().then(
-        () => settle(units, 0),
+        (outcome) => settleDone(outcome.coalesced),
         async (error) => {
           console.warn('async segmentation failed', id, (error as Error).message);
           store.rememberFailure(id, toApiError(error));
@@ -147,9 +151,11 @@ async function answer(c: Context<AppEnv>, meter: MeterStub, gpu: GpuClientOption
     });
   }
   let response: Response;
+  let coalesced = false;
   try {
-    const result = await wrapTime(c, 'gpu', compute());
-    response = render(result, false, job.wantsPng, job.startedMs); // throws before billing if unusable
+    const outcome = await wrapTime(c, 'gpu', compute());
+    coalesced = outcome.coalesced;
+    response = render(outcome.result, outcome.coalesced, job.wantsPng, job.startedMs); // throws before billing if unusable
   } catch (error) {
     // Released in the background: a client that left may not wait for it.
     c.executionCtx.waitUntil(settle(0, 0).catch((e: Error) => console.warn('releasing a reservation failed', e.message)));
@@ -157,7 +163,7 @@ async function answer(c: Context<AppEnv>, meter: MeterStub, gpu: GpuClientOption
   }
   // The work is done and this answer carries it: a booking call that times out (it goes on in
   // the background) or fails does not take the answer away (a retry would be a free cache hit).
-  await settle(units, 0).catch((error: Error) => console.error('billing call failed', keyId, id, error.message));
+  await settleDone(coalesced).catch((error: Error) => console.error('billing call failed', keyId, id, error.message));
   return response;
 }
 

@@ -6,9 +6,12 @@
  * whose AbortSignal fires while queued (client gone, timeout) is dropped before it runs.
  *
  * Rows are head-batch rows (one per phrase); a request is never split across batches, and a
- * request with more rows than `maxBatch` travels alone.
+ * request with more rows than `maxBatch` travels alone. Requests carry their tenant (the edge's
+ * API key id): a batch is filled by deficit round-robin across tenants (fair-order.ts), FIFO
+ * within one, so one tenant's backlog cannot hold another tenant's request.
  */
 import { ApiError } from '../../../contract/errors.js';
+import { TenantQueues } from './fair-order.js';
 
 export interface BatcherOptions {
   maxBatch: number;
@@ -28,6 +31,8 @@ export interface BatcherOptions {
 export interface QueuedRequest<P, R> {
   payload: P;
   rows: number;
+  /** Whose request it is (one share of the queue per tenant). */
+  tenant: string;
   enqueuedAt: number;
   signal?: AbortSignal;
   resolve(result: R): void;
@@ -39,7 +44,10 @@ interface Waiter<P, R> {
 }
 
 export class DynamicBatcher<P, R> {
+  /** Every queued request in arrival order (depth, the oldest wait, drops). */
   private readonly queue: QueuedRequest<P, R>[] = [];
+  /** The same requests per tenant, in the order they leave. */
+  private readonly fair: TenantQueues<QueuedRequest<P, R>>;
   private readonly waiters: Waiter<P, R>[] = [];
   private timer: ReturnType<typeof setTimeout> | undefined;
   private closed = false;
@@ -50,6 +58,7 @@ export class DynamicBatcher<P, R> {
     if (options.maxBatch < 1 || options.maxQueueSize < 1 || options.maxQueueDelayMs < 0) {
       throw new RangeError('batcher: maxBatch and maxQueueSize must be >= 1, maxQueueDelayMs >= 0');
     }
+    this.fair = new TenantQueues(options.maxBatch);
   }
 
   /** Requests waiting for a batch. */
@@ -62,7 +71,7 @@ export class DynamicBatcher<P, R> {
   }
 
   /** Queues a request; settles when the batch that carries it has run. */
-  append(payload: P, rows: number, signal?: AbortSignal): Promise<R> {
+  append(payload: P, rows: number, signal?: AbortSignal, tenant = ''): Promise<R> {
     if (this.closed) return Promise.reject(new ApiError('unavailable', 'the service is shutting down'));
     if (signal?.aborted) return Promise.reject(abortError(signal));
     if (this.queue.length >= this.options.maxQueueSize) {
@@ -71,8 +80,9 @@ export class DynamicBatcher<P, R> {
       );
     }
     return new Promise<R>((resolve, reject) => {
-      const request: QueuedRequest<P, R> = { payload, rows: Math.max(1, rows), enqueuedAt: Date.now(), signal, resolve, reject };
+      const request: QueuedRequest<P, R> = { payload, rows: Math.max(1, rows), tenant, enqueuedAt: Date.now(), signal, resolve, reject };
       this.queue.push(request);
+      this.fair.push(request);
       signal?.addEventListener('abort', () => this.drop(request), { once: true });
       this.serve();
     });
@@ -99,6 +109,7 @@ export class DynamicBatcher<P, R> {
     const index = this.queue.indexOf(request);
     if (index < 0) return; // already taken into a batch
     this.queue.splice(index, 1);
+    this.fair.remove(request);
     this.dropped++;
     this.options.onDrop?.();
     request.reject(abortError(request.signal!));
@@ -138,14 +149,11 @@ export class DynamicBatcher<P, R> {
     }
   }
 
-  /** Takes requests in FIFO order up to maxBatch rows (at least one request). */
+  /** Takes requests in fair order up to maxBatch rows (at least one request). */
   private take(): QueuedRequest<P, R>[] {
     const batch: QueuedRequest<P, R>[] = [];
-    let rows = 0;
-    while (this.queue.length > 0) {
-      const next = this.queue[0];
-      if (batch.length > 0 && rows + next.rows > this.options.maxBatch) break;
-      this.queue.shift();
+    for (const next of this.fair.take(this.options.maxBatch)) {
+      this.queue.splice(this.queue.indexOf(next), 1);
       if (next.signal?.aborted) {
         this.dropped++;
         this.options.onDrop?.();
@@ -153,7 +161,6 @@ export class DynamicBatcher<P, R> {
         continue;
       }
       batch.push(next);
-      rows += next.rows;
     }
     return batch;
   }

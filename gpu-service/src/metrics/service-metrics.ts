@@ -18,6 +18,8 @@ export interface ServiceMetrics {
   featureCacheMisses: Counter;
   s3WriteFailures: Counter;
   requestSeconds: Histogram<'route'>;
+  computations: Counter;
+  coalescedRequests: Counter;
 }
 
 export interface MetricsOptions {
@@ -107,6 +109,16 @@ export function createServiceMetrics(registry: Registry = new Registry(), option
     s3WriteFailures: new Counter({
       name: 'cris_s3_write_failures_total',
       help: 'Result objects that could not be written to S3',
+      registers: [registry],
+    }),
+    computations: new Counter({
+      name: 'cris_computations_total',
+      help: 'Segment requests that started a computation of their own (not coalesced)',
+      registers: [registry],
+    }),
+    coalescedRequests: new Counter({
+      name: 'cris_coalesced_requests_total',
+      help: 'Segment requests answered with the computation of an identical concurrent request of the same tenant',
       registers: [registry],
     }),
     requestSeconds: new Histogram({

@@ -10,13 +10,17 @@
 import { Hono } from 'hono';
 import type { Context } from 'hono';
 import { ApiError } from '../../../contract/errors.js';
-import { verifyRequest, type SignedContext } from '../../../contract/hmac.js';
+import { COALESCED_HEADER, verifyRequest, type SignedContext } from '../../../contract/hmac.js';
 import { LIMITS } from '../../../contract/limits.js';
+import { CostBudget, DEFAULT_COST_BUDGET } from '../admission/cost-budget.js';
 import type { ServiceMetrics } from '../metrics/service-metrics.js';
 import { readBodyLimited } from './body.js';
+import { Coalescer } from './coalescer.js';
+import { startDeadline } from './deadline.js';
 import type { Logger } from './logger.js';
 import { ReplayGuard } from './replay-guard.js';
-import type { SegmentPipeline } from './segment-pipeline.js';
+import { runAdmitted, type AdmissionDeps } from './segment-admission.js';
+import type { SegmentOutcome, SegmentPipeline } from './segment-pipeline.js';
 import { parseSegmentRequest } from './segment-request.js';
 import type { ServiceState } from './service-state.js';
 
@@ -36,6 +40,8 @@ export interface AppDeps {
   nowSeconds?: () => number;
   /** Request ids already accepted (default: one of 200,000 ids). */
   replay?: ReplayGuard;
+  /** Cost budgets and coalescing (default: DEFAULT_COST_BUDGET, a coalescer of its own). */
+  admission?: Omit<AdmissionDeps, 'onComputation'>;
 }
 
 /** Unexpired request ids remembered by default (200,000 ids: about 30 MB). */
@@ -46,6 +52,11 @@ export function createApp(deps: AppDeps): Hono {
   const app = new Hono();
   const maxBodyBytes = deps.maxBodyBytes ?? LIMITS.maxBodyBytes;
   const replay = deps.replay ?? new ReplayGuard({ maxEntries: DEFAULT_REPLAY_MEMORY, nowSeconds: deps.nowSeconds });
+  const admission: AdmissionDeps = {
+    budget: deps.admission?.budget ?? new CostBudget(DEFAULT_COST_BUDGET),
+    coalescer: deps.admission?.coalescer ?? new Coalescer<SegmentOutcome>(),
+    onComputation: () => deps.metrics.computations.inc(),
+  };
 
   app.use('*', async (c, next) => {
     const started = performance.now();
@@ -60,7 +71,7 @@ export function createApp(deps: AppDeps): Hono {
     if (!deps.state.ready()) throw new ApiError('unavailable', 'the service is not ready', 1);
     deps.state.enter();
     try {
-      return await segmentRoute(c, deps, maxBodyBytes, replay);
+      return await segmentRoute(c, deps, maxBodyBytes, replay, admission);
     } finally {
       deps.state.leave();
     }
@@ -102,31 +113,31 @@ export function createApp(deps: AppDeps): Hono {
   return app;
 }
 
-async function segmentRoute(c: Context, deps: AppDeps, maxBodyBytes: number, replay: ReplayGuard): Promise<Response> {
+async function segmentRoute(c: Context, deps: AppDeps, maxBodyBytes: number, replay: ReplayGuard, admission: AdmissionDeps): Promise<Response> {
   const body = await readBodyLimited(c.req.raw, maxBodyBytes);
-  await checkSignature(c, deps, body, replay);
+  const signed = await checkSignature(c, deps, body, replay);
   const request = await parseSegmentRequest(body, c.req.header('content-type'), deps.model);
   const wantPng = request.phrases.length === 1 && acceptsPngFirst(c.req.header('accept'));
 
-  const timeout = new AbortController();
-  const timer = setTimeout(
-    () => timeout.abort(new ApiError('timeout', `the request waited more than ${deps.requestTimeoutMs} ms`)),
-    deps.requestTimeoutMs,
-  );
+  const deadline = startDeadline(signed?.deadlineMs, deps.requestTimeoutMs, c.req.raw.signal);
   try {
-    const signal = AbortSignal.any([c.req.raw.signal, timeout.signal]);
-    const { result, pngs } = await deps.segment(request, wantPng, signal);
+    const job = { wantPng, tenant: signed?.tenant ?? '', deadlineMs: deadline.atMs, signal: deadline.signal };
+    const { value, coalesced } = await runAdmitted(admission, deps.segment, request, job);
+    if (coalesced) deps.metrics.coalescedRequests.inc();
+    const { result, pngs } = value;
+    const marks: Record<string, string> = coalesced ? { [COALESCED_HEADER]: '1' } : {};
     if (wantPng && pngs?.[0]) {
       return c.body(pngs[0] as Uint8Array<ArrayBuffer>, 200, {
         'content-type': 'image/png',
         'x-cris-result-id': result.id,
         'x-cris-model': result.model,
         'x-cris-score': String(result.results[0].score),
+        ...marks,
       });
     }
-    return c.json(result);
+    return c.json(result, 200, marks);
   } finally {
-    clearTimeout(timer);
+    deadline.dispose();
   }
 }
 

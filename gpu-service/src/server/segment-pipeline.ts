@@ -3,7 +3,9 @@
  * prepare image (decode + letterbox) -> tokens -> batcher (an inference worker runs encoder +
  * head) -> a post-processing worker (logits -> masks) -> SegmentResult -> S3 (never fails the
  * request). Fused (few cores): tokens -> batcher -> one worker prepares, infers and makes the
- * masks of the whole batch.
+ * masks of the whole batch. The request's deadline is checked before and between stages (the
+ * batcher drops it while queued, the inference worker before decoding, the encoder and the head):
+ * a request past it is answered 504 and its result is never stored.
  */
 import { ApiError } from '../../../contract/errors.js';
 import type { MaskFormat, PhraseResult, SegmentResult } from '../../../contract/segment.js';
@@ -12,6 +14,7 @@ import type { LetterboxTransform, PreparedImage } from '../engine/types.js';
 import { imageFailure } from '../imaging/image-failure.js';
 import type { ResultStore } from '../storage/result-store.js';
 import type { BatchItemInput, PostprocessInput, PostprocessOutput, PostprocessParams } from '../worker/protocol.js';
+import { checkDeadline } from './deadline.js';
 import type { SegmentRequest } from './segment-request.js';
 
 export interface SegmentPipelineDeps {
@@ -29,7 +32,7 @@ export interface SegmentPipelineDeps {
   /** [N, L] token ids. */
   tokenize(texts: readonly string[]): BigInt64Array;
   /** The batcher's append. */
-  submit(item: BatchItemInput, rows: number, signal?: AbortSignal): Promise<ScheduledResult>;
+  submit(item: BatchItemInput, rows: number, signal?: AbortSignal, tenant?: string): Promise<ScheduledResult>;
   /** A post-processing pool's postprocess. */
   postprocess(input: PostprocessInput): Promise<PostprocessOutput>;
   store: ResultStore;
@@ -42,12 +45,25 @@ export interface SegmentOutcome {
   pngs?: Uint8Array[];
 }
 
-export type SegmentPipeline = (request: SegmentRequest, wantPng: boolean, signal?: AbortSignal) => Promise<SegmentOutcome>;
+/** How one request runs: its answer format, its tenant, its deadline. */
+export interface SegmentJob {
+  wantPng: boolean;
+  /** The edge's API key id ('' when unsigned). */
+  tenant?: string;
+  /** Unix ms; the inference worker skips the request past it. */
+  deadlineMs?: number;
+  /** Fires at the deadline or when the client leaves. */
+  signal?: AbortSignal;
+}
+
+export type SegmentPipeline = (request: SegmentRequest, job: SegmentJob) => Promise<SegmentOutcome>;
 
 export function createSegmentPipeline(deps: SegmentPipelineDeps): SegmentPipeline {
   const now = deps.now ?? (() => performance.now());
-  return async (request, wantPng, signal) => {
+  return async (request, job) => {
+    const { wantPng, signal } = job;
     const start = now();
+    checkDeadline(signal, 'before decoding');
     const formats: MaskFormat[] = wantPng ? [request.options.format, 'png'] : [request.options.format];
     const params: PostprocessParams = {
       threshold: request.options.threshold ?? deps.defaultThreshold,
@@ -56,8 +72,8 @@ export function createSegmentPipeline(deps: SegmentPipelineDeps): SegmentPipelin
       formats,
     };
     const { scheduled, transform, preprocessMs, output } = deps.fused
-      ? await runFused(deps, request, params, signal)
-      : await runSplit(deps, request, params, now, signal);
+      ? await runFused(deps, request, params, job)
+      : await runSplit(deps, request, params, now, job);
     const { stats } = scheduled;
 
     const results: PhraseResult[] = output.phrases.map((phrase, index) => ({
@@ -93,6 +109,7 @@ export function createSegmentPipeline(deps: SegmentPipelineDeps): SegmentPipelin
         })
       : undefined;
     result.timing.total_ms = round(now() - start);
+    checkDeadline(signal, 'before storing'); // a late result stored would be a free hit on the retry
     await deps.store.put(deps.model, request.resultKey, result, pngs);
     return { result, pngs };
   };
@@ -106,7 +123,7 @@ interface Answered {
 }
 
 /** Imaging threads apart from inference: prepare, then the batch, then post-processing. */
-async function runSplit(deps: SegmentPipelineDeps, request: SegmentRequest, params: PostprocessParams, now: () => number, signal?: AbortSignal): Promise<Answered> {
+async function runSplit(deps: SegmentPipelineDeps, request: SegmentRequest, params: PostprocessParams, now: () => number, job: SegmentJob): Promise<Answered> {
   const start = now();
   let prepared: PreparedImage;
   try {
@@ -115,15 +132,16 @@ async function runSplit(deps: SegmentPipelineDeps, request: SegmentRequest, para
     throw imageFailure(error);
   }
   const preprocessMs = now() - start;
+  checkDeadline(job.signal, 'before the queue');
   const phraseCount = request.phrases.length;
-  const item: BatchItemInput = { tensor: prepared.tensor, sha256: prepared.sha256, tokens: deps.tokenize(request.phrases), phraseCount };
-  const scheduled = await deps.submit(item, phraseCount, signal);
+  const item: BatchItemInput = { tensor: prepared.tensor, sha256: prepared.sha256, tokens: deps.tokenize(request.phrases), phraseCount, deadlineMs: job.deadlineMs };
+  const scheduled = await inferred(deps, item, job);
   const output = await deps.postprocess({ ...params, logits: scheduled.item.logits, presence: scheduled.item.presence, phraseCount, transform: prepared.transform });
   return { scheduled, transform: prepared.transform, preprocessMs, output };
 }
 
 /** One worker does it all: the encoded image rides in the batch and the masks come back with it. */
-async function runFused(deps: SegmentPipelineDeps, request: SegmentRequest, params: PostprocessParams, signal?: AbortSignal): Promise<Answered> {
+async function runFused(deps: SegmentPipelineDeps, request: SegmentRequest, params: PostprocessParams, job: SegmentJob): Promise<Answered> {
   const phraseCount = request.phrases.length;
   const item: BatchItemInput = {
     tensor: new Float32Array(0), // prepared in the worker
@@ -131,12 +149,21 @@ async function runFused(deps: SegmentPipelineDeps, request: SegmentRequest, para
     tokens: deps.tokenize(request.phrases),
     phraseCount,
     raw: { bytes: request.image, ...params },
+    deadlineMs: job.deadlineMs,
   };
-  const scheduled = await deps.submit(item, phraseCount, signal);
+  const scheduled = await inferred(deps, item, job);
   const fused = scheduled.item.fused;
   if (!fused) throw new Error('a fused batch item came back without its answer');
   if ('error' in fused) throw new ApiError(fused.error.code, fused.error.message);
   return { scheduled, ...fused };
+}
+
+/** The batch's answer for one item; 504 when its deadline passed before or during inference. */
+async function inferred(deps: SegmentPipelineDeps, item: BatchItemInput, job: SegmentJob): Promise<ScheduledResult> {
+  const scheduled = await deps.submit(item, item.phraseCount, job.signal, job.tenant);
+  checkDeadline(job.signal, 'after inference');
+  if (scheduled.item.expired) throw new ApiError('timeout', 'the deadline passed before inference ran', 1);
+  return scheduled;
 }
 
 function round(ms: number): number {

@@ -2,7 +2,8 @@
  * The two halves of running a batch, as pure orchestration over injected parts (tests drive
  * them with fakes):
  *   runInference   the image encoder once per distinct image the feature cache does not hold,
- *                  then the head over every phrase row (features repeated per phrase);
+ *                  then the head over every phrase row (features repeated per phrase); an item
+ *                  whose deadline has passed is skipped before the encoder and before the head;
  *   postprocessItem one request's logits -> masks on the original image, in the wanted encodings.
  * The service runs them in different worker threads so the next batch's inference overlaps
  * this batch's post-processing.
@@ -19,6 +20,8 @@ export interface InferenceDeps {
   runner: ModelRunner;
   cache: FeatureCache;
   now?: () => number;
+  /** Unix ms, for the items' deadlines. */
+  clock?: () => number;
 }
 
 export interface PostprocessDeps {
@@ -29,13 +32,21 @@ export interface PostprocessDeps {
 
 export async function runInference(deps: InferenceDeps, job: BatchJob): Promise<BatchInferenceOutput> {
   const now = deps.now ?? (() => performance.now());
+  const clock = deps.clock ?? Date.now;
   const maxBatch = Math.max(1, job.maxBatch);
+  const expired = new Set<number>();
+  const markExpired = () =>
+    job.items.forEach((item, index) => {
+      if (item.deadlineMs !== undefined && clock() > item.deadlineMs) expired.add(index);
+    });
 
   // 1. Features per distinct image: cache first, then the encoder over the misses.
+  markExpired();
   const features = new Map<string, ImageFeatures>();
   const hitImages = new Set<string>();
   const misses = new Map<string, Float32Array>();
-  for (const item of job.items) {
+  for (const [index, item] of job.items.entries()) {
+    if (expired.has(index)) continue;
     if (features.has(item.sha256) || misses.has(item.sha256)) continue;
     const cached = job.bypassCache ? undefined : deps.cache.get(item.sha256);
     if (cached) {
@@ -64,8 +75,10 @@ export async function runInference(deps: InferenceDeps, job: BatchJob): Promise<
   const imageEncoderMs = missList.length > 0 ? now() - encoderStart : 0;
 
   // 2. Head rows: (item, phrase) pairs in order, features repeated per phrase.
+  markExpired();
   const rows: { item: number; phrase: number }[] = [];
   job.items.forEach((item, itemIndex) => {
+    if (expired.has(itemIndex)) return;
     for (let phrase = 0; phrase < item.phraseCount; phrase++) rows.push({ item: itemIndex, phrase });
   });
   const wordLen = job.items.length > 0 ? job.items[0].tokens.length / job.items[0].phraseCount : 0;
@@ -95,7 +108,11 @@ export async function runInference(deps: InferenceDeps, job: BatchJob): Promise<
   // 3. Each item's rows in one array of its own (transferable on its own).
   const items: ItemInference[] = [];
   let cursor = 0;
-  for (const item of job.items) {
+  for (const [index, item] of job.items.entries()) {
+    if (expired.has(index)) {
+      items.push({ logits: new Float32Array(0), presence: null, cacheHit: false, expired: true });
+      continue;
+    }
     const logits = new Float32Array(item.phraseCount * rowSize); // [phrases, (S/stride)^2]
     const presence = withPresence ? Float32Array.from(rowPresence.slice(cursor, cursor + item.phraseCount)) : null; // [phrases]
     for (let phrase = 0; phrase < item.phraseCount; phrase++) logits.set(rowLogits[cursor++], phrase * rowSize);

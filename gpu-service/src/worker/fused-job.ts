@@ -18,8 +18,10 @@ export async function runFusedJob(deps: FusedDeps, job: BatchJob): Promise<Batch
   // Per item: its prepared image, or why it could not be prepared; null for an item sent prepared.
   const prepared: ((PreparedImage & { preprocessMs: number }) | Extract<FusedItemOutput, { error: unknown }> | null)[] = [];
   const ready: BatchItemInput[] = [];
+  const clock = deps.clock ?? Date.now;
   for (const item of job.items) {
-    if (!item.raw) {
+    if (!item.raw || (item.deadlineMs !== undefined && clock() > item.deadlineMs)) {
+      // sent prepared, or past its deadline before decoding (runInference then skips it)
       ready.push(item);
       prepared.push(null);
       continue;
@@ -47,7 +49,12 @@ export async function runFusedJob(deps: FusedDeps, job: BatchJob): Promise<Batch
       items.push({ logits: new Float32Array(0), presence: null, cacheHit: false, fused: image });
       continue;
     }
-    const { logits, presence, cacheHit } = inference.items[next++];
+    const inferred = inference.items[next++];
+    if (inferred.expired) {
+      items.push(inferred); // no masks for an answer nobody waits for
+      continue;
+    }
+    const { logits, presence, cacheHit } = inferred;
     const { bytes: _bytes, ...params } = item.raw;
     const output = await postprocessItem(deps, { ...params, logits, presence, phraseCount: item.phraseCount, transform: image.transform });
     items.push({ logits: new Float32Array(0), presence: null, cacheHit, fused: { transform: image.transform, preprocessMs: image.preprocessMs, output } });

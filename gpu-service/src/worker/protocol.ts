@@ -24,6 +24,8 @@ export interface BatchItemInput {
    * there; the item's answer comes back in ItemInference.fused.
    */
   raw?: { bytes: Uint8Array } & PostprocessParams;
+  /** Unix ms: past it the worker runs neither the encoder nor the head for this item. */
+  deadlineMs?: number;
 }
 
 /** How one request's logits become masks. */
@@ -57,6 +59,8 @@ export interface ItemInference {
   cacheHit: boolean;
   /** Items sent with `raw`: their answer (logits and presence are then empty). */
   fused?: FusedItemOutput;
+  /** Its deadline passed before the encoder or the head ran: no logits (empty). */
+  expired?: boolean;
 }
 
 export interface BatchStats {
