@@ -9,8 +9,11 @@ records evaluation metrics in its manifest.
         --measured-by "npm run -s eval -- --data data/shapes/test-s3003 --model models/cris-shapes-s --json"
 
 Without --record-metrics the manifest carries the Python evaluator's numbers on --test-data
-(labelled as such); --record-metrics replaces them with the given JSON (e.g. the TS eval CLI's).
-Only the manifest changes then: the graphs and their sha256s stay as exported.
+(labelled as such); --record-metrics replaces them with the given JSON (e.g. the TS eval CLI's),
+under referring-shapes-v2/test when the JSON is a v2 evaluation (it has gIoU), else v1's.
+Only the manifest changes then: the graphs and their sha256s stay as exported. A checkpoint with
+a presence head exports its presence output with --presence-threshold (choose it on validation:
+evaluate.py --choose-presence-threshold).
 """
 from __future__ import annotations
 
@@ -28,6 +31,11 @@ from .checkpointing import load_checkpoint_file, load_model_for_eval
 from .evaluate import evaluate
 
 TASK = "referring-shapes-v1"
+TASK_V2 = "referring-shapes-v2"
+
+
+def metrics_task(metrics: dict) -> str:
+    return TASK_V2 if "gIoU" in metrics else TASK
 
 
 def dataset_meta(folder: Path) -> dict:
@@ -43,12 +51,20 @@ def used_part(meta: dict, limit: int | None) -> dict:
 
 
 def earlier_stages(ckpt: dict) -> list[dict]:
-    """The runs whose weights this one started from (train_shapes --init), oldest first."""
+    """The runs whose weights this one started from (train_shapes --init), oldest first; a start
+    recovered from a bundle (recover_onnx.py) brings that bundle's own stages and last stage."""
     stages, source = [], ckpt.get("init_from")
     while source:
-        stages.insert(0, {"checkpoint": source["checkpoint"], "steps": source["step"], "batch": source["args"]["batch"],
-                          "lr": source["args"]["lr"], "wall_minutes": round(source["elapsed_s"] / 60, 1),
-                          "machine": source.get("machine"), "data": source.get("train_data")})
+        recovered = source.get("recovered_from")
+        if recovered:
+            training = recovered.get("training") or {}
+            last = {k: training.get(k) for k in ("steps", "batch", "wall_minutes", "machine", "data")}
+            stages[:0] = [*training.get("started_from", []), {"checkpoint": f"{recovered['bundle']} "
+                          f"{recovered['version']} (recovered from its ONNX initializers)", **last}]
+        else:
+            stages.insert(0, {"checkpoint": source["checkpoint"], "steps": source["step"], "batch": source["args"]["batch"],
+                              "lr": source["args"]["lr"], "wall_minutes": round(source["elapsed_s"] / 60, 1),
+                              "machine": source.get("machine"), "data": source.get("train_data")})
         source = source.get("init_from")
     return stages
 
@@ -57,12 +73,14 @@ def export(args: argparse.Namespace) -> dict:
     model, tokenizer, meta = load_model_for_eval(args.checkpoint)
     ckpt = load_checkpoint_file(args.checkpoint)
     train_args = ckpt.get("args", {})
+    v2 = any(dataset_meta(folder).get("task") == TASK_V2 for folder in args.train_data or [])
     training = {
-        "task": TASK,
+        "task": f"{TASK} + {TASK_V2}" if v2 else TASK,
         "data": [used_part(dataset_meta(folder), args.train_limit) for folder in args.train_data] if args.train_data else None,
         "train_targets_used": train_args.get("limit"), "steps": ckpt["step"], "batch": train_args.get("batch"),
         "wall_minutes": round(ckpt["elapsed_s"] / 60, 1), "machine": args.machine or ckpt.get("machine", "2 shared CPU cores, torch CPU"),
-        "loss": f"sigmoid BCE at stride 4 + {train_args.get('dice')} * soft Dice",
+        "loss": f"sigmoid BCE at stride 4 + {train_args.get('dice')} * soft Dice"
+                + (f" + {train_args.get('presence_weight')} * presence BCE" if model.cfg.presence else ""),
         "optimizer": f"AdamW lr {train_args.get('lr')} warm-up + cosine over the time budget",
         "augmentation": "left-right / top-bottom mirroring with direction words swapped",
         "script": "models/train/train_shapes.py",
@@ -74,14 +92,15 @@ def export(args: argparse.Namespace) -> dict:
                   "licence": "MIT (CRIS reference code); weights: trained by us on synthetic data",
                   "training": training}
     if args.test_data:
-        metrics, rows = evaluate(model, args.test_data, tokenizer, meta["input_size"], meta["word_len"], args.threshold)
+        metrics, rows = evaluate(model, args.test_data, tokenizer, meta["input_size"], meta["word_len"], args.threshold,
+                                 presence_threshold=args.presence_threshold)
         if args.worst:
             from .plots import worst_cases_png
             worst_cases_png(args.test_data, rows, model, tokenizer, meta, args.worst, threshold=args.threshold)
-        provenance["metrics"] = {f"{TASK}/test": {**metrics, "data": dataset_meta(args.test_data),
-                                                  "measured_by": "models/train/evaluate.py (Python)"}}
+        provenance["metrics"] = {f"{metrics_task(metrics)}/test": {**metrics, "data": dataset_meta(args.test_data),
+                                                                   "measured_by": "models/train/evaluate.py (Python)"}}
     return export_bundle(model, args.out, meta["merges"], bundle_id=args.out.name, version=args.version,
-                         provenance=provenance, threshold=args.threshold)
+                         provenance=provenance, threshold=args.threshold, presence_threshold=args.presence_threshold)
 
 
 def record_metrics(args: argparse.Namespace) -> dict:
@@ -91,7 +110,7 @@ def record_metrics(args: argparse.Namespace) -> dict:
     entry = {**metrics, "measured_by": args.measured_by}
     if args.test_data:
         entry["data"] = dataset_meta(args.test_data)
-    manifest["provenance"].setdefault("metrics", {})[f"{TASK}/test"] = entry
+    manifest["provenance"].setdefault("metrics", {})[f"{metrics_task(metrics)}/test"] = entry
     manifest_path.write_text(json.dumps(manifest, indent=2) + "\n")
     return manifest
 
@@ -107,6 +126,8 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--worst", type=Path, help="with --test-data: write a worst-cases overlay PNG here")
     ap.add_argument("--threshold", type=float, default=THRESHOLD,
                     help="the bundle's default mask threshold (the reference's 0.35; choose on validation data)")
+    ap.add_argument("--presence-threshold", type=float, default=0.5,
+                    help="a presence head's default found probability (choose on validation data)")
     ap.add_argument("--machine", help="where it was trained (default: as the checkpoint says)")
     ap.add_argument("--record-metrics", type=Path, help="JSON metrics to store in the manifest")
     ap.add_argument("--measured-by", default="npm run -s eval")

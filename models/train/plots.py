@@ -20,6 +20,7 @@ def training_curve_png(log_path: Path, out: Path) -> None:
     records = [json.loads(line) for line in log_path.read_text().splitlines() if line.strip()]
     train = [r for r in records if r.get("event") == "train"]
     val = [r for r in records if r.get("event") == "val"]
+    val2 = [r for r in records if r.get("event") == "val2"]  # v2 validation (train_shapes with a v2 --val)
     stage_starts = [r["minutes"] for r in records if r.get("event") == "start" and r.get("minutes")]
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
     for ax in (ax1, ax2):
@@ -36,6 +37,11 @@ def training_curve_png(log_path: Path, out: Path) -> None:
         kinds = sorted({k for r in val for k in r.get("by_kind", {})})
         for k in kinds:
             ax2.plot(x, [r.get("by_kind", {}).get(k, {}).get("mIoU", np.nan) for r in val], lw=0.8, label=k)
+    if val2:
+        x = [r["minutes"] for r in val2]
+        for key, style in (("gIoU", "^-"), ("N-acc", "v-"), ("T-acc", "d-")):
+            ax2.plot(x, [r.get(key) if r.get(key) is not None else np.nan for r in val2], style, label=f"v2 {key}")
+        ax2.plot(x, [r.get("group", {}).get("mIoU") or np.nan for r in val2], "x-", label="v2 group mIoU")
     ax2.set_xlabel("minutes")
     ax2.set_ylabel("validation")
     ax2.set_ylim(0, 1)
