@@ -78,15 +78,17 @@ export interface StackOptions {
   /** `npm start` (as users run it) or `node scripts/start.mjs` (default). */
   viaNpm?: boolean;
   timeoutMs?: number;
+  /** The bundle the service runs (default TEST_BUNDLE_DIR). */
+  bundleDir?: string;
 }
 
 /** Waits until the start script prints its curl line; rejects (with its output) if it exits first. */
-export async function startStack({ port, viaNpm = false, timeoutMs = 240_000 }: StackOptions): Promise<Stack> {
+export async function startStack({ port, viaNpm = false, timeoutMs = 240_000, bundleDir = TEST_BUNDLE_DIR }: StackOptions): Promise<Stack> {
   const stateDir = mkdtempSync(join(tmpdir(), 'cris-stack-'));
   const env = {
     ...process.env,
     PORT: String(port),
-    CRIS_BUNDLE_DIR: TEST_BUNDLE_DIR,
+    CRIS_BUNDLE_DIR: bundleDir,
     CRIS_LOCAL_DIR: join(stateDir, 'local'),
     CRIS_PERSIST_DIR: join(stateDir, 'wrangler'),
     CRIS_START_TIMEOUT_MS: String(timeoutMs),
