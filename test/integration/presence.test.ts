@@ -15,7 +15,7 @@ import { SegmentResultSchema, type SegmentResult } from '../../contract/segment.
 import { createEngine } from '../../gpu-service/src/engine/engine.js';
 import { loadBundle } from '../../gpu-service/src/engine/load.js';
 import { createClient, maskToBitmap, rleCounts, type CrisClient } from '../../sdk/index.js';
-import { randomPresenceBundle } from '../helpers/golden.js';
+import { randomSmallPresenceBundle } from '../helpers/golden.js';
 import { area } from '../helpers/stack-masks.js';
 import { samples, startStack, type Stack } from '../helpers/stack.js';
 
@@ -26,7 +26,7 @@ const [sample] = samples();
 const PHRASE = 'the purple star';
 
 beforeAll(async () => {
-  bundleDir = await randomPresenceBundle();
+  bundleDir = await randomSmallPresenceBundle();
   stack = await startStack({ port: 18370, bundleDir });
   cris = createClient({ endpoint: stack.origin, apiKey: stack.apiKey });
 }, 600_000);
