@@ -41,6 +41,8 @@ export class FakeUpstream {
   s3Gets = 0;
   /** S3 accepts and never answers (until the caller aborts). */
   s3Stalled = false;
+  /** Held calls whose caller aborted them. */
+  aborted = 0;
   /** /readyz calls seen. */
   readyProbes = 0;
   /** Segment calls with a phrase this matches never answer (heavy requests; /readyz still answers). */
@@ -86,7 +88,7 @@ export class FakeUpstream {
     this.attemptIds.push(request.headers.get('x-cris-request-id'));
     if (mode === 'down') throw new TypeError('Network connection lost.');
     if (mode === 'unavailable') return Response.json({ error: { code: 'unavailable', message: 'draining' } }, { status: 503 });
-    if (mode === 'hang' || mode === 'slow') return hangUntilAborted(signal);
+    if (mode === 'hang' || mode === 'slow') return hangUntilAborted(signal, () => (this.aborted += 1));
     if (this.heavy) {
       const heavy = this.heavy;
       const phrases = (await request.clone().formData()).getAll('text') as string[];
@@ -133,11 +135,12 @@ export class FakeUpstream {
 }
 
 /** Honours the caller's abort signal, as a real connection would; answers 500 after 10 s otherwise. */
-async function hangUntilAborted(signal?: AbortSignal | null): Promise<Response> {
+async function hangUntilAborted(signal?: AbortSignal | null, onAbort?: () => void): Promise<Response> {
   await new Promise((resolve, reject) => {
     const timer = setTimeout(resolve, 10_000);
     signal?.addEventListener('abort', () => {
       clearTimeout(timer);
+      onAbort?.();
       reject(signal.reason ?? new Error('aborted'));
     });
   });
