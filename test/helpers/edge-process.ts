@@ -149,14 +149,15 @@ export async function seedApiKey(options: { persistTo?: string; plan?: string; l
 
 /**
  * fetch for calls to wrangler dev: retries once when a kept-alive connection had been closed by
- * the server while idle (undici then fails with "other side closed" before the request is sent).
+ * the server while idle (undici then fails with "other side closed", or EPIPE while writing the
+ * body, before the server read the request).
  */
 export async function edgeFetch(input: string | URL, init?: RequestInit): Promise<Response> {
   try {
     return await fetch(input, init);
   } catch (error) {
     const cause = (error as { cause?: { code?: string } }).cause;
-    if (cause?.code !== 'UND_ERR_SOCKET') throw error;
+    if (cause?.code !== 'UND_ERR_SOCKET' && cause?.code !== 'EPIPE') throw error;
     return fetch(input, init);
   }
 }

@@ -157,8 +157,10 @@ async function answer(c: Context<AppEnv>, meter: MeterStub, gpu: GpuClientOption
     coalesced = outcome.coalesced;
     response = render(outcome.result, outcome.coalesced, job.wantsPng, job.startedMs); // throws before billing if unusable
   } catch (error) {
-    // Released in the background: a client that left may not wait for it.
-    c.executionCtx.waitUntil(settle(0, 0).catch((e: Error) => console.warn('releasing a reservation failed', e.message)));
+    const release = settle(0, 0).catch((e: Error) => console.warn('releasing a reservation failed', e.message));
+    // A client that left is not waited for: its release finishes in the background.
+    if (error instanceof ClientGone) c.executionCtx.waitUntil(release);
+    else await release;
     throw error;
   }
   // The work is done and this answer carries it: a booking call that times out (it goes on in
