@@ -53,6 +53,7 @@ async function startStubGpu(port: number): Promise<Server> {
     const options = ForwardOptionsSchema.parse(JSON.parse(String(form.get('options'))));
     const result: SegmentResult = {
       id: options.resultKey,
+      image_id: '0'.repeat(64),
       model: MODEL,
       width: 96,
       height: 64,

@@ -1,4 +1,5 @@
 /** `cris segment`: one image, one or more phrases, through the API or the in-process engine. */
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -37,6 +38,7 @@ async function segmentLocally(image: Uint8Array, options: SegmentCommandOptions)
     });
     return {
       id: 'local',
+      image_id: createHash('sha256').update(image).digest('hex'),
       model: engine.model,
       width: answer.width,
       height: answer.height,

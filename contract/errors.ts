@@ -14,6 +14,7 @@ export const ERROR_STATUS = {
   forbidden: 403,
   key_disabled: 403,
   not_found: 404,
+  image_expired: 404,
   idempotency_conflict: 409,
   payload_too_large: 413,
   image_too_large: 413,

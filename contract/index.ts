@@ -4,3 +4,4 @@ export * from './segment.js';
 export * from './text.js';
 export * from './hmac.js';
 export * from './result-key.js';
+export * from './images.js';

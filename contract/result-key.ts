@@ -29,6 +29,8 @@ function canonical(input: ResultKeyInput, tenant: string | null): string {
     input.options.format,
     input.options.threshold ?? null,
     input.options.presence_threshold ?? null,
+    // Only when set, so the keys of requests without it stay what they were.
+    ...(input.options.original_size ? [[input.options.original_size.width, input.options.original_size.height]] : []),
     ...(tenant === null ? [] : [tenant]),
   ]);
 }

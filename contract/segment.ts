@@ -3,6 +3,7 @@
  * service, the SDK and the playground. JSON field names are the public API's.
  */
 import { z } from 'zod';
+import { LIMITS } from './limits.js';
 
 export const MaskFormatSchema = z.enum(['polygon', 'rle', 'png']);
 export type MaskFormat = z.infer<typeof MaskFormatSchema>;
@@ -18,6 +19,11 @@ export const SegmentOptionsSchema = z.object({
    * with a bundle that has no presence output (there `found` is `area > 0`).
    */
   presence_threshold: z.number().min(0).max(1).optional(),
+  /** Size of the photo the upload was shrunk from (EXIF orientation applied): masks, bbox and area come back at this size. */
+  original_size: z
+    .object({ width: z.number().int().positive(), height: z.number().int().positive() })
+    .refine((size) => size.width * size.height <= LIMITS.maxImagePixels, `original_size has more than ${LIMITS.maxImagePixels} pixels`)
+    .optional(),
 });
 export type SegmentOptions = z.infer<typeof SegmentOptionsSchema>;
 
@@ -25,6 +31,8 @@ export type SegmentOptions = z.infer<typeof SegmentOptionsSchema>;
 export const ForwardOptionsSchema = SegmentOptionsSchema.extend({
   /** Result key computed by the edge; the service stores the result under it. */
   resultKey: z.string().regex(/^[0-9a-f]{64}$/),
+  /** Keep the uploaded image under this S3 key (contract/images.ts) until `expiresAt` (Unix s), for `image_id`. */
+  storeImage: z.object({ key: z.string().regex(/^images\/[A-Za-z0-9_]+\/[0-9a-f]{64}$/), expiresAt: z.number().int().positive() }).optional(),
 });
 export type ForwardOptions = z.infer<typeof ForwardOptionsSchema>;
 
@@ -84,6 +92,8 @@ export const TimingSchema = z.object({
 export const SegmentResultSchema = z.object({
   /** The result key: `GET /v1/results/{id}` serves it again. */
   id: z.string(),
+  /** sha256 of the image bytes: send it as `image_id` to ask about the same image without uploading it. */
+  image_id: z.string(),
   /** `<model id>@<version>`. */
   model: z.string(),
   width: z.number().int(),

@@ -237,6 +237,7 @@ export async function main() {
       S3_SECRET_ACCESS_KEY: S3_CREDENTIALS.secretAccessKey,
       HMAC_SECRET: hmacSecret,
       MODEL: modelRef,
+      MODEL_INPUT_SIZE: String(manifest.input.size),
     });
     children.push(edge);
     log(`edge (wrangler dev) starting on http://127.0.0.1:${port.edge}, log ${shown(edge.logFile)}`);

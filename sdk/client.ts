@@ -5,7 +5,9 @@
  *   const result = await cris.segment({ image, text: 'the red circle', format: 'rle' });
  */
 import type { MaskFormat, SegmentResult } from '../contract/segment.js';
+import type { Size } from '../contract/images.js';
 import { CrisError, errorFromResponse } from './errors.js';
+import { prepareUpload, SHRINK_QUALITY, shrinkSide, type ShrinkMode, type ShrinkSettings } from './shrink.js';
 import { retryDelayMs, retryPolicy, sleep, type RetryOptions } from './retry.js';
 
 /** A React Native file reference, as its FormData takes it (`{ uri, name, type }`). */
@@ -19,7 +21,17 @@ export interface FileReference {
 export type ImageInput = Blob | ArrayBuffer | Uint8Array | FileReference;
 
 export interface SegmentParams {
-  image: ImageInput;
+  /** The photo; omit it and pass `imageId` to ask about an image sent before (kept 24 h). */
+  image?: ImageInput;
+  /** The `image_id` of an earlier answer, instead of `image`. */
+  imageId?: string;
+  /**
+   * Shrink a large photo before upload (sdk/shrink.ts): `'auto'` (default) where the platform can,
+   * `true` or throw, `false` never. The answer is at the photo's own size either way.
+   */
+  shrink?: ShrinkMode;
+  /** The size of the photo `image` was resized from (React Native apps that resize it themselves). */
+  originalSize?: Size;
   /** One phrase, or several about the same image (one result per phrase, in order). */
   text: string | string[];
   /** Mask encoding (the API's default is `polygon`). */
@@ -41,6 +53,8 @@ export interface ClientOptions {
   /** A fetch implementation; the global one by default. */
   fetch?: typeof fetch;
   retry?: RetryOptions;
+  /** Upload encoding of shrunk photos (default JPEG, quality 0.85). */
+  shrinkEncoding?: { type: 'image/jpeg' | 'image/webp'; quality: number };
   /** Waits between retries; tests pass a fake. */
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
 }
@@ -60,7 +74,8 @@ export interface UsageReport {
 }
 /** `GET /v1/models`: the models this endpoint serves. */
 export interface ModelsReport {
-  data: Array<{ id: string; version: string; ref: string; default: boolean }>;
+  /** input_size: the network's input side (photos are shrunk to a little above it). */
+  data: Array<{ id: string; version: string; ref: string; default: boolean; input_size?: number }>;
 }
 
 export interface CrisClient {
@@ -134,15 +149,31 @@ export function createClient(options: ClientOptions): CrisClient {
     }
   }
 
+  let shrinkSettings: Promise<ShrinkSettings> | undefined;
+  /** Asked once per client: the default model's input size from GET /v1/models. */
+  const settings = (): Promise<ShrinkSettings> => {
+    shrinkSettings ??= call<ModelsReport>('/v1/models', () => ({ method: 'GET' })).then((report) => ({
+      maxSide: shrinkSide((report.data.find((model) => model.default) ?? report.data[0])?.input_size),
+      type: options.shrinkEncoding?.type ?? 'image/jpeg',
+      quality: options.shrinkEncoding?.quality ?? SHRINK_QUALITY,
+    }));
+    shrinkSettings.catch(() => (shrinkSettings = undefined));
+    return shrinkSettings;
+  };
+
   return {
-    segment({ image, text, format, threshold, presence_threshold, signal }) {
+    async segment({ image, imageId, shrink = 'auto', originalSize, text, format, threshold, presence_threshold, signal }) {
       const phrases = Array.isArray(text) ? text : [text];
       if (phrases.length === 0) throw new TypeError('segment: at least one phrase is required');
+      if ((image === undefined) === (imageId === undefined)) throw new TypeError('segment: pass either image or imageId');
+      const upload = image === undefined ? undefined : originalSize ? { image, originalSize } : await prepareUpload(image, shrink, settings);
       return call<SegmentResult>(
         '/v1/segment',
         () => {
           const form = new FormData();
-          appendImage(form, image);
+          if (upload) appendImage(form, upload.image as ImageInput);
+          else form.append('image_id', imageId!);
+          if (upload?.originalSize) form.append('original_size', JSON.stringify(upload.originalSize));
           for (const phrase of phrases) form.append('text', phrase);
           if (format !== undefined) form.append('format', format);
           if (threshold !== undefined) form.append('threshold', String(threshold));

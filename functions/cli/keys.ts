@@ -6,11 +6,13 @@
  *   npm run keys -- create --plan free            prints the new key once (only its sha256 is stored)
  *   npm run keys -- list
  *   npm run keys -- revoke key_XXXXXXXXXXXXXXXX   marks it disabled (403 from then on)
+ *   npm run keys -- webhook-secret key_XXX [--rotate]   prints the key's webhook signing secret (makes one if missing)
  */
 import { spawnSync } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { hashApiKey, KeyRecordSchema, newApiKey, PLANS, type KeyLimits, type KeyRecord } from '../src/auth/key-record.js';
+import { newWebhookSecret } from '../src/webhooks/signature.js';
 
 export const REPO_ROOT = resolve(fileURLToPath(import.meta.url), '..', '..', '..');
 /** The one local state folder: wrangler dev, this CLI and the test helpers use it. */
@@ -48,7 +50,14 @@ export async function createKey(target: Target, plan: string, limits?: Partial<K
   const planLimits = PLANS[plan];
   if (!planLimits) throw new Error(`unknown plan '${plan}' (one of ${Object.keys(PLANS).join(', ')})`);
   const { apiKey, keyId } = newApiKey(target.remote ? 'live' : 'test');
-  const record = KeyRecordSchema.parse({ keyId, plan, limits: { ...planLimits, ...limits }, disabled: false, createdAt: new Date().toISOString() });
+  const record = KeyRecordSchema.parse({
+    keyId,
+    plan,
+    limits: { ...planLimits, ...limits },
+    disabled: false,
+    createdAt: new Date().toISOString(),
+    webhookSecret: newWebhookSecret(),
+  });
   putRecord(target, await hashApiKey(apiKey), record);
   return { apiKey, record };
 }
@@ -58,13 +67,26 @@ export function listKeys(target: Target): ListedKey[] {
   return JSON.parse(output.slice(output.indexOf('['))) as ListedKey[];
 }
 
-export function revokeKey(target: Target, keyId: string): KeyRecord {
+function readRecord(target: Target, keyId: string): { hash: string; record: KeyRecord } {
   const entry = listKeys(target).find((key) => key.metadata?.keyId === keyId);
   if (!entry) throw new Error(`no key with id ${keyId}`);
-  const stored = KeyRecordSchema.parse(JSON.parse(wrangler(target, ['kv', 'key', 'get', entry.name, '--text'])));
-  const revoked = { ...stored, disabled: true };
-  putRecord(target, entry.name, revoked);
+  return { hash: entry.name, record: KeyRecordSchema.parse(JSON.parse(wrangler(target, ['kv', 'key', 'get', entry.name, '--text']))) };
+}
+
+export function revokeKey(target: Target, keyId: string): KeyRecord {
+  const { hash, record } = readRecord(target, keyId);
+  const revoked = { ...record, disabled: true };
+  putRecord(target, hash, revoked);
   return revoked;
+}
+
+/** The key's webhook signing secret: the stored one, or a new one when missing or `rotate`. */
+export function webhookSecret(target: Target, keyId: string, rotate = false): string {
+  const { hash, record } = readRecord(target, keyId);
+  if (record.webhookSecret && !rotate) return record.webhookSecret;
+  const updated = { ...record, webhookSecret: newWebhookSecret() };
+  putRecord(target, hash, updated);
+  return updated.webhookSecret;
 }
 
 function flag(args: string[], name: string): string | undefined {
@@ -94,8 +116,13 @@ async function main(argv: string[]): Promise<void> {
     if (!keyId) throw new Error('usage: npm run keys -- revoke <keyId> [--local|--remote]');
     revokeKey(target, keyId);
     console.log(`revoked ${keyId} in ${where}`);
+  } else if (command === 'webhook-secret') {
+    const keyId = rest.find((arg) => arg.startsWith('key_'));
+    if (!keyId) throw new Error('usage: npm run keys -- webhook-secret <keyId> [--rotate] [--local|--remote]');
+    console.log(`webhook signing secret of ${keyId} in ${where} (Standard Webhooks; edge isolates see a change within a minute):`);
+    console.log(webhookSecret(target, keyId, rest.includes('--rotate')));
   } else {
-    console.log('usage: npm run keys -- create [--plan free|pro|bench] | list | revoke <keyId>   [--local (default) | --remote] [--persist-to DIR]');
+    console.log('usage: npm run keys -- create [--plan free|pro|bench] | list | revoke <keyId> | webhook-secret <keyId> [--rotate]   [--local (default) | --remote] [--persist-to DIR]');
     process.exitCode = command ? 1 : 0;
   }
 }

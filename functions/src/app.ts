@@ -104,9 +104,10 @@ export function createApp(): OpenAPIHono<AppEnv> {
     return c.json(health.report(breaker), 200, { 'cache-control': 'no-store' });
   });
   app.get('/v1/models', (c) => {
-    const ref = c.get('config').model;
+    const { model: ref, modelInputSize } = c.get('config');
     const [id, version] = ref.split('@');
-    return c.json({ data: [{ id, version, ref, default: true }] });
+    // input_size: the network's input side; clients shrink photos to a little above it.
+    return c.json({ data: [{ id, version, ref, default: true, ...(modelInputSize ? { input_size: modelInputSize } : {}) }] });
   });
 
   const limitBody = bodyLimit({

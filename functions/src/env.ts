@@ -9,6 +9,7 @@ import type { ResultMemo } from './cache/result-memo.js';
 import type { S3Health } from './cache/s3-health.js';
 import type { PendingHits } from './meter/pending-hits.js';
 import type { SegmentResult } from '../../contract/segment.js';
+import { IMAGE_TTL_SECONDS } from '../../contract/images.js';
 
 /** Bindings declared in wrangler.toml (vars, secrets, KV, Durable Object, assets). */
 export interface Bindings {
@@ -33,6 +34,12 @@ export interface Bindings {
   BREAKER_FAILURES: string;
   BREAKER_COOLDOWN_S: string;
   RESULT_MAX_AGE_S: string;
+  /** How long an uploaded image can be used by `image_id` (seconds; default contract IMAGE_TTL_SECONDS). */
+  IMAGE_TTL_S?: string;
+  /** The bundle's network input side, told by GET /v1/models (clients shrink photos to it). */
+  MODEL_INPUT_SIZE?: string;
+  /** "1" (local dev only): webhooks may be http://127.0.0.1 or http://localhost, not only https. */
+  WEBHOOK_ALLOW_HTTP_LOOPBACK?: string;
   /** Secrets. */
   HMAC_SECRET: string;
   S3_ACCESS_KEY_ID: string;
@@ -79,6 +86,9 @@ const ConfigSchema = z.object({
     s3SkipMs: z.number().int().nonnegative(),
   }),
   resultMaxAgeSeconds: z.number().int().nonnegative(),
+  imageTtlSeconds: z.number().int().positive(),
+  modelInputSize: z.number().int().positive().optional(),
+  webhookAllowHttpLoopback: z.boolean(),
 });
 export type EdgeConfig = z.infer<typeof ConfigSchema>;
 
@@ -112,6 +122,9 @@ export function parseConfig(env: Bindings): EdgeConfig {
       s3SkipMs: Number(env.S3_SKIP_S ?? 10) * 1000,
     },
     resultMaxAgeSeconds: Number(env.RESULT_MAX_AGE_S ?? 86400),
+    imageTtlSeconds: Number(env.IMAGE_TTL_S ?? IMAGE_TTL_SECONDS),
+    modelInputSize: env.MODEL_INPUT_SIZE ? Number(env.MODEL_INPUT_SIZE) : undefined,
+    webhookAllowHttpLoopback: env.WEBHOOK_ALLOW_HTTP_LOOPBACK === '1',
   });
   if (!parsed.success) {
     const where = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ');

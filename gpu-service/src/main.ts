@@ -9,6 +9,7 @@ import { ConfigError, loadConfig, type ServiceConfig } from './config.js';
 import type { ServiceMetrics } from './metrics/service-metrics.js';
 import { createLogger, type Logger } from './server/logger.js';
 import type { ResultStore } from './storage/result-store.js';
+import type { ImageStore } from './storage/image-store.js';
 import { WorkerPool, type InferenceBackend } from './worker/pool.js';
 import type { BatchItemInput, BatchJob, BatchStats } from './worker/protocol.js';
 
@@ -119,17 +120,18 @@ async function main(): Promise<void> {
     backendFailure: () => backend?.failure ?? imagingPool?.failure,
     busyQueueDepth: Math.max(1, Math.ceil(config.batcher.maxQueueSize * 0.8)),
   });
-  const store = await createStore(config, logger, metrics);
+  const { store, images } = await createStores(config, logger, metrics);
   const segment = createSegmentPipeline({
     model,
     defaultThreshold: bundle.manifest.output.threshold,
     defaultPresenceThreshold: bundle.manifest.presence_threshold,
-    prepareImage: (bytes) => imagingPool!.prepare(bytes),
+    prepareImage: (bytes, originalSize) => imagingPool!.prepare(bytes, originalSize),
     fused,
     tokenize: (texts) => tokenizer.tokenize(texts, wordLen),
     submit: (item, rows, signal, tenant) => batcher.append(item, rows, signal, tenant),
     postprocess: (input) => imagingPool!.postprocess(input),
     store,
+    images,
   });
   const app = createApp({
     auth: { secret: config.hmacSecret, insecureNoAuth: config.insecureNoAuth },
@@ -232,19 +234,20 @@ async function main(): Promise<void> {
 }
 
 /** S3 when a bucket is configured (the AWS SDK is only loaded then), else nothing is stored. */
-async function createStore(config: ServiceConfig, logger: Logger, metrics: ServiceMetrics): Promise<ResultStore> {
+async function createStores(config: ServiceConfig, logger: Logger, metrics: ServiceMetrics): Promise<{ store: ResultStore; images?: ImageStore }> {
   if (!config.s3) {
-    logger.warn('CRIS_S3_BUCKET is not set: results are not stored');
-    return { put: async () => true };
+    logger.warn('CRIS_S3_BUCKET is not set: results and images are not stored');
+    return { store: { put: async () => true } };
   }
-  const { S3ResultStore, createS3Client } = await import('./storage/result-store.js');
-  return new S3ResultStore({
+  const [{ S3ResultStore, createS3Client }, { S3ImageStore }] = await Promise.all([import('./storage/result-store.js'), import('./storage/image-store.js')]);
+  const options = {
     client: createS3Client(config.s3),
     bucket: config.s3.bucket,
     timeoutMs: config.s3.timeoutMs,
     logger,
     onFailure: () => metrics.s3WriteFailures.inc(),
-  });
+  };
+  return { store: new S3ResultStore(options), images: new S3ImageStore(options) };
 }
 
 function recordBatch(metrics: ServiceMetrics, stats: BatchStats): void {

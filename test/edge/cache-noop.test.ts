@@ -31,7 +31,7 @@ beforeAll(async () => {
 
 async function storeInS3(image: Uint8Array, phrase: string): Promise<string> {
   const id = await tenantResultKey(keyId, { model: MODEL, imageSha256: await sha256Hex(image), phrases: [phrase], options: { format: 'polygon' } });
-  const stored: SegmentResult = { id, model: MODEL, width: 2, height: 2, results: [], cached: false, timing: { total_ms: 1 } };
+  const stored: SegmentResult = { id, image_id: await sha256Hex(image), model: MODEL, width: 2, height: 2, results: [], cached: false, timing: { total_ms: 1 } };
   fake.s3Objects.set(resultObjectKey(MODEL, id), JSON.stringify(stored));
   return id;
 }

@@ -64,7 +64,7 @@ describe('lookup order: edge cache -> S3 -> GPU', () => {
   it('a result only in S3 is a HIT without the GPU, then lands in the edge cache', async () => {
     const image = uniqueImage();
     const id = await tenantResultKey(keyId, { model: MODEL, imageSha256: await sha256Hex(image), phrases: ['the star'], options: { format: 'polygon' } });
-    const stored: SegmentResult = { id, model: MODEL, width: 2, height: 2, results: [], cached: false, timing: { total_ms: 1 } };
+    const stored: SegmentResult = { id, image_id: await sha256Hex(image), model: MODEL, width: 2, height: 2, results: [], cached: false, timing: { total_ms: 1 } };
     fake.s3Objects.set(resultObjectKey(MODEL, id), JSON.stringify(stored));
     const calls = fake.computed;
     const s3Gets = fake.s3Gets;

@@ -5,7 +5,7 @@
  * S3, as the real service does.
  */
 import { vi } from 'vitest';
-import { verifyRequest } from '../../contract/hmac.js';
+import { sha256Hex, verifyRequest } from '../../contract/hmac.js';
 import { ForwardOptionsSchema, resultObjectKey, type SegmentResult } from '../../contract/segment.js';
 
 export const HMAC_SECRET = 'edge-test-hmac-secret';
@@ -38,6 +38,8 @@ export class FakeUpstream {
   readonly modes = new Map<string, GpuMode>(GPU_HOSTS.map((host) => [host, 'ok']));
   readonly gpuCalls: GpuCall[] = [];
   readonly s3Objects = new Map<string, string>();
+  /** Images the edge keeps (PUT with x-amz-meta-expires-at), by object key. */
+  readonly s3Images = new Map<string, { bytes: Uint8Array; expiresAt: string; type: string }>();
   s3Gets = 0;
   /** S3 accepts and never answers (until the caller aborts). */
   s3Stalled = false;
@@ -68,13 +70,30 @@ export class FakeUpstream {
     return passThrough(request);
   }
 
-  private s3(request: Request, url: URL): Response {
+  private async s3(request: Request, url: URL): Promise<Response> {
     if (!request.headers.get('authorization')?.startsWith('AWS4-HMAC-SHA256 ')) return new Response('unsigned', { status: 403 });
     const key = decodeURIComponent(url.pathname).replace(`/${BUCKET}/`, '');
+    if (key.startsWith('images/')) return this.s3Image(request, key);
     if (request.method !== 'GET') return new Response('method', { status: 405 });
     this.s3Gets += 1;
     const object = this.s3Objects.get(key);
     return object === undefined ? new Response('<Error><Code>NoSuchKey</Code></Error>', { status: 404 }) : new Response(object);
+  }
+
+  private async s3Image(request: Request, key: string): Promise<Response> {
+    if (request.method === 'PUT') {
+      const bytes = new Uint8Array(await request.arrayBuffer());
+      this.s3Images.set(key, { bytes, expiresAt: request.headers.get('x-amz-meta-expires-at') ?? '', type: request.headers.get('content-type') ?? '' });
+      return new Response(null, { status: 200 });
+    }
+    if (request.method === 'DELETE') {
+      this.s3Images.delete(key);
+      return new Response(null, { status: 204 });
+    }
+    const image = this.s3Images.get(key);
+    if (!image) return new Response(request.method === 'HEAD' ? null : '<Error><Code>NoSuchKey</Code></Error>', { status: 404 });
+    const headers = { 'content-type': image.type, 'x-amz-meta-expires-at': image.expiresAt };
+    return new Response(request.method === 'HEAD' ? null : image.bytes, { headers });
   }
 
   private async gpu(request: Request, url: URL, signal?: AbortSignal | null): Promise<Response> {
@@ -106,8 +125,12 @@ export class FakeUpstream {
     if (mode === 'reject-image') return Response.json({ error: { code: 'invalid_image', message: 'cannot decode' } }, { status: 422 });
     this.gpuCalls.push({ host: url.hostname, phrases, options, imageBytes: image.size, ...verified.context });
     if (this.gate) await this.gate;
+    const imageBytes = new Uint8Array(await image.arrayBuffer());
+    // As the real service does: keep the upload where the edge asks, with its expiry as metadata.
+    if (options.storeImage) this.s3Images.set(options.storeImage.key, { bytes: imageBytes, expiresAt: String(options.storeImage.expiresAt), type: image.type });
     const result: SegmentResult = {
       id: options.resultKey,
+      image_id: await sha256Hex(imageBytes),
       model: MODEL,
       width: 4,
       height: 3,

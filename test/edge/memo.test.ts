@@ -5,7 +5,7 @@ import { CircuitBreaker } from '../../functions/src/forward/breaker.js';
 import { PendingHits, type HitCount } from '../../functions/src/meter/pending-hits.js';
 import type { SegmentResult } from '../../contract/segment.js';
 
-const result = (id: string): SegmentResult => ({ id, model: 'm@1', width: 1, height: 1, results: [], cached: false, timing: { total_ms: 1 } });
+const result = (id: string): SegmentResult => ({ id, image_id: 'f'.repeat(64), model: 'm@1', width: 1, height: 1, results: [], cached: false, timing: { total_ms: 1 } });
 
 describe('per-isolate state holders', () => {
   it('ResultMemo evicts the least recently used entry by count and by bytes', () => {

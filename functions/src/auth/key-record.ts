@@ -3,6 +3,7 @@
  * (plain zod + WebCrypto, no Workers types).
  */
 import { z } from 'zod';
+import { WEBHOOK_SECRET_PATTERN } from '../webhooks/signature.js';
 
 export const KeyLimitsSchema = z.object({
   /** Token bucket: sustained requests per second. */
@@ -20,6 +21,8 @@ export const KeyRecordSchema = z.object({
   limits: KeyLimitsSchema,
   disabled: z.boolean().default(false),
   createdAt: z.string().optional(),
+  /** Signs this key's webhooks (Standard Webhooks, `whsec_...`); `npm run keys -- webhook-secret <keyId>`. */
+  webhookSecret: z.string().regex(WEBHOOK_SECRET_PATTERN).optional(),
 });
 export type KeyRecord = z.infer<typeof KeyRecordSchema>;
 

@@ -18,8 +18,15 @@ const PRESENCE_THRESHOLD =
 
 const Phrases = z.union([z.string(), z.array(z.string()).min(1).max(LIMITS.maxPhrases)]);
 
+const ImageId = z.string().regex(/^[0-9a-f]{64}$/).openapi({ description: 'The `image_id` of an earlier answer of this key (kept 24 h), instead of `image`.' });
+const OriginalSize = z.object({ width: z.number().int(), height: z.number().int() }).openapi({ description: 'Size of the photo the upload was shrunk from: masks, bbox and area at that size.' });
+const Webhook = z.string().url().openapi({ description: 'With `Prefer: respond-async`: POST the result here, signed (Standard Webhooks).' });
+
 const SegmentJsonBody = z.object({
-  image: z.string().openapi({ description: 'Image bytes, base64 (a data: URL is accepted).' }),
+  image: z.string().optional().openapi({ description: 'Image bytes, base64 (a data: URL is accepted).' }),
+  image_id: ImageId.optional(),
+  original_size: OriginalSize.optional(),
+  webhook: Webhook.optional(),
   text: Phrases.openapi({ description: `1..${LIMITS.maxPhrases} phrases of at most ${LIMITS.maxPhraseChars} characters.` }),
   format: MaskFormatSchema.optional(),
   threshold: z.number().gt(0).lt(1).optional(),
@@ -27,7 +34,10 @@ const SegmentJsonBody = z.object({
 });
 
 const SegmentMultipartBody = z.object({
-  image: z.string().openapi({ type: 'string', format: 'binary' }),
+  image: z.string().optional().openapi({ type: 'string', format: 'binary' }),
+  image_id: ImageId.optional(),
+  original_size: z.string().optional().openapi({ description: 'JSON `{"width","height"}` of the photo the upload was shrunk from.' }),
+  webhook: Webhook.optional(),
   text: z.array(z.string()).openapi({ description: 'Repeat the field for several phrases.' }),
   format: MaskFormatSchema.optional(),
   threshold: z.number().optional(),
@@ -50,7 +60,7 @@ const Usage = z.object({
 });
 
 const Models = z.object({
-  data: z.array(z.object({ id: z.string(), version: z.string(), ref: z.string(), default: z.boolean() })),
+  data: z.array(z.object({ id: z.string(), version: z.string(), ref: z.string(), default: z.boolean(), input_size: z.number().int().optional() })),
 });
 
 const Health = z.object({
@@ -96,7 +106,7 @@ export function registerOpenApi(app: OpenAPIHono<AppEnv>): void {
         content: { 'application/json': { schema: SegmentResultSchema }, 'image/png': { schema: z.string().openapi({ format: 'binary' }) } },
       },
       202: { description: 'Accepted (Prefer: respond-async); poll `result_url`.', content: { 'application/json': { schema: Pending } } },
-      ...errors(400, 401, 403, 409, 413, 415, 422, 429, 502, 503, 504),
+      ...errors(400, 401, 403, 404, 409, 413, 415, 422, 429, 502, 503, 504),
     },
   });
   registry.registerPath({

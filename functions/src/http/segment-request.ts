@@ -4,12 +4,18 @@
  * phrases or options.
  */
 import { ApiError } from '../../../contract/errors.js';
+import { IMAGE_ID_PATTERN } from '../../../contract/images.js';
 import { LIMITS } from '../../../contract/limits.js';
 import { SegmentOptionsSchema, type SegmentOptions } from '../../../contract/segment.js';
 
 export interface SegmentRequest {
+  /** Empty when the request names a stored image by `imageId` (the route fetches it). */
   image: Uint8Array;
   imageType: string;
+  /** `image_id` of an earlier answer, sent instead of the image. */
+  imageId?: string;
+  /** Where to POST the result when it is ready (with `Prefer: respond-async`). */
+  webhook?: string;
   /** As sent, trimmed. */
   phrases: string[];
   options: SegmentOptions;
@@ -62,6 +68,28 @@ function decodeBase64Image(value: unknown): { image: Uint8Array; imageType: stri
   return { image, imageType: dataUrl?.[1] ?? 'application/octet-stream' };
 }
 
+function checkImageId(value: unknown): string {
+  if (typeof value !== 'string' || !IMAGE_ID_PATTERN.test(value)) {
+    throw new ApiError('bad_request', '`image_id` must be the 64 hex characters of an earlier answer\'s `image_id`.');
+  }
+  return value;
+}
+
+function checkWebhook(value: unknown): string | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (typeof value !== 'string') throw new ApiError('invalid_options', '`webhook` must be a URL string.');
+  return value;
+}
+
+/** A JSON object option sent as a multipart field (e.g. `original_size={"width":4032,"height":3024}`). */
+function jsonField(value: string, name: string): unknown {
+  try {
+    return JSON.parse(value);
+  } catch {
+    throw new ApiError('invalid_options', `The \`${name}\` field is not valid JSON.`);
+  }
+}
+
 async function fromMultipart(contentType: string, body: ArrayBuffer): Promise<SegmentRequest> {
   let form: FormData;
   try {
@@ -71,9 +99,13 @@ async function fromMultipart(contentType: string, body: ArrayBuffer): Promise<Se
   }
   // With this compatibility date file fields parse as File (the default types predate that).
   const file = form.get('image') as unknown as File | string | null;
-  if (file === null || typeof file === 'string') throw new ApiError('missing_image', 'Send the image as a file field `image`.');
-  const image = new Uint8Array(await file.arrayBuffer());
-  if (image.length === 0) throw new ApiError('missing_image', 'The image file is empty.');
+  const imageIdField = form.get('image_id');
+  const imageId = file === null && imageIdField !== null ? checkImageId(imageIdField) : undefined;
+  if (imageId === undefined && (file === null || typeof file === 'string')) {
+    throw new ApiError('missing_image', 'Send the image as a file field `image`, or the `image_id` of an earlier answer.');
+  }
+  const image = imageId === undefined ? new Uint8Array(await (file as File).arrayBuffer()) : new Uint8Array(0);
+  if (imageId === undefined && image.length === 0) throw new ApiError('missing_image', 'The image file is empty.');
   let options: Record<string, unknown> = {};
   const optionsField = form.get('options');
   if (typeof optionsField === 'string' && optionsField.trim() !== '') {
@@ -87,9 +119,14 @@ async function fromMultipart(contentType: string, body: ArrayBuffer): Promise<Se
     const field = form.get(name);
     if (typeof field === 'string') options[name] = numberOrSelf(field);
   }
+  const originalSize = form.get('original_size');
+  if (typeof originalSize === 'string') options.original_size = jsonField(originalSize, 'original_size');
+  const webhook = form.get('webhook');
   return {
     image,
-    imageType: file.type,
+    imageType: imageId === undefined ? (file as File).type : '',
+    imageId,
+    webhook: checkWebhook(webhook ?? undefined),
     phrases: checkPhrases(form.getAll('text')),
     options: checkOptions(options),
   };
@@ -105,7 +142,8 @@ function fromJson(body: ArrayBuffer): SegmentRequest {
   if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) {
     throw new ApiError('bad_request', 'The body must be a JSON object.');
   }
-  const { image, imageType } = decodeBase64Image(payload.image);
+  const imageId = payload.image === undefined && payload.image_id !== undefined ? checkImageId(payload.image_id) : undefined;
+  const { image, imageType } = imageId === undefined ? decodeBase64Image(payload.image) : { image: new Uint8Array(0), imageType: '' };
   const text = payload.text;
   const phrases = checkPhrases(Array.isArray(text) ? text : text === undefined ? [] : [text]);
   const nested = payload.options && typeof payload.options === 'object' ? (payload.options as Record<string, unknown>) : {};
@@ -113,7 +151,8 @@ function fromJson(body: ArrayBuffer): SegmentRequest {
   if (payload.format !== undefined) options.format = payload.format;
   if (payload.threshold !== undefined) options.threshold = payload.threshold;
   if (payload.presence_threshold !== undefined) options.presence_threshold = payload.presence_threshold;
-  return { image, imageType, phrases, options: checkOptions(options) };
+  if (payload.original_size !== undefined) options.original_size = payload.original_size;
+  return { image, imageType, imageId, webhook: checkWebhook(payload.webhook), phrases, options: checkOptions(options) };
 }
 
 export async function parseSegmentRequest(contentType: string | undefined, body: ArrayBuffer): Promise<SegmentRequest> {

@@ -13,9 +13,13 @@ import { ApiError } from '../../../contract/errors.js';
 import { sha256Hex } from '../../../contract/hmac.js';
 import { tenantResultKey } from '../../../contract/result-key.js';
 import type { SegmentResult } from '../../../contract/segment.js';
-import type { AppEnv } from '../env.js';
+import { imageObjectKey } from '../../../contract/images.js';
+import type { KeyRecord } from '../auth/key-record.js';
+import type { AppEnv, EdgeConfig } from '../env.js';
 import { resultStoreFor } from '../cache/result-store.js';
 import { ClientGone, forwardSegment, type ForwardOutcome, type GpuClientOptions } from '../forward/gpu-client.js';
+import { ImageStore } from '../images/image-store.js';
+import { checkWebhookUrl, completedEvent, deliverWebhook, failedEvent } from '../webhooks/deliver.js';
 import { toApiError } from '../http/errors.js';
 import { withIdempotency } from '../http/idempotency.js';
 import { parseSegmentRequest, type SegmentRequest } from '../http/segment-request.js';
@@ -38,7 +42,8 @@ function decodeBase64(text: string): Uint8Array {
   return bytes;
 }
 
-function render(result: SegmentResult, cached: boolean, wantsPng: boolean, startedMs: number): Response {
+function render(stored: SegmentResult, cached: boolean, wantsPng: boolean, startedMs: number, imageId: string): Response {
+  const result = { ...stored, image_id: imageId }; // results stored before image_id existed lack it
   const headers: Record<string, string> = { 'x-cache': cached ? 'HIT' : 'MISS', 'x-result-id': result.id };
   if (wantsPng) {
     const mask = result.results[0]?.mask;
@@ -60,6 +65,9 @@ interface Job {
   wantsPng: boolean;
   respondAsync: boolean;
   startedMs: number;
+  images: ImageStore;
+  /** Checked webhook URL and the key's secret (async requests only). */
+  webhook?: { url: string; secret: string };
 }
 
 function admitted(admission: Admission): string {
@@ -85,7 +93,9 @@ async function answer(c: Context<AppEnv>, meter: MeterStub, gpu: GpuClientOption
   if (found) {
     admitted(await wrapTime(c, 'meter', job.token));
     bookCached();
-    return render(found.result, true, job.wantsPng, job.startedMs);
+    if (!request.imageId) job.images.keep(keyId, job.imageSha256, request.image, request.imageType); // the service never saw it
+    if (job.webhook) c.executionCtx.waitUntil(deliverWebhook({ ...job.webhook, event: completedEvent({ ...found.result, image_id: job.imageSha256, cached: true }) }));
+    return render(found.result, true, job.wantsPng, job.startedMs, job.imageSha256);
   }
   // The same result being computed in this isolate right now: wait for it instead of computing
   // it twice; it was not computed for this request, so it is booked as cached, not billed.
@@ -99,7 +109,7 @@ async function answer(c: Context<AppEnv>, meter: MeterStub, gpu: GpuClientOption
     });
     if (result) {
       bookCached();
-      return render(result, true, job.wantsPng, job.startedMs);
+      return render(result, true, job.wantsPng, job.startedMs, job.imageSha256);
     }
   }
   admitted(await wrapTime(c, 'meter', job.token));
@@ -115,7 +125,11 @@ async function answer(c: Context<AppEnv>, meter: MeterStub, gpu: GpuClientOption
       imageSha256: job.imageSha256,
       tenant: keyId,
       phrases: request.phrases,
-      options: { ...request.options, resultKey: id },
+      options: {
+        ...request.options,
+        resultKey: id,
+        ...(request.imageId ? {} : { storeImage: { key: imageObjectKey(keyId, job.imageSha256), expiresAt: job.images.expiresAt() } }),
+      },
     }, {
       clientSignal: job.respondAsync ? undefined : c.req.raw.signal,
       waitUntil: (p) => c.executionCtx.waitUntil(p),
@@ -136,11 +150,15 @@ async function answer(c: Context<AppEnv>, meter: MeterStub, gpu: GpuClientOption
   if (job.respondAsync) {
     c.executionCtx.waitUntil(
       compute().then(
-        (outcome) => settleDone(outcome.coalesced),
+        async (outcome) => {
+          await settleDone(outcome.coalesced);
+          if (job.webhook) await deliverWebhook({ ...job.webhook, event: completedEvent({ ...outcome.result, image_id: job.imageSha256 }) });
+        },
         async (error) => {
           console.warn('async segmentation failed', id, (error as Error).message);
           store.rememberFailure(id, toApiError(error));
           await settle(0, 0);
+          if (job.webhook) await deliverWebhook({ ...job.webhook, event: failedEvent(id, toApiError(error)) });
         },
       ),
     );
@@ -155,7 +173,7 @@ async function answer(c: Context<AppEnv>, meter: MeterStub, gpu: GpuClientOption
   try {
     const outcome = await wrapTime(c, 'gpu', compute());
     coalesced = outcome.coalesced;
-    response = render(outcome.result, outcome.coalesced, job.wantsPng, job.startedMs); // throws before billing if unusable
+    response = render(outcome.result, outcome.coalesced, job.wantsPng, job.startedMs, job.imageSha256); // throws before billing if unusable
   } catch (error) {
     const release = settle(0, 0).catch((e: Error) => console.warn('releasing a reservation failed', e.message));
     // A client that left is not waited for: its release finishes in the background.
@@ -167,6 +185,13 @@ async function answer(c: Context<AppEnv>, meter: MeterStub, gpu: GpuClientOption
   // the background) or fails does not take the answer away (a retry would be a free cache hit).
   await settleDone(coalesced).catch((error: Error) => console.error('billing call failed', keyId, id, error.message));
   return response;
+}
+
+/** A webhook needs an async request and a key with a signing secret. */
+function webhookFor(url: string, respondAsync: boolean, key: KeyRecord, config: EdgeConfig): { url: string; secret: string } {
+  if (!respondAsync) throw new ApiError('invalid_options', '`webhook` needs the header `Prefer: respond-async`.');
+  if (!key.webhookSecret) throw new ApiError('invalid_options', `Key ${key.keyId} has no webhook secret yet: \`npm run keys -- webhook-secret ${key.keyId}\` makes one.`);
+  return { url: checkWebhookUrl(url, config.webhookAllowHttpLoopback), secret: key.webhookSecret };
 }
 
 export async function segmentHandler(c: Context<AppEnv>, gpu: GpuClientOptions): Promise<Response> {
@@ -183,11 +208,15 @@ export async function segmentHandler(c: Context<AppEnv>, gpu: GpuClientOptions):
     if (request.phrases.length !== 1) throw new ApiError('invalid_options', '`Accept: image/png` needs exactly one phrase.');
     request.options = { ...request.options, format: 'png' };
   }
-  const imageSha256 = await wrapTime(c, 'hash', sha256Hex(request.image));
+  const respondAsync = prefersAsync(c.req.header('prefer'));
+  const webhook = request.webhook === undefined ? undefined : webhookFor(request.webhook, respondAsync, c.get('apiKey'), config);
+  const images = new ImageStore(config, (p) => c.executionCtx.waitUntil(p));
+  if (request.imageId) Object.assign(request, await wrapTime(c, 'image', images.fetch(keyId, request.imageId).then(({ bytes, type }) => ({ image: bytes, imageType: type }))));
+  const imageSha256 = request.imageId ?? (await wrapTime(c, 'hash', sha256Hex(request.image)));
   const id = await tenantResultKey(keyId, { model: config.model, imageSha256, phrases: request.phrases, options: request.options });
-  const job: Job = { token, request, id, imageSha256, wantsPng, respondAsync: prefersAsync(c.req.header('prefer')), startedMs };
+  const job: Job = { token, request, id, imageSha256, wantsPng, respondAsync, startedMs, images, webhook };
   const idempotencyKey = c.req.header('idempotency-key');
   if (idempotencyKey === undefined) return answer(c, meter, gpu, job);
-  const fingerprint = await sha256Hex(JSON.stringify([imageSha256, request.phrases, request.options, wantsPng, job.respondAsync]));
+  const fingerprint = await sha256Hex(JSON.stringify([imageSha256, request.phrases, request.options, wantsPng, job.respondAsync, request.webhook ?? null]));
   return withIdempotency(meter, idempotencyKey, fingerprint, () => answer(c, meter, gpu, job));
 }

@@ -5,6 +5,8 @@
  * SHRINK_ABOVE), trading bit-parity with the reference for decode speed on phone photos.
  */
 import { createHash } from 'node:crypto';
+import { ApiError } from '../../../contract/errors.js';
+import { sameAspectWithinRounding, type Size } from '../../../contract/images.js';
 import type { PreparedImage } from '../engine/types.js';
 import { letterboxTransform } from './affine.js';
 import { decodeImage, readImageHeader, type DecodedRgb } from './decode.js';
@@ -28,6 +30,24 @@ export const SHRINK_TO = 2;
 export interface PrepareOptions {
   /** Force the exact full-size decode even for very large images. */
   exact?: boolean;
+  /**
+   * The photo these bytes were shrunk from (a client's small upload): the letterbox transform is
+   * the photo's, so masks come back at its size. Refused (422) unless it has the upload's aspect
+   * ratio within rounding.
+   */
+  originalSize?: Size;
+}
+
+/** The decoded upload, standing for the photo it was shrunk from (decodedToNetworkMatrix composes the scale). */
+export function asShrunkFrom(decoded: DecodedRgb, originalSize: Size): DecodedRgb {
+  const upload = { width: decoded.originalWidth, height: decoded.originalHeight };
+  if (!sameAspectWithinRounding(upload, originalSize)) {
+    throw new ApiError(
+      'invalid_options',
+      `original_size ${originalSize.width}x${originalSize.height} does not have the aspect ratio of the ${upload.width}x${upload.height} upload`,
+    );
+  }
+  return { ...decoded, originalWidth: originalSize.width, originalHeight: originalSize.height };
 }
 
 /** Decodes for the network: full size, or shrunk on load when much larger than `size`. */
@@ -53,6 +73,7 @@ export function prepareDecoded(decoded: DecodedRgb, input: NormaliseParams, sha2
 
 /** Network input for one image: [3, S, S] float32, its letterbox transform and the bytes' sha256. */
 export async function prepareImage(bytes: Uint8Array, input: NormaliseParams, options: PrepareOptions = {}): Promise<PreparedImage> {
-  const decoded = await decodeForNetwork(bytes, input.size, options);
+  const upload = await decodeForNetwork(bytes, input.size, options);
+  const decoded = options.originalSize ? asShrunkFrom(upload, options.originalSize) : upload;
   return prepareDecoded(decoded, input, createHash('sha256').update(bytes).digest('hex'));
 }

@@ -7,11 +7,14 @@
  * batcher drops it while queued, the inference worker before decoding, the encoder and the head):
  * a request past it is answered 504 and its result is never stored.
  */
+import { createHash } from 'node:crypto';
 import { ApiError } from '../../../contract/errors.js';
+import type { Size } from '../../../contract/images.js';
 import type { MaskFormat, PhraseResult, SegmentResult } from '../../../contract/segment.js';
 import type { ScheduledResult } from '../batcher/scheduler.js';
 import type { LetterboxTransform, PreparedImage } from '../engine/types.js';
 import { imageFailure } from '../imaging/image-failure.js';
+import type { ImageStore } from '../storage/image-store.js';
 import type { ResultStore } from '../storage/result-store.js';
 import type { BatchItemInput, PostprocessInput, PostprocessOutput, PostprocessParams } from '../worker/protocol.js';
 import { checkDeadline } from './deadline.js';
@@ -23,7 +26,8 @@ export interface SegmentPipelineDeps {
   defaultThreshold: number;
   /** The bundle's presence_threshold; absent for a bundle without a presence output. */
   defaultPresenceThreshold?: number;
-  prepareImage(bytes: Uint8Array): Promise<PreparedImage>;
+  /** originalSize: the photo the upload was shrunk from (masks at its size). */
+  prepareImage(bytes: Uint8Array, originalSize?: Size): Promise<PreparedImage>;
   /**
    * The inference workers prepare the images and post-process too (BatchItemInput.raw): one
    * thread hop per batch; prepareImage and postprocess are then not used.
@@ -36,6 +40,8 @@ export interface SegmentPipelineDeps {
   /** A post-processing pool's postprocess. */
   postprocess(input: PostprocessInput): Promise<PostprocessOutput>;
   store: ResultStore;
+  /** Where uploads are kept for `image_id` when the edge asks (storeImage). */
+  images?: ImageStore;
   now?: () => number;
 }
 
@@ -64,6 +70,9 @@ export function createSegmentPipeline(deps: SegmentPipelineDeps): SegmentPipelin
     const { wantPng, signal } = job;
     const start = now();
     checkDeadline(signal, 'before decoding');
+    // The image's id, and a copy to keep for image_id: the bytes go to a worker thread (transferred, so detached here).
+    const imageId = createHash('sha256').update(request.image).digest('hex');
+    const keep = request.storeImage && deps.images ? request.image.slice() : undefined;
     const formats: MaskFormat[] = wantPng ? [request.options.format, 'png'] : [request.options.format];
     const params: PostprocessParams = {
       threshold: request.options.threshold ?? deps.defaultThreshold,
@@ -88,6 +97,7 @@ export function createSegmentPipeline(deps: SegmentPipelineDeps): SegmentPipelin
     }));
     const result: SegmentResult = {
       id: request.resultKey,
+      image_id: imageId,
       model: deps.model,
       width: transform.width,
       height: transform.height,
@@ -110,7 +120,9 @@ export function createSegmentPipeline(deps: SegmentPipelineDeps): SegmentPipelin
       : undefined;
     result.timing.total_ms = round(now() - start);
     checkDeadline(signal, 'before storing'); // a late result stored would be a free hit on the retry
-    await deps.store.put(deps.model, request.resultKey, result, pngs);
+    // Kept only once it decoded and was answered; written next to the result.
+    const imageStored = keep && deps.images!.put(request.storeImage!.key, keep, request.storeImage!.expiresAt);
+    await Promise.all([deps.store.put(deps.model, request.resultKey, result, pngs), imageStored]);
     return { result, pngs };
   };
 }
@@ -127,7 +139,7 @@ async function runSplit(deps: SegmentPipelineDeps, request: SegmentRequest, para
   const start = now();
   let prepared: PreparedImage;
   try {
-    prepared = await deps.prepareImage(request.image);
+    prepared = await deps.prepareImage(request.image, request.options.original_size);
   } catch (error) {
     throw imageFailure(error);
   }
@@ -148,7 +160,7 @@ async function runFused(deps: SegmentPipelineDeps, request: SegmentRequest, para
     sha256: '',
     tokens: deps.tokenize(request.phrases),
     phraseCount,
-    raw: { bytes: request.image, ...params },
+    raw: { bytes: request.image, originalSize: request.options.original_size, ...params },
     deadlineMs: job.deadlineMs,
   };
   const scheduled = await inferred(deps, item, job);

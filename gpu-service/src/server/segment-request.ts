@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { ApiError } from '../../../contract/errors.js';
 import { LIMITS } from '../../../contract/limits.js';
 import { resultKey } from '../../../contract/result-key.js';
-import { ForwardOptionsSchema, type SegmentOptions } from '../../../contract/segment.js';
+import { ForwardOptionsSchema, type ForwardOptions, type SegmentOptions } from '../../../contract/segment.js';
 import { sha256Hex } from '../../../contract/hmac.js';
 import { MultipartError, multipartBoundary, parseMultipart, type MultipartPart } from './multipart.js';
 
@@ -19,6 +19,8 @@ export interface SegmentRequest {
   phrases: string[];
   options: SegmentOptions;
   resultKey: string;
+  /** Where to keep the image for `image_id` (from the edge). */
+  storeImage?: ForwardOptions['storeImage'];
 }
 
 const OptionsFieldSchema = ForwardOptionsSchema.extend({ resultKey: ForwardOptionsSchema.shape.resultKey.optional() });
@@ -66,10 +68,11 @@ export async function parseSegmentRequest(body: Uint8Array, contentType: string 
   const options = parseOptions(parts.find((part) => part.name === 'options'));
   const imageBytes = image.data; // a view into the body: no copy
   const segmentOptions: SegmentOptions = { format: options.format, threshold: options.threshold, presence_threshold: options.presence_threshold };
+  if (options.original_size) segmentOptions.original_size = options.original_size;
   const key =
     options.resultKey ??
     (await resultKey({ model, imageSha256: await sha256Hex(imageBytes), phrases, options: segmentOptions }));
-  return { image: imageBytes, phrases, options: segmentOptions, resultKey: key };
+  return { image: imageBytes, phrases, options: segmentOptions, resultKey: key, storeImage: options.storeImage };
 }
 
 function parseOptions(field: MultipartPart | undefined): z.infer<typeof OptionsFieldSchema> {

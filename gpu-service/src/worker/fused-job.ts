@@ -4,13 +4,14 @@
  * and head over the batch (runInference), then each item's masks. One thread hop per batch
  * instead of three per request. An image that cannot be prepared fails its own item only.
  */
+import type { Size } from '../../../contract/images.js';
 import { imageFailure } from '../imaging/image-failure.js';
 import type { PreparedImage } from '../engine/types.js';
 import { postprocessItem, runInference, type InferenceDeps, type PostprocessDeps } from './batch-executor.js';
 import type { BatchInferenceOutput, BatchItemInput, BatchJob, FusedItemOutput, ItemInference } from './protocol.js';
 
 export interface FusedDeps extends InferenceDeps, PostprocessDeps {
-  prepare(bytes: Uint8Array): Promise<PreparedImage>;
+  prepare(bytes: Uint8Array, originalSize?: Size): Promise<PreparedImage>;
 }
 
 export async function runFusedJob(deps: FusedDeps, job: BatchJob): Promise<BatchInferenceOutput> {
@@ -28,7 +29,7 @@ export async function runFusedJob(deps: FusedDeps, job: BatchJob): Promise<Batch
     }
     const start = now();
     try {
-      const image = await deps.prepare(item.raw.bytes);
+      const image = await deps.prepare(item.raw.bytes, item.raw.originalSize);
       prepared.push({ ...image, preprocessMs: now() - start });
       ready.push({ ...item, tensor: image.tensor, sha256: image.sha256 });
     } catch (error) {
@@ -55,7 +56,7 @@ export async function runFusedJob(deps: FusedDeps, job: BatchJob): Promise<Batch
       continue;
     }
     const { logits, presence, cacheHit } = inferred;
-    const { bytes: _bytes, ...params } = item.raw;
+    const { bytes: _bytes, originalSize: _originalSize, ...params } = item.raw;
     const output = await postprocessItem(deps, { ...params, logits, presence, phraseCount: item.phraseCount, transform: image.transform });
     items.push({ logits: new Float32Array(0), presence: null, cacheHit, fused: { transform: image.transform, preprocessMs: image.preprocessMs, output } });
   }

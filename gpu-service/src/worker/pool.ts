@@ -4,6 +4,7 @@
  * (bytes -> network input, `prepare`; logits -> masks, `postprocess`). A job goes to the worker
  * with the fewest jobs outstanding. A worker that dies fails its jobs and marks the pool failed.
  */
+import type { Size } from '../../../contract/images.js';
 import { Worker } from 'node:worker_threads';
 import { ApiError } from '../../../contract/errors.js';
 import type { ExecutionProvider, PreparedImage } from '../engine/types.js';
@@ -51,7 +52,8 @@ const WORKER_ENTRY = new URL('./bootstrap.mjs', import.meta.url);
 
 /** Image bytes -> network input (an imaging pool, or in-process in tests). */
 export interface ImagePreparer {
-  prepare(bytes: Uint8Array): Promise<PreparedImage>;
+  /** originalSize: the photo the bytes were shrunk from (the transform maps to it). */
+  prepare(bytes: Uint8Array, originalSize?: Size): Promise<PreparedImage>;
 }
 
 export class WorkerPool implements InferenceBackend, Postprocessor, ImagePreparer {
@@ -99,8 +101,8 @@ export class WorkerPool implements InferenceBackend, Postprocessor, ImagePrepare
     return this.send((id) => ({ type: 'postprocess', id, input }), transferables(input.presence ? [input.logits, input.presence] : [input.logits]));
   }
 
-  prepare(bytes: Uint8Array): Promise<PreparedImage> {
-    return this.send((id) => ({ type: 'prepare', id, bytes }), transferables([bytes]));
+  prepare(bytes: Uint8Array, originalSize?: Size): Promise<PreparedImage> {
+    return this.send((id) => ({ type: 'prepare', id, bytes, originalSize }), transferables([bytes]));
   }
 
   private send<T>(message: (id: number) => ToWorker, transfer: ArrayBuffer[]): Promise<T> {

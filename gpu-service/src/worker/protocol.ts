@@ -5,6 +5,7 @@
  * accelerator waits for pixel work. Tensors travel as transferred ArrayBuffers; image features
  * never leave their worker.
  */
+import type { Size } from '../../../contract/images.js';
 import type { ErrorCode } from '../../../contract/errors.js';
 import type { Mask, MaskFormat } from '../../../contract/segment.js';
 import type { ExecutionProvider, LetterboxTransform, PreparedImage, ProviderChoice } from '../engine/types.js';
@@ -23,7 +24,7 @@ export interface BatchItemInput {
    * prepared in the worker (then `tensor` and `sha256` are empty), and the post-processing to run
    * there; the item's answer comes back in ItemInference.fused.
    */
-  raw?: { bytes: Uint8Array } & PostprocessParams;
+  raw?: { bytes: Uint8Array; originalSize?: Size } & PostprocessParams;
   /** Unix ms: past it the worker runs neither the encoder nor the head for this item. */
   deadlineMs?: number;
 }
@@ -118,7 +119,7 @@ export interface WorkerInit {
 export type ToWorker =
   | { type: 'run'; id: number; job: BatchJob }
   | { type: 'postprocess'; id: number; input: PostprocessInput }
-  | { type: 'prepare'; id: number; bytes: Uint8Array }
+  | { type: 'prepare'; id: number; bytes: Uint8Array; originalSize?: Size }
   | { type: 'close' };
 
 export type FromWorker =

@@ -13,6 +13,7 @@ import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import { ApiError } from '../../../contract/errors.js';
+import type { Size } from '../../../contract/images.js';
 import type { Bundle, BundleManifest } from '../bundle/index.js';
 import type { ExecutionProvider, PreparedImage } from '../engine/types.js';
 import { postprocessItem, runInference, type InferenceDeps, type PostprocessDeps } from './batch-executor.js';
@@ -53,7 +54,7 @@ async function startInference(): Promise<{ deps: InferenceDeps; provider: Execut
 }
 
 interface ImagingDeps extends PostprocessDeps {
-  prepare(bytes: Uint8Array): Promise<PreparedImage>;
+  prepare(bytes: Uint8Array, originalSize?: Size): Promise<PreparedImage>;
 }
 
 async function startImaging(): Promise<ImagingDeps> {
@@ -62,8 +63,8 @@ async function startImaging(): Promise<ImagingDeps> {
   return {
     postprocess: masks.logitsToPhraseMask,
     encodeMask: masks.encodeMask,
-    async prepare(bytes) {
-      const { tensor, transform, sha256 } = await imaging.prepareImage(bytes, input); // not the decoded pixels
+    async prepare(bytes, originalSize) {
+      const { tensor, transform, sha256 } = await imaging.prepareImage(bytes, input, { originalSize }); // not the decoded pixels
       return { tensor, transform, sha256 };
     },
   };
@@ -97,7 +98,7 @@ async function start(): Promise<void> {
         } else if (message.type === 'postprocess' && imaging) {
           send({ type: 'result', id: message.id, output: await postprocessItem(imaging, message.input) });
         } else if (message.type === 'prepare' && imaging) {
-          const output = await imaging.prepare(message.bytes);
+          const output = await imaging.prepare(message.bytes, message.originalSize);
           send({ type: 'result', id: message.id, output }, transferables([output.tensor]));
         } else {
           throw new Error(`a ${init.role} worker cannot run '${message.type}' jobs`);

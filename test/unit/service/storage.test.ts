@@ -11,6 +11,7 @@ import { startS3rver, type S3rverHandle } from '../../helpers/service-process.js
 
 const RESULT: SegmentResult = {
   id: 'a'.repeat(64),
+  image_id: 'b'.repeat(64),
   model: 'm@1',
   width: 2,
   height: 2,
