@@ -67,21 +67,23 @@ function browserCanShrink(): boolean {
 }
 
 /** Browser: decode with EXIF orientation applied, draw smaller, encode. */
-async function shrinkInBrowser(blob: Blob, wanted: Promise<ShrinkSettings>): Promise<Upload<Blob>> {
+async function shrinkInBrowser(blob: Blob, settings: () => Promise<ShrinkSettings>): Promise<Upload<Blob> | null> {
   const scope = globalThis as Required<BrowserGlobals>;
-  const bitmap = await scope.createImageBitmap(blob, { imageOrientation: 'from-image' });
+  const bitmap = await scope.createImageBitmap(blob, { imageOrientation: 'from-image' }).catch(() => null);
+  if (!bitmap) return null;
   try {
-    const settings = await wanted;
     const original = { width: bitmap.width, height: bitmap.height }; // oriented
-    if (Math.max(original.width, original.height) <= settings.maxSide) return { image: blob };
-    const size = fitWithin(original, settings.maxSide);
+    if (Math.max(original.width, original.height) <= MIN_UPLOAD_SIDE) return { image: blob };
+    const { maxSide, type, quality } = await settings();
+    if (Math.max(original.width, original.height) <= maxSide) return { image: blob };
+    const size = fitWithin(original, maxSide);
     const canvas = new scope.OffscreenCanvas(size.width, size.height);
     const context = canvas.getContext('2d');
     if (!context) throw new Error('shrink: no 2d context on OffscreenCanvas');
     context.imageSmoothingEnabled = true;
     context.imageSmoothingQuality = 'high';
     context.drawImage(bitmap, 0, 0, size.width, size.height);
-    return { image: await canvas.convertToBlob({ type: settings.type, quality: settings.quality }), originalSize: original };
+    return { image: await canvas.convertToBlob({ type, quality }), originalSize: original };
   } finally {
     bitmap.close();
   }
@@ -109,12 +111,13 @@ async function loadSharp(): Promise<SharpFactory | null> {
 }
 
 /** Node: the same with sharp. */
-async function shrinkWithSharp(sharp: SharpFactory, bytes: Uint8Array, wanted: Promise<ShrinkSettings>): Promise<Upload<Uint8Array>> {
-  const meta = await sharp(bytes).metadata();
-  const settings = await wanted;
-  if (!meta.width || !meta.height) throw new Error('shrink: the image header cannot be read');
+async function shrinkWithSharp(sharp: SharpFactory, bytes: Uint8Array, settingsFor: () => Promise<ShrinkSettings>): Promise<Upload<Uint8Array> | null> {
+  const meta = await sharp(bytes).metadata().catch(() => null);
+  if (!meta?.width || !meta.height) return null;
   const swap = (meta.orientation ?? 1) >= 5;
   const original = swap ? { width: meta.height, height: meta.width } : { width: meta.width, height: meta.height };
+  if (Math.max(original.width, original.height) <= MIN_UPLOAD_SIDE) return { image: bytes };
+  const settings = await settingsFor();
   if (Math.max(original.width, original.height) <= settings.maxSide) return { image: bytes };
   const size = fitWithin(original, settings.maxSide);
   const pipeline = sharp(bytes).rotate().resize(size.width, size.height, { fit: 'fill', kernel: 'lanczos3' });
@@ -128,7 +131,8 @@ let warnedNoSharp = false;
 /**
  * What to upload for `image`: a shrunk copy and the photo's size when it is larger than
  * `settings().maxSide` and this platform can shrink, else the image as it is. `settings` is
- * asked only when a photo may be shrunk.
+ * asked only for a photo larger than MIN_UPLOAD_SIDE. Bytes that do not decode go as they are
+ * (the API answers them with its own error).
  */
 export async function prepareUpload<T extends object>(image: T | Blob | Uint8Array | ArrayBuffer, mode: ShrinkMode, settings: () => Promise<ShrinkSettings>): Promise<Upload<T>> {
   const asIs = { image: image instanceof ArrayBuffer ? new Uint8Array(image) : image };
@@ -142,10 +146,8 @@ export async function prepareUpload<T extends object>(image: T | Blob | Uint8Arr
   }
   if (browserCanShrink()) {
     const blob = isBlob ? (image as Blob) : new Blob([asIs.image as Uint8Array as BlobPart]);
-    return (await shrinkInBrowser(blob, settings())) as Upload<T>;
+    return ((await shrinkInBrowser(blob, settings)) ?? asIs) as Upload<T>;
   }
-  const wanted = settings(); // asked while the image is read
-  wanted.catch(() => {}); // awaited below, unless sharp is missing
   const sharp = await loadSharp();
   if (!sharp) {
     const message = 'shrinking a photo in Node needs the optional peer dependency sharp (npm install sharp), or pass shrink: false';
@@ -155,5 +157,5 @@ export async function prepareUpload<T extends object>(image: T | Blob | Uint8Arr
     return asIs as Upload<T>;
   }
   const bytes = isBlob ? new Uint8Array(await (image as Blob).arrayBuffer()) : (asIs.image as Uint8Array);
-  return (await shrinkWithSharp(sharp, bytes, wanted)) as Upload<T>;
+  return ((await shrinkWithSharp(sharp, bytes, settings)) ?? asIs) as Upload<T>;
 }

@@ -67,9 +67,9 @@ describe('README', () => {
   it('every curl example that uses $KEY answers without an error', async () => {
     const curls = blocks('sh').flatMap(commands).filter((line) => line.startsWith('curl') && line.includes('$KEY'));
     expect(curls.length).toBeGreaterThanOrEqual(6);
-    // $ID: the id of an earlier answer, as the README says
-    const first = JSON.parse((await shell(curls[0]!, { KEY: stack.apiKey })).stdout) as { id: string };
-    const env = { KEY: stack.apiKey, ID: first.id };
+    // $ID and $IMAGE_ID: the id and image_id of an earlier answer, as the README says
+    const first = JSON.parse((await shell(curls[0]!, { KEY: stack.apiKey })).stdout) as { id: string; image_id: string };
+    const env = { KEY: stack.apiKey, ID: first.id, IMAGE_ID: first.image_id };
     rmSync(join(ROOT, 'mask.png'), { force: true });
     for (const curl of curls) {
       const { stdout } = await shell(`${curl} -w '\\n%{http_code}'`, env);
