@@ -40,11 +40,11 @@ export async function startMobileStack(port: number, bundleDir = defaultTestBund
   try {
     handles.s3 = await startS3rver({ port });
     const s3 = handles.s3;
-    const [service, [key, other]] = await Promise.all([
-      startService({ port: port + 1, bundleDir, secret, env: s3.env }),
-      // Before wrangler dev starts (both use the same state folder), one after the other.
-      seedApiKey({ persistTo, plan: 'bench' }).then(async (first) => [first, await seedApiKey({ persistTo, plan: 'bench' })] as const),
-    ]);
+    // The key CLI blocks this process while it runs (spawnSync), so it runs before anything is
+    // polled for readiness, and before wrangler dev starts (both use the same state folder).
+    const key = await seedApiKey({ persistTo, plan: 'bench' });
+    const other = await seedApiKey({ persistTo, plan: 'bench' });
+    const service = await startService({ port: port + 1, bundleDir, secret, env: s3.env });
     handles.service = service;
     const vars = { ...edgeVars({ gpuUrls: [service.url], hmacSecret: secret, s3: s3.config, model, gpuTimeoutMs: 60_000 }), MODEL_INPUT_SIZE: String(manifest.input.size) };
     handles.edge = await startEdge({ port: port + 2, persistTo, vars, readyTimeoutMs: 120_000 });
