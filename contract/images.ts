@@ -12,6 +12,21 @@ export const IMAGE_TTL_SECONDS = 86_400;
 /** S3 user metadata (x-amz-meta-expires-at) holding the expiry, in Unix seconds. */
 export const IMAGE_EXPIRES_METADATA = 'expires-at';
 
+/**
+ * S3 user metadata holding the `original_size` the image was uploaded with (`<width>x<height>`):
+ * a later request by `image_id` gets its masks at that size too, unless it sends its own.
+ */
+export const IMAGE_ORIGINAL_SIZE_METADATA = 'original-size';
+
+export function formatSize(size: Size): string {
+  return `${size.width}x${size.height}`;
+}
+
+export function parseSize(text: string | null | undefined): Size | undefined {
+  const match = /^(\d+)x(\d+)$/.exec(text ?? '');
+  return match ? { width: Number(match[1]), height: Number(match[2]) } : undefined;
+}
+
 /** `images/<key id>/<sha256>`: scoped per API key, so another key's id finds nothing. */
 export function imageObjectKey(keyId: string, imageId: string): string {
   return `images/${keyId}/${imageId}`;

@@ -74,6 +74,9 @@ describe('shrunk uploads answer masks at the original size', () => {
       const [fx, fy, fw, fh] = full.results[0].bbox;
       const [sx, sy, sw, sh] = small.results[0].bbox;
       for (const [p, q] of [[fx, sx], [fy, sy], [fx + fw, sx + sw], [fy + fh, sy + sh]]) expect(Math.abs(p - q)).toBeLessThanOrEqual(0.02 * Math.max(photo.width, photo.height));
+      // A later phrase by image_id keeps the photo's size (the stored image remembers original_size).
+      const byId = await cris.segment({ imageId: small.image_id, text: 'the smallest object', format: 'rle' });
+      expect([byId.width, byId.height]).toEqual([photo.width, photo.height]);
     });
   }
 

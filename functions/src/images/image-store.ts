@@ -8,16 +8,19 @@
 import { AwsClient } from 'aws4fetch';
 import { ApiError } from '../../../contract/errors.js';
 import { sha256Hex } from '../../../contract/hmac.js';
-import { IMAGE_EXPIRES_METADATA, imageObjectKey } from '../../../contract/images.js';
+import { formatSize, IMAGE_EXPIRES_METADATA, IMAGE_ORIGINAL_SIZE_METADATA, imageObjectKey, parseSize, type Size } from '../../../contract/images.js';
 import type { EdgeConfig } from '../env.js';
 
 /** Per S3 call of this module. */
 export const IMAGE_S3_TIMEOUT_MS = 5_000;
 const EXPIRES_HEADER = `x-amz-meta-${IMAGE_EXPIRES_METADATA}`;
+const ORIGINAL_SIZE_HEADER = `x-amz-meta-${IMAGE_ORIGINAL_SIZE_METADATA}`;
 
 export interface StoredImage {
   bytes: Uint8Array;
   type: string;
+  /** The original_size it was uploaded with, if any. */
+  originalSize?: Size;
 }
 
 export function expiredError(imageId: string): ApiError {
@@ -75,14 +78,14 @@ export class ImageStore {
     }
     const bytes = new Uint8Array(await response.arrayBuffer());
     if ((await sha256Hex(bytes)) !== imageId) throw expiredError(imageId);
-    return { bytes, type: response.headers.get('content-type') ?? 'application/octet-stream' };
+    return { bytes, type: response.headers.get('content-type') ?? 'application/octet-stream', originalSize: parseSize(response.headers.get(ORIGINAL_SIZE_HEADER)) };
   }
 
   /**
    * After a cache hit with the image uploaded (the service never saw it): in the background,
    * store it for the key unless it is there with more than half its time left.
    */
-  keep(keyId: string, imageId: string, bytes: Uint8Array, type: string): void {
+  keep(keyId: string, imageId: string, bytes: Uint8Array, type: string, originalSize?: Size): void {
     const url = this.objectUrl(keyId, imageId);
     const refresh = async () => {
       const head = await this.s3.fetch(url, { method: 'HEAD', signal: AbortSignal.timeout(IMAGE_S3_TIMEOUT_MS) });
@@ -91,7 +94,11 @@ export class ImageStore {
       const put = await this.s3.fetch(url, {
         method: 'PUT',
         body: bytes,
-        headers: { 'content-type': type || 'application/octet-stream', [EXPIRES_HEADER]: String(this.expiresAt()) },
+        headers: {
+          'content-type': type || 'application/octet-stream',
+          [EXPIRES_HEADER]: String(this.expiresAt()),
+          ...(originalSize ? { [ORIGINAL_SIZE_HEADER]: formatSize(originalSize) } : {}),
+        },
         signal: AbortSignal.timeout(IMAGE_S3_TIMEOUT_MS),
       });
       await put.body?.cancel();

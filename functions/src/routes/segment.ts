@@ -93,7 +93,7 @@ async function answer(c: Context<AppEnv>, meter: MeterStub, gpu: GpuClientOption
   if (found) {
     admitted(await wrapTime(c, 'meter', job.token));
     bookCached();
-    if (!request.imageId) job.images.keep(keyId, job.imageSha256, request.image, request.imageType); // the service never saw it
+    if (!request.imageId) job.images.keep(keyId, job.imageSha256, request.image, request.imageType, request.options.original_size); // the service never saw it
     if (job.webhook) c.executionCtx.waitUntil(deliverWebhook({ ...job.webhook, event: completedEvent({ ...found.result, image_id: job.imageSha256, cached: true }) }));
     return render(found.result, true, job.wantsPng, job.startedMs, job.imageSha256);
   }
@@ -211,7 +211,12 @@ export async function segmentHandler(c: Context<AppEnv>, gpu: GpuClientOptions):
   const respondAsync = prefersAsync(c.req.header('prefer'));
   const webhook = request.webhook === undefined ? undefined : webhookFor(request.webhook, respondAsync, c.get('apiKey'), config);
   const images = new ImageStore(config, (p) => c.executionCtx.waitUntil(p));
-  if (request.imageId) Object.assign(request, await wrapTime(c, 'image', images.fetch(keyId, request.imageId).then(({ bytes, type }) => ({ image: bytes, imageType: type }))));
+  if (request.imageId) {
+    const stored = await wrapTime(c, 'image', images.fetch(keyId, request.imageId));
+    Object.assign(request, { image: stored.bytes, imageType: stored.type });
+    // A shrunk upload's masks stay at the photo's size on later phrases.
+    if (stored.originalSize && !request.options.original_size) request.options = { ...request.options, original_size: stored.originalSize };
+  }
   const imageSha256 = request.imageId ?? (await wrapTime(c, 'hash', sha256Hex(request.image)));
   const id = await tenantResultKey(keyId, { model: config.model, imageSha256, phrases: request.phrases, options: request.options });
   const job: Job = { token, request, id, imageSha256, wantsPng, respondAsync, startedMs, images, webhook };

@@ -121,7 +121,7 @@ export function createSegmentPipeline(deps: SegmentPipelineDeps): SegmentPipelin
     result.timing.total_ms = round(now() - start);
     checkDeadline(signal, 'before storing'); // a late result stored would be a free hit on the retry
     // Kept only once it decoded and was answered; written next to the result.
-    const imageStored = keep && deps.images!.put(request.storeImage!.key, keep, request.storeImage!.expiresAt);
+    const imageStored = keep && deps.images!.put(request.storeImage!.key, keep, request.storeImage!.expiresAt, request.options.original_size);
     await Promise.all([deps.store.put(deps.model, request.resultKey, result, pngs), imageStored]);
     return { result, pngs };
   };

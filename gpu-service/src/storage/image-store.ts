@@ -5,19 +5,20 @@
  * failed write never fails the request: it is logged and `put` resolves false.
  */
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { IMAGE_EXPIRES_METADATA } from '../../../contract/images.js';
+import { formatSize, IMAGE_EXPIRES_METADATA, IMAGE_ORIGINAL_SIZE_METADATA, type Size } from '../../../contract/images.js';
 import { sniffFormat } from '../imaging/decode.js';
 import type { S3StoreOptions } from './result-store.js';
 
 export interface ImageStore {
   /** Resolves true when the image was written. Never rejects. */
-  put(key: string, bytes: Uint8Array, expiresAt: number): Promise<boolean>;
+  /** originalSize: the request's original_size, kept for later requests by image_id. */
+  put(key: string, bytes: Uint8Array, expiresAt: number, originalSize?: Size): Promise<boolean>;
 }
 
 export class S3ImageStore implements ImageStore {
   constructor(private readonly options: S3StoreOptions) {}
 
-  async put(key: string, bytes: Uint8Array, expiresAt: number): Promise<boolean> {
+  async put(key: string, bytes: Uint8Array, expiresAt: number, originalSize?: Size): Promise<boolean> {
     try {
       await this.options.client.send(
         new PutObjectCommand({
@@ -25,7 +26,10 @@ export class S3ImageStore implements ImageStore {
           Key: key,
           Body: bytes,
           ContentType: `image/${sniffFormat(bytes) ?? 'octet-stream'}`,
-          Metadata: { [IMAGE_EXPIRES_METADATA]: String(expiresAt) },
+          Metadata: {
+            [IMAGE_EXPIRES_METADATA]: String(expiresAt),
+            ...(originalSize ? { [IMAGE_ORIGINAL_SIZE_METADATA]: formatSize(originalSize) } : {}),
+          },
         }),
         { abortSignal: AbortSignal.timeout(this.options.timeoutMs) },
       );
