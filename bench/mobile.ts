@@ -34,8 +34,8 @@ async function uprightPixels(scenePath: string): Promise<Buffer> {
   const raw = await sharp(scenePath).resize(width, height, { fit: 'fill', kernel: 'lanczos3' }).removeAlpha().raw().toBuffer();
   let seed = 12345;
   for (let i = 0; i < raw.length; i++) {
-    seed = (seed * 1103515245 + 12345) & 0x7fffffff; // LCG: sensor-like noise, so the JPEG has a phone photo's size
-    raw[i] = Math.max(0, Math.min(255, raw[i]! + ((seed >> 16) % 13) - 6));
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff; // LCG: sensor-like noise (+-12), so the JPEG has a phone photo's size (3-5 MB)
+    raw[i] = Math.max(0, Math.min(255, raw[i]! + ((seed >> 16) % 25) - 12));
   }
   return raw;
 }
