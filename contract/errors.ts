@@ -15,6 +15,8 @@ export const ERROR_STATUS = {
   key_disabled: 403,
   not_found: 404,
   image_expired: 404,
+  /** A known path called with a method it does not serve (the answer names them in `Allow`). */
+  method_not_allowed: 405,
   idempotency_conflict: 409,
   payload_too_large: 413,
   image_too_large: 413,

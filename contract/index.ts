@@ -5,3 +5,4 @@ export * from './text.js';
 export * from './hmac.js';
 export * from './result-key.js';
 export * from './images.js';
+export * from './accept.js';

@@ -21,6 +21,7 @@ import { GpuTierHealth } from './forward/gpu-health.js';
 import { PendingHits } from './meter/pending-hits.js';
 import type { GpuClientOptions } from './forward/gpu-client.js';
 import { onError, onNotFound } from './http/errors.js';
+import { registerMethodNotAllowed } from './http/method-not-allowed.js';
 import { OPENAPI_INFO, registerOpenApi } from './http/openapi.js';
 import { resultHandler } from './routes/results.js';
 import { segmentHandler } from './routes/segment.js';
@@ -122,5 +123,6 @@ export function createApp(): OpenAPIHono<AppEnv> {
 
   registerOpenApi(app);
   app.doc31('/openapi.json', OPENAPI_INFO);
+  registerMethodNotAllowed(app);
   return app;
 }

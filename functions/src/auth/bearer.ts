@@ -2,6 +2,8 @@
  * Bearer authentication: the key is hashed (sha256) before the KV lookup, so KV never holds a
  * key and the lookup time does not depend on how much of a key matches. 401 for a missing or
  * unknown key, 403 for a disabled one, 504 + Retry-After when KV does not answer within its timeout.
+ * Every 401 carries the RFC 6750 challenge `WWW-Authenticate: Bearer realm="cris"`, with
+ * `error="invalid_token"` when a Bearer key was sent but is not known.
  */
 import { createMiddleware } from 'hono/factory';
 import { wrapTime } from 'hono/timing';
@@ -12,15 +14,31 @@ import type { KeyLookupCache } from './key-cache.js';
 import { hashApiKey, KeyRecordSchema, type KeyRecord } from './key-record.js';
 
 const BEARER = /^Bearer\s+(\S+)\s*$/i;
+export const BEARER_REALM = 'cris';
+
+/** A 401 `unauthorized` whose answer carries the Bearer challenge (RFC 6750 §3). */
+export class BearerChallenge extends ApiError {
+  constructor(
+    message: string,
+    private readonly invalidToken: boolean,
+  ) {
+    super('unauthorized', message);
+  }
+
+  override headers(): Record<string, string> {
+    const error = this.invalidToken ? `, error="invalid_token", error_description="${this.message.replace(/["\\]/g, '')}"` : '';
+    return { ...super.headers(), 'www-authenticate': `Bearer realm="${BEARER_REALM}"${error}` };
+  }
+}
 
 export async function lookupKey(kv: KVNamespace, header: string | undefined, kvTimeoutMs: number, memo?: KeyLookupCache): Promise<KeyRecord> {
   const match = header ? BEARER.exec(header) : null;
-  if (!match) throw new ApiError('unauthorized', 'Send your API key as "Authorization: Bearer <key>".');
+  if (!match) throw new BearerChallenge('Send your API key as "Authorization: Bearer <key>".', false);
   const hash = await hashApiKey(match[1]);
   let record = memo?.get(hash)?.record;
   if (record === undefined) {
     const stored = await withTimeout(kv.get(hash, { type: 'json', cacheTtl: 60 }), kvTimeoutMs, 'The key store');
-    if (stored === null) throw new ApiError('unauthorized', 'Unknown API key.'); // not remembered: a new key works at once
+    if (stored === null) throw new BearerChallenge('Unknown API key.', true); // not remembered: a new key works at once
     const parsed = KeyRecordSchema.safeParse(stored);
     if (!parsed.success) throw new ApiError('internal', 'The stored key record is malformed.');
     record = parsed.data;

@@ -11,6 +11,7 @@ const CODE_FOR_STATUS: Record<number, ErrorCode> = {
   401: 'unauthorized',
   403: 'forbidden',
   404: 'not_found',
+  405: 'method_not_allowed',
   409: 'idempotency_conflict',
   413: 'payload_too_large',
   415: 'unsupported_media_type',

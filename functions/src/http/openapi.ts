@@ -127,7 +127,7 @@ export function registerOpenApi(app: OpenAPIHono<AppEnv>): void {
     summary: "The caller's usage per day and this month's quota",
     security: secured,
     request: { query: z.object({ from: z.string().optional(), to: z.string().optional() }) },
-    responses: { 200: { description: 'Usage', content: { 'application/json': { schema: Usage } } }, ...errors(400, 401, 403) },
+    responses: { 200: { description: 'Usage', content: { 'application/json': { schema: Usage } } }, ...errors(401, 403, 422) },
   });
   registry.registerPath({
     method: 'get',

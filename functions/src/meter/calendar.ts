@@ -14,6 +14,14 @@ export function secondsToNextMonth(ms: number): number {
   return Math.max(1, Math.ceil((next - ms) / 1000));
 }
 
+/** True for a real UTC calendar day written `YYYY-MM-DD` (2026-02-30 and 2026-13-01 are not). */
+export function isCalendarDay(text: string): boolean {
+  const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(text);
+  if (!match) return false;
+  const ms = Date.UTC(Number(match[1]), Number(match[2]) - 1, Number(match[3]));
+  return utcDay(ms) === text;
+}
+
 /** The first day of `ms`'s month. */
 export function monthStart(ms: number): string {
   return `${monthOf(ms)}-01`;

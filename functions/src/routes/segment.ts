@@ -9,6 +9,7 @@
  */
 import type { Context } from 'hono';
 import { wrapTime } from 'hono/timing';
+import { acceptsPng } from '../../../contract/accept.js';
 import { ApiError } from '../../../contract/errors.js';
 import { sha256Hex } from '../../../contract/hmac.js';
 import { tenantResultKey } from '../../../contract/result-key.js';
@@ -26,10 +27,6 @@ import { parseSegmentRequest, type SegmentRequest } from '../http/segment-reques
 import { utcDay } from '../meter/calendar.js';
 import type { Admission } from '../meter/key-meter.js';
 import { keyMeterStub, type MeterStub } from '../meter/meter-stub.js';
-
-export function acceptsPng(accept: string | undefined): boolean {
-  return /(^|,)\s*image\/png\s*(;|,|$)/i.test(accept ?? '');
-}
 
 export function prefersAsync(prefer: string | undefined): boolean {
   return /(^|[,\s])respond-async\s*(,|;|$)/i.test(prefer ?? '');

@@ -6,18 +6,19 @@
 import type { Context } from 'hono';
 import { ApiError } from '../../../contract/errors.js';
 import type { AppEnv } from '../env.js';
-import { monthStart, utcDay } from '../meter/calendar.js';
+import { isCalendarDay, monthStart, utcDay } from '../meter/calendar.js';
 import { admitRead } from '../meter/read-token.js';
 import { keyMeterStub } from '../meter/meter-stub.js';
-
-const DAY = /^\d{4}-\d{2}-\d{2}$/;
 
 export async function usageHandler(c: Context<AppEnv>): Promise<Response> {
   const apiKey = c.get('apiKey');
   const now = Date.now();
   const from = c.req.query('from') ?? monthStart(now);
   const to = c.req.query('to') ?? utcDay(now);
-  if (!DAY.test(from) || !DAY.test(to)) throw new ApiError('bad_request', '`from` and `to` are dates, YYYY-MM-DD.');
+  for (const [name, value] of [['from', from], ['to', to]]) {
+    if (!isCalendarDay(value)) throw new ApiError('invalid_options', `\`${name}\` must be a calendar date, YYYY-MM-DD (got "${value.slice(0, 40)}").`);
+  }
+  if (from > to) throw new ApiError('invalid_options', `\`from\` (${from}) is after \`to\` (${to}).`);
   const meter = keyMeterStub(c.env, c.get('config'), apiKey.keyId);
   // Books this isolate's pending cache hits of the key first, so a caller sees its own hits.
   await admitRead(c, meter);

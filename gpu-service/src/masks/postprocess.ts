@@ -89,7 +89,9 @@ export function probabilityOnOriginal(prob: Float32Array, transform: LetterboxTr
 
 /**
  * Thresholds a probability map (strictly greater, as `pred > 0.35`) and measures the mask
- * (found = area > 0, no presence).
+ * (found = area > 0, no presence). The mask compares the unclamped values as the reference does;
+ * `score` (mean probability over the mask) averages them clamped to [0, 1] (with a threshold
+ * in [0, 1) the same pixels pass either way), so it stays within [0, 1] for every threshold.
  * `prob` covers `region` of the [height, width] image (the whole image when absent); the mask
  * is 0 outside the region.
  */
@@ -115,7 +117,7 @@ export function thresholdMask(
         const x = rx + region.x;
         mask[y * width + x] = 1;
         area++;
-        probSum += p;
+        probSum += p < 1 ? p : 1; // the bicubic kernels overshoot past 1 at sharp edges: score stays a probability
         if (x < minX) minX = x;
         if (x > maxX) maxX = x;
         if (y < minY) minY = y;

@@ -9,6 +9,7 @@
  */
 import { Hono } from 'hono';
 import type { Context } from 'hono';
+import { acceptsPng } from '../../../contract/accept.js';
 import { ApiError } from '../../../contract/errors.js';
 import { COALESCED_HEADER, verifyRequest, type SignedContext } from '../../../contract/hmac.js';
 import { LIMITS } from '../../../contract/limits.js';
@@ -117,7 +118,7 @@ async function segmentRoute(c: Context, deps: AppDeps, maxBodyBytes: number, rep
   const body = await readBodyLimited(c.req.raw, maxBodyBytes);
   const signed = await checkSignature(c, deps, body, replay);
   const request = await parseSegmentRequest(body, c.req.header('content-type'), deps.model);
-  const wantPng = request.phrases.length === 1 && acceptsPngFirst(c.req.header('accept'));
+  const wantPng = request.phrases.length === 1 && acceptsPng(c.req.header('accept'));
 
   const deadline = startDeadline(signed?.deadlineMs, deps.requestTimeoutMs, c.req.raw.signal);
   try {
@@ -154,18 +155,4 @@ async function checkSignature(c: Context, deps: AppDeps, body: Uint8Array, repla
   if (!verified.ok) throw new ApiError('invalid_signature', `request signature ${verified.failure}`);
   replay.admit(verified.context.requestId, verified.timestampSeconds);
   return verified.context;
-}
-
-/** True when image/png is acceptable and preferred over JSON (an exact or higher q-value). */
-function acceptsPngFirst(accept: string | undefined): boolean {
-  if (!accept) return false;
-  let png = -1;
-  let json = -1;
-  for (const part of accept.split(',')) {
-    const [type, ...params] = part.trim().toLowerCase().split(';');
-    const q = Number(params.map((p) => p.trim()).find((p) => p.startsWith('q='))?.slice(2) ?? 1);
-    if (type === 'image/png') png = Math.max(png, q);
-    if (type === 'application/json') json = Math.max(json, q);
-  }
-  return png > 0 && png >= json;
 }

@@ -111,3 +111,24 @@ describe('thresholdMask', () => {
     expect(none).toMatchObject({ area: 0, score: 0, bbox: [0, 0, 0, 0] });
   });
 });
+
+describe('score stays a probability', () => {
+  // [4, 4] logits: a sharp vertical edge from -20 to +20; the bicubic upsample (A = -0.75)
+  // overshoots past 1 next to it and below 0 on the other side.
+  const logits = new Float32Array(16).map((_, i) => (i % 4 < 2 ? -20 : 20));
+  const size = 64;
+  const t = letterboxTransform(size, size, size);
+
+  it('the upsample really overshoots (else this test would prove nothing)', () => {
+    const prob = probabilityAtNetworkSize(logits, size);
+    expect(Math.max(...prob)).toBeGreaterThan(1);
+    expect(Math.min(...prob)).toBeLessThan(0);
+  });
+
+  it.each([0, 0.35, 0.99])('threshold %s: score within [0, 1]', (threshold) => {
+    const result = logitsToPhraseMask(logits, t, threshold);
+    expect(result.area).toBeGreaterThan(0);
+    expect(result.score).toBeGreaterThanOrEqual(0);
+    expect(result.score).toBeLessThanOrEqual(1);
+  });
+});
