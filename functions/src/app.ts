@@ -27,7 +27,7 @@ import { resultHandler } from './routes/results.js';
 import { segmentHandler } from './routes/segment.js';
 import { usageHandler } from './routes/usage.js';
 
-export const EXPOSED_HEADERS = ['x-cache', 'x-result-id', 'retry-after', 'location', 'etag', 'idempotent-replayed', 'preference-applied', 'server-timing'];
+export const EXPOSED_HEADERS = ['x-cache', 'x-result-id', 'retry-after', 'location', 'etag', 'idempotent-replayed', 'preference-applied', 'server-timing', 'www-authenticate', 'allow'];
 
 export function createApp(): OpenAPIHono<AppEnv> {
   const configs = new WeakMap<Bindings, { config: EdgeConfig; breaker: CircuitBreaker; health: GpuTierHealth; s3Health: S3Health }>();

@@ -1,6 +1,7 @@
 // HTTP by the book (issue 17 item 2): Bearer challenges on 401, 405 + Allow, q-values in Accept,
 // calendar dates on /v1/usage.
 import { beforeAll, describe, expect, it } from 'vitest';
+import { ROUTE_METHODS } from '../../functions/src/http/method-not-allowed.js';
 import { installFakeUpstream } from './fake-upstream.js';
 import { expectError, get, multipartSegment, ORIGIN, seedKey, uniqueImage, worker } from './harness.js';
 
@@ -22,6 +23,8 @@ describe('401 carries the Bearer challenge (RFC 6750)', () => {
       expect(challenge).toMatch(/^Bearer realm="cris", error="invalid_token"/);
       await expectError(res, 401, 'unauthorized');
     }
+    const cors = await get('/v1/usage', undefined, { origin: 'https://app.example' });
+    expect(cors.headers.get('access-control-expose-headers')).toContain('www-authenticate');
     const ok = await get('/v1/usage', apiKey);
     expect(ok.status).toBe(200);
     expect(ok.headers.get('www-authenticate')).toBeNull();
@@ -40,6 +43,15 @@ describe('405 with Allow for a wrong method on a known path', () => {
     const res = await worker.fetch(`${ORIGIN}${path}`, { method, headers: { authorization: `Bearer ${apiKey}` } });
     expect(res.headers.get('allow')).toBe(allow);
     await expectError(res, 405, 'method_not_allowed');
+  });
+
+  it('every documented path has its 405 fallback, with the documented methods', async () => {
+    const doc = (await (await get('/openapi.json')).json()) as { paths: Record<string, Record<string, unknown>> };
+    const documented = Object.fromEntries(
+      Object.entries(doc.paths).map(([path, ops]) => [path.replace(/\{(\w+)\}/g, ':$1'), Object.keys(ops).map((m) => m.toUpperCase()).sort()]),
+    );
+    expect(Object.keys(ROUTE_METHODS).sort()).toEqual([...Object.keys(documented), '/openapi.json'].sort());
+    for (const [path, methods] of Object.entries(documented)) expect([...ROUTE_METHODS[path]].sort()).toEqual(methods);
   });
 
   it('the served methods and unknown paths are unchanged', async () => {
