@@ -29,7 +29,7 @@ async function main(): Promise<void> {
   console.error(`starting the stack (${eta()})`);
   const stack = await startTenantStack({ basePort: 18510, gpuTimeoutMs: GPU_TIMEOUT_MS });
   try {
-    const heavyImage = await largeImage(4000, 3000, 5); // 12 MP
+    const heavyImage = await largeImage(4000, 3000, 5, 'jpeg'); // 12 MP
     console.error(`phase 1/2: light key alone, c=${CONCURRENCY / 2}, ${SECONDS} s (${eta()})`);
     const alone = await runLoad(stack.edge.origin, stack.keys.light, CONCURRENCY / 2, SECONDS * 1000, lightRequests());
     console.error(`phase 2/2: light c=${CONCURRENCY / 2} + heavy c=${CONCURRENCY / 2}, ${SECONDS} s (${eta()})`);

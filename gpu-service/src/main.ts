@@ -239,7 +239,19 @@ async function createStores(config: ServiceConfig, logger: Logger, metrics: Serv
     logger.warn('CRIS_S3_BUCKET is not set: results and images are not stored');
     return { store: { put: async () => true } };
   }
-  const [{ S3ResultStore, createS3Client }, { S3ImageStore }] = await Promise.all([import('./storage/result-store.js'), import('./storage/image-store.js')]);
+  const [{ S3ResultStore, createS3Client }, { S3ImageStore }, { WriteRetryQueue }] = await Promise.all([
+    import('./storage/result-store.js'),
+    import('./storage/image-store.js'),
+    import('./storage/write-retry.js'),
+  ]);
+  // Failed result writes retried for about 8.5 minutes (1 s doubling, 10 attempts), at most 1024 waiting.
+  const retry = new WriteRetryQueue({
+    maxEntries: 1024,
+    maxAttempts: 10,
+    baseDelayMs: 1000,
+    onDrop: () => metrics.s3RetryDrops.inc(),
+    onDepth: (depth) => metrics.s3RetryDepth.set(depth),
+  });
   const options = {
     client: createS3Client(config.s3),
     bucket: config.s3.bucket,
@@ -247,7 +259,7 @@ async function createStores(config: ServiceConfig, logger: Logger, metrics: Serv
     logger,
     onFailure: () => metrics.s3WriteFailures.inc(),
   };
-  return { store: new S3ResultStore(options), images: new S3ImageStore(options) };
+  return { store: new S3ResultStore({ ...options, retry }), images: new S3ImageStore(options) };
 }
 
 function recordBatch(metrics: ServiceMetrics, stats: BatchStats): void {

@@ -48,20 +48,22 @@ export async function startTenantStack(options: { basePort: number; gpuTimeoutMs
   };
 }
 
-/** A noisy RGB PNG of width x height (a stand-in for a large photo: costly to decode and trace). */
-export async function largeImage(width: number, height: number, seed = 1): Promise<Buffer> {
+/** A noisy RGB image of width x height (a stand-in for a large photo: costly to decode and trace); JPEG keeps a 12 MP one under the body limit. */
+export async function largeImage(width: number, height: number, seed = 1, format: 'png' | 'jpeg' = 'png'): Promise<Buffer> {
   const small = Buffer.alloc(64 * 48 * 3);
   let state = seed;
   for (let i = 0; i < small.length; i++) {
     state = (state * 1103515245 + 12345) & 0x7fffffff;
     small[i] = state & 0xff;
   }
-  return sharp(small, { raw: { width: 64, height: 48, channels: 3 } }).resize(width, height, { kernel: 'cubic' }).png({ compressionLevel: 1 }).toBuffer();
+  const resized = sharp(small, { raw: { width: 64, height: 48, channels: 3 } }).resize(width, height, { kernel: 'cubic' });
+  return (format === 'jpeg' ? resized.jpeg({ quality: 85 }) : resized.png({ compressionLevel: 1 })).toBuffer();
 }
 
 export function form(image: Buffer, phrases: string[]): FormData {
   const body = new FormData();
-  body.append('image', new Blob([new Uint8Array(image)], { type: 'image/png' }), 'image.png');
+  const type = image[0] === 0xff ? 'image/jpeg' : 'image/png';
+  body.append('image', new Blob([new Uint8Array(image)], { type }), 'image');
   for (const phrase of phrases) body.append('text', phrase);
   return body;
 }

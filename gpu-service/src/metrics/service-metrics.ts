@@ -19,6 +19,8 @@ export interface ServiceMetrics {
   s3WriteFailures: Counter;
   requestSeconds: Histogram<'route'>;
   computations: Counter;
+  s3RetryDepth: Gauge;
+  s3RetryDrops: Counter;
   coalescedRequests: Counter;
 }
 
@@ -109,6 +111,16 @@ export function createServiceMetrics(registry: Registry = new Registry(), option
     s3WriteFailures: new Counter({
       name: 'cris_s3_write_failures_total',
       help: 'Result objects that could not be written to S3',
+      registers: [registry],
+    }),
+    s3RetryDepth: new Gauge({
+      name: 'cris_s3_retry_queue_depth',
+      help: 'Failed result writes waiting for their next attempt',
+      registers: [registry],
+    }),
+    s3RetryDrops: new Counter({
+      name: 'cris_s3_retry_drops_total',
+      help: 'Failed result writes given up (retry queue full, or out of attempts)',
       registers: [registry],
     }),
     computations: new Counter({

@@ -1,13 +1,18 @@
 /**
  * Where results go after inference: S3 (or any S3-compatible store) under the contract's
  * `resultObjectKey`, plus one PNG per phrase where PNG masks were asked for. A failed write
- * never fails the request: it is logged and counted, and `put` resolves false.
+ * never fails the request: it is logged and counted, `put` resolves false, and the whole write
+ * is retried from a bounded queue (write-retry.ts) when one is given. Each object is one
+ * PutObject with its Content-Length (S3 refuses a short body: no partial or 0-byte object); the
+ * JSON is written only after every PNG it names is, so a reader never sees a JSON result whose
+ * PNG is missing.
  */
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { SegmentResult } from '../../../contract/segment.js';
 import { resultObjectKey } from '../../../contract/segment.js';
 import type { S3Config } from '../config.js';
 import type { Logger } from '../server/logger.js';
+import type { WriteRetryQueue } from './write-retry.js';
 
 export interface ResultStore {
   /** Resolves true when every object was written. Never rejects. */
@@ -47,30 +52,41 @@ export interface S3StoreOptions {
   timeoutMs: number;
   logger: Logger;
   onFailure?(): void;
+  /** Failed writes are retried from it; without one they are only counted. */
+  retry?: WriteRetryQueue;
+}
+
+interface StoredObject {
+  key: string;
+  body: Uint8Array;
+  contentType: string;
 }
 
 export class S3ResultStore implements ResultStore {
   constructor(private readonly options: S3StoreOptions) {}
 
   async put(model: string, key: string, result: SegmentResult, pngs: Uint8Array[] = []): Promise<boolean> {
-    const objects: { key: string; body: Uint8Array | string; contentType: string }[] = [
-      { key: resultObjectKey(model, key), body: JSON.stringify(result), contentType: 'application/json' },
-      ...pngs.map((png, index) => ({ key: pngObjectKey(model, key, index), body: png, contentType: 'image/png' })),
-    ];
-    // PNGs first: the JSON result is what readers look for, so it lands last.
-    const [json, ...images] = objects;
-    const results = await Promise.all(images.map((object) => this.write(object)));
-    results.push(await this.write(json));
-    return results.every(Boolean);
+    const json: StoredObject = { key: resultObjectKey(model, key), body: new TextEncoder().encode(JSON.stringify(result)), contentType: 'application/json' };
+    const images = pngs.map((png, index): StoredObject => ({ key: pngObjectKey(model, key, index), body: png, contentType: 'image/png' }));
+    const written = await this.writeAll(json, images);
+    if (!written) this.options.retry?.enqueue(() => this.writeAll(json, images));
+    return written;
   }
 
-  private async write(object: { key: string; body: Uint8Array | string; contentType: string }): Promise<boolean> {
+  /** PNGs first; the JSON result (what readers look for) only once they are all written. */
+  private async writeAll(json: StoredObject, images: StoredObject[]): Promise<boolean> {
+    const results = await Promise.all(images.map((object) => this.write(object)));
+    return results.every(Boolean) && (await this.write(json));
+  }
+
+  private async write(object: StoredObject): Promise<boolean> {
     try {
       await this.options.client.send(
         new PutObjectCommand({
           Bucket: this.options.bucket,
           Key: object.key,
           Body: object.body,
+          ContentLength: object.body.byteLength,
           ContentType: object.contentType,
         }),
         { abortSignal: AbortSignal.timeout(this.options.timeoutMs) },

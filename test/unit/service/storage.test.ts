@@ -44,7 +44,7 @@ describe('S3ResultStore', () => {
     expect([...(await png.Body!.transformToByteArray())]).toEqual([137, 80, 78, 71]);
   });
 
-  it('never rejects when S3 is down: logs, counts and resolves false', async () => {
+  it('never rejects when S3 is down: logs, counts and resolves false; the JSON is not written without its PNG', async () => {
     let failures = 0;
     const warnings: string[] = [];
     const client = createS3Client({ ...s3.config, endpoint: 'http://127.0.0.1:18119', timeoutMs: 2000 });
@@ -55,7 +55,8 @@ describe('S3ResultStore', () => {
       logger: { ...silentLogger, warn: (message) => warnings.push(message) },
       onFailure: () => failures++,
     });
-    await expect(store.put('m@1', RESULT.id, RESULT, [new Uint8Array([1])])).resolves.toBe(false);
+    await expect(store.put('m@1', RESULT.id, RESULT, [new Uint8Array([1]), new Uint8Array([2])])).resolves.toBe(false);
+    // both PNGs failed, so the JSON (which names them) was not attempted
     expect(failures).toBe(2);
     expect(warnings).toEqual(['s3 write failed', 's3 write failed']);
   });
