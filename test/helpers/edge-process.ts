@@ -1,7 +1,7 @@
 /**
  * Starts the edge Worker under `wrangler dev` (workerd) on loopback, in its own process group,
  * and stops the whole group (wrangler leaves workerd running otherwise). Also seeds API keys into
- * the same local state (`--persist-to`) through the key CLI. Documented in /work/notes/edge-process.md.
+ * the same local state (`--persist-to`) through the key CLI.
  *
  *   const edge = await startEdge({ port: 18210, persistTo, vars: edgeVars({ gpuUrls: [service.url], s3: s3.config, hmacSecret }) });
  *   const { apiKey } = await seedApiKey({ persistTo, plan: 'bench' });

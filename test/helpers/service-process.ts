@@ -1,7 +1,7 @@
 /**
  * Starts the real GPU service (`node --import tsx gpu-service/src/main.ts`, its own process group) and a real
  * s3rver on loopback, and tears them down. Shared by the service, edge and DX integration tests
- * and by bench/service.ts. Documented in /work/notes/service-process.md.
+ * and by bench/service.ts.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
