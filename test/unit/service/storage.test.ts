@@ -7,6 +7,7 @@ import type { SegmentResult } from '../../../contract/segment.js';
 import { resultObjectKey } from '../../../contract/segment.js';
 import { silentLogger } from '../../../gpu-service/src/server/logger.js';
 import { S3ResultStore, createS3Client, pngObjectKey } from '../../../gpu-service/src/storage/result-store.js';
+import { WriteRetryQueue } from '../../../gpu-service/src/storage/write-retry.js';
 import { startS3rver, type S3rverHandle } from '../../helpers/service-process.js';
 
 const RESULT: SegmentResult = {
@@ -60,6 +61,34 @@ describe('S3ResultStore', () => {
     expect(failures).toBe(2);
     expect(warnings).toEqual(['s3 write failed', 's3 write failed']);
   });
+
+  it('a result computed while S3 is down lands, whole, once S3 is back (the retry queue)', async () => {
+    const outageDirectory = mkdtempSync(join(tmpdir(), 'cris-s3-outage-'));
+    const port = 18111;
+    let outage = await startS3rver({ port, directory: outageDirectory, bucket: 'results' });
+    try {
+      const { config } = outage;
+      await outage.close(); // S3 goes down before the write
+      const retry = new WriteRetryQueue({ maxEntries: 8, maxAttempts: 20, baseDelayMs: 100 });
+      const client = createS3Client({ ...config, timeoutMs: 1000 });
+      const store = new S3ResultStore({ client, bucket: 'results', timeoutMs: 1000, logger: silentLogger, retry });
+      await expect(store.put('m@1', RESULT.id, RESULT, [new Uint8Array([137, 80, 78, 71])])).resolves.toBe(false);
+      expect(retry.depth).toBe(1);
+      outage = await startS3rver({ port, directory: outageDirectory, bucket: 'results' }); // S3 is back
+      const deadline = Date.now() + 15_000;
+      while (retry.depth > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(retry.depth).toBe(0);
+      expect(retry.dropped).toBe(0);
+      const json = await client.send(new GetObjectCommand({ Bucket: 'results', Key: resultObjectKey('m@1', RESULT.id) }));
+      expect(JSON.parse(await json.Body!.transformToString())).toEqual(RESULT);
+      const png = await client.send(new GetObjectCommand({ Bucket: 'results', Key: pngObjectKey('m@1', RESULT.id, 0) }));
+      expect([...(await png.Body!.transformToByteArray())]).toEqual([137, 80, 78, 71]);
+      retry.close();
+    } finally {
+      await outage.close().catch(() => undefined);
+      rmSync(outageDirectory, { recursive: true, force: true });
+    }
+  }, 30_000);
 
   it('counts a missing bucket as a failed write', async () => {
     let failures = 0;
