@@ -65,8 +65,8 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ CRIS_HMAC_SECRET: SECRET, CRIS_PORT: 'eighty' })).toThrow(/CRIS_PORT/);
   });
 
-  it('puts imaging inside the inference workers on 2 cores or fewer, else cores - 1 imaging threads within 1..4', () => {
-    expect([1, 2, 3, 4, 5, 16].map(defaultImagingWorkers)).toEqual([0, 0, 2, 3, 4, 4]);
+  it('defaults to cores - 1 imaging threads within 1..4 (0, imaging inside the inference workers, only when asked)', () => {
+    expect([1, 2, 3, 4, 5, 16].map(defaultImagingWorkers)).toEqual([1, 1, 2, 3, 4, 4]);
     expect(loadConfig({ CRIS_HMAC_SECRET: SECRET }).imagingWorkers).toBe(defaultImagingWorkers(availableParallelism()));
     expect(loadConfig({ CRIS_HMAC_SECRET: SECRET, CRIS_IMAGING_WORKERS: '0' }).imagingWorkers).toBe(0);
     expect(loadConfig({ CRIS_HMAC_SECRET: SECRET, CRIS_IMAGING_WORKERS: '3' }).imagingWorkers).toBe(3);
