@@ -6,3 +6,4 @@ export * from './hmac.js';
 export * from './result-key.js';
 export * from './images.js';
 export * from './accept.js';
+export * from './base64.js';

@@ -7,22 +7,10 @@
 import { ApiError } from '../../../contract/errors.js';
 import type { KeyMeter, StoredResponse } from '../meter/key-meter.js';
 import { errorResponse } from './errors.js';
+import { base64ToBytes, bytesToBase64 } from '../../../contract/base64.js';
 
 const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
 const REPLAYED_HEADERS = ['content-type', 'x-cache', 'x-result-id', 'location', 'preference-applied', 'retry-after', 'etag'];
-
-function toBase64(bytes: Uint8Array): string {
-  let binary = '';
-  for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  return btoa(binary);
-}
-
-function fromBase64(text: string): Uint8Array {
-  const binary = atob(text);
-  const bytes = new Uint8Array(binary.length);
-  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
-  return bytes;
-}
 
 async function store(response: Response): Promise<{ stored: StoredResponse; response: Response }> {
   const body = new Uint8Array(await response.arrayBuffer());
@@ -32,13 +20,13 @@ async function store(response: Response): Promise<{ stored: StoredResponse; resp
     if (value !== null) headers[name] = value;
   }
   return {
-    stored: { status: response.status, headers, body: toBase64(body) },
+    stored: { status: response.status, headers, body: bytesToBase64(body) },
     response: new Response(body, { status: response.status, headers: response.headers }),
   };
 }
 
 function replay(stored: StoredResponse): Response {
-  return new Response(fromBase64(stored.body), {
+  return new Response(base64ToBytes(stored.body), {
     status: stored.status,
     headers: { ...stored.headers, 'idempotent-replayed': 'true' },
   });

@@ -10,6 +10,7 @@
 import type { Context } from 'hono';
 import { wrapTime } from 'hono/timing';
 import { acceptsPng } from '../../../contract/accept.js';
+import { base64ToBytes } from '../../../contract/base64.js';
 import { ApiError } from '../../../contract/errors.js';
 import { sha256Hex } from '../../../contract/hmac.js';
 import { tenantResultKey } from '../../../contract/result-key.js';
@@ -32,20 +33,13 @@ export function prefersAsync(prefer: string | undefined): boolean {
   return /(^|[,\s])respond-async\s*(,|;|$)/i.test(prefer ?? '');
 }
 
-function decodeBase64(text: string): Uint8Array {
-  const binary = atob(text);
-  const bytes = new Uint8Array(binary.length);
-  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
-  return bytes;
-}
-
 function render(stored: SegmentResult, cached: boolean, wantsPng: boolean, startedMs: number, imageId: string): Response {
   const result = { ...stored, image_id: imageId }; // results stored before image_id existed lack it
   const headers: Record<string, string> = { 'x-cache': cached ? 'HIT' : 'MISS', 'x-result-id': result.id };
   if (wantsPng) {
     const mask = result.results[0]?.mask;
     if (!mask || mask.format !== 'png') throw new ApiError('upstream_error', 'The GPU tier did not return a PNG mask.');
-    return new Response(decodeBase64(mask.data), { headers: { ...headers, 'content-type': 'image/png' } });
+    return new Response(base64ToBytes(mask.data), { headers: { ...headers, 'content-type': 'image/png' } });
   }
   const timing = cached ? { total_ms: Date.now() - startedMs } : result.timing;
   return new Response(JSON.stringify({ ...result, cached, timing }), {
