@@ -7,3 +7,4 @@ export * from './result-key.js';
 export * from './images.js';
 export * from './accept.js';
 export * from './base64.js';
+export * from './reports.js';

@@ -4,8 +4,7 @@
  *   const cris = createClient({ endpoint: 'https://api.example.com', apiKey });
  *   const result = await cris.segment({ image, text: 'the red circle', format: 'rle' });
  */
-import type { MaskFormat, SegmentResult } from '../contract/segment.js';
-import type { Size } from '../contract/images.js';
+import type { MaskFormat, ModelsList, SegmentResult, Size, UsageReport } from './wire.js';
 import { CrisError, errorFromResponse } from './errors.js';
 import { prepareUpload, SHRINK_QUALITY, shrinkSide, type ShrinkMode, type ShrinkSettings } from './shrink.js';
 import { retryDelayMs, retryPolicy, sleep, type RetryOptions } from './retry.js';
@@ -59,31 +58,12 @@ export interface ClientOptions {
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
 }
 
-/** `GET /v1/usage`: the calling key's per-day totals and this month's quota (no contract schema; the edge's shape). */
-export interface UsageReport {
-  key_id: string;
-  plan: string;
-  /** Days covered, YYYY-MM-DD (UTC). */
-  from: string;
-  to: string;
-  days: Array<{ day: string; requests: number; billable: number; cached: number }>;
-  totals: { requests: number; billable: number; cached: number };
-  /** Reads (`getResult`, `usage`) in the period, this one included: rate-limited, no quota. */
-  reads: number;
-  quota: { month: string; limit: number; used: number; reserved: number; remaining: number };
-}
-/** `GET /v1/models`: the models this endpoint serves. */
-export interface ModelsReport {
-  /** input_size: the network's input side (photos are shrunk to a little above it). */
-  data: Array<{ id: string; version: string; ref: string; default: boolean; input_size?: number }>;
-}
-
 export interface CrisClient {
   segment(params: SegmentParams): Promise<SegmentResult>;
   getResult(id: string, init?: { signal?: AbortSignal }): Promise<SegmentResult>;
   /** Usage between two UTC days (YYYY-MM-DD, default this month). */
   usage(init?: { from?: string; to?: string; signal?: AbortSignal }): Promise<UsageReport>;
-  models(init?: { signal?: AbortSignal }): Promise<ModelsReport>;
+  models(init?: { signal?: AbortSignal }): Promise<ModelsList>;
 }
 
 /** The MIME type of encoded image bytes, from their first bytes. */
@@ -152,7 +132,7 @@ export function createClient(options: ClientOptions): CrisClient {
   let shrinkSettings: Promise<ShrinkSettings> | undefined;
   /** Asked once per client: the default model's input size from GET /v1/models. */
   const settings = (): Promise<ShrinkSettings> => {
-    shrinkSettings ??= call<ModelsReport>('/v1/models', () => ({ method: 'GET' })).then((report) => ({
+    shrinkSettings ??= call<ModelsList>('/v1/models', () => ({ method: 'GET' })).then((report) => ({
       maxSide: shrinkSide((report.data.find((model) => model.default) ?? report.data[0])?.input_size),
       type: options.shrinkEncoding?.type ?? 'image/jpeg',
       quality: options.shrinkEncoding?.quality ?? SHRINK_QUALITY,
@@ -194,7 +174,7 @@ export function createClient(options: ClientOptions): CrisClient {
       return call<UsageReport>(path, () => ({ method: 'GET' }), init?.signal);
     },
     models(init) {
-      return call<ModelsReport>('/v1/models', () => ({ method: 'GET' }), init?.signal);
+      return call<ModelsList>('/v1/models', () => ({ method: 'GET' }), init?.signal);
     },
   };
 }

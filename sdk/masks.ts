@@ -2,7 +2,7 @@
  * Mask decoders: every mask format the API returns, to one bitmap type. Pure functions over
  * typed arrays (PNG decoding needs DecompressionStream: browsers, Node 18+, not Hermes).
  */
-import type { Mask } from '../contract/segment.js';
+import type { Mask } from './wire.js';
 
 /** A binary mask: [height * width] 0/1, row-major. */
 export interface Bitmap {

@@ -9,7 +9,7 @@
  *   Node          sharp, an optional peer dependency (imported only when a photo is shrunk)
  *   React Native  the app resizes (expo-image-manipulator, see the README) and passes `originalSize`
  */
-import type { Size } from '../contract/images.js';
+import type { Size } from './wire.js';
 
 /** `'auto'` (default): shrink where this platform can; `true`: shrink or throw; `false`: send as is. */
 export type ShrinkMode = boolean | 'auto';

@@ -10,6 +10,7 @@ import { secureHeaders } from 'hono/secure-headers';
 import { timing } from 'hono/timing';
 import { ApiError } from '../../contract/errors.js';
 import { LIMITS } from '../../contract/limits.js';
+import type { ModelsList } from '../../contract/reports.js';
 import type { SegmentResult } from '../../contract/segment.js';
 import { bearerAuth } from './auth/bearer.js';
 import { KeyLookupCache } from './auth/key-cache.js';
@@ -106,9 +107,10 @@ export function createApp(): OpenAPIHono<AppEnv> {
   });
   app.get('/v1/models', (c) => {
     const { model: ref, modelInputSize } = c.get('config');
-    const [id, version] = ref.split('@');
+    const [id = ref, version = ''] = ref.split('@');
     // input_size: the network's input side; clients shrink photos to a little above it.
-    return c.json({ data: [{ id, version, ref, default: true, ...(modelInputSize ? { input_size: modelInputSize } : {}) }] });
+    const models: ModelsList = { data: [{ id, version, ref, default: true, ...(modelInputSize ? { input_size: modelInputSize } : {}) }] };
+    return c.json(models);
   });
 
   const limitBody = bodyLimit({

@@ -6,6 +6,7 @@
 import { z, type OpenAPIHono } from '@hono/zod-openapi';
 import { ErrorBodySchema } from '../../../contract/errors.js';
 import { LIMITS } from '../../../contract/limits.js';
+import { ModelsListSchema, PendingResultSchema, UsageReportSchema } from '../../../contract/reports.js';
 import { MaskFormatSchema, SegmentResultSchema } from '../../../contract/segment.js';
 import type { AppEnv } from '../env.js';
 
@@ -42,25 +43,6 @@ const SegmentMultipartBody = z.object({
   format: MaskFormatSchema.optional(),
   threshold: z.number().optional(),
   presence_threshold: z.number().optional().openapi({ description: PRESENCE_THRESHOLD }),
-});
-
-const Pending = z.object({ id: z.string(), status: z.literal('pending'), result_url: z.string() });
-
-const DayUsage = z.object({ date: z.string(), requests: z.number().int(), billable: z.number().int(), cached: z.number().int() });
-const Usage = z.object({
-  key_id: z.string(),
-  plan: z.string(),
-  from: z.string(),
-  to: z.string(),
-  days: z.array(DayUsage),
-  totals: z.object({ requests: z.number().int(), billable: z.number().int(), cached: z.number().int() }),
-  /** `GET /v1/results/{id}` and `GET /v1/usage` calls in [from, to], this one included (rate-limited, no quota). */
-  reads: z.number().int(),
-  quota: z.object({ month: z.string(), limit: z.number().int(), used: z.number().int(), reserved: z.number().int(), remaining: z.number().int() }),
-});
-
-const Models = z.object({
-  data: z.array(z.object({ id: z.string(), version: z.string(), ref: z.string(), default: z.boolean(), input_size: z.number().int().optional() })),
 });
 
 const Health = z.object({
@@ -105,7 +87,7 @@ export function registerOpenApi(app: OpenAPIHono<AppEnv>): void {
           'The masks. Header `X-Cache: HIT|MISS`. A phrase with `found: false` has an empty mask (no polygons, an all-zero RLE or PNG), `area` 0, `bbox` zeros and `score` 0; it is billed like any other.',
         content: { 'application/json': { schema: SegmentResultSchema }, 'image/png': { schema: z.string().openapi({ format: 'binary' }) } },
       },
-      202: { description: 'Accepted (Prefer: respond-async); poll `result_url`.', content: { 'application/json': { schema: Pending } } },
+      202: { description: 'Accepted (Prefer: respond-async); poll `result_url`.', content: { 'application/json': { schema: PendingResultSchema } } },
       ...errors(400, 401, 403, 404, 409, 413, 415, 422, 429, 502, 503, 504),
     },
   });
@@ -127,13 +109,13 @@ export function registerOpenApi(app: OpenAPIHono<AppEnv>): void {
     summary: "The caller's usage per day and this month's quota",
     security: secured,
     request: { query: z.object({ from: z.string().optional(), to: z.string().optional() }) },
-    responses: { 200: { description: 'Usage', content: { 'application/json': { schema: Usage } } }, ...errors(401, 403, 422) },
+    responses: { 200: { description: 'Usage', content: { 'application/json': { schema: UsageReportSchema } } }, ...errors(401, 403, 422) },
   });
   registry.registerPath({
     method: 'get',
     path: '/v1/models',
     summary: 'Models served',
-    responses: { 200: { description: 'Models', content: { 'application/json': { schema: Models } } } },
+    responses: { 200: { description: 'Models', content: { 'application/json': { schema: ModelsListSchema } } } },
   });
   registry.registerPath({
     method: 'get',

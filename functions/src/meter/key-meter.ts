@@ -7,6 +7,7 @@
  * overshoot it.
  */
 import { DurableObject } from 'cloudflare:workers';
+import type { UsageDay } from '../../../contract/reports.js';
 import type { KeyLimits } from '../auth/key-record.js';
 import type { Bindings } from '../env.js';
 import { monthOf, secondsToNextMonth, utcDay } from './calendar.js';
@@ -24,12 +25,6 @@ export interface Settlement {
   cached: number;
 }
 
-export interface DayUsage {
-  date: string;
-  requests: number;
-  billable: number;
-  cached: number;
-}
 
 export type IdempotencyBegin =
   | { state: 'new' }
@@ -168,9 +163,9 @@ export class KeyMeter extends DurableObject<Bindings> {
   }
 
   /** Per-day totals, oldest first, for days in [from, to] (YYYY-MM-DD, inclusive), after booking `carriedHits`. */
-  usage(from: string, to: string, carriedHits: HitCount[] = []): DayUsage[] {
+  usage(from: string, to: string, carriedHits: HitCount[] = []): UsageDay[] {
     this.bookHits(carriedHits);
-    const days = new Map<string, DayUsage>();
+    const days = new Map<string, UsageDay>();
     const rows = this.ctx.storage.sql
       .exec<{ day: string; requests: number; billable: number; cached: number }>(
         'SELECT day, requests, billable, cached FROM usage WHERE day >= ? AND day <= ?', from, to)

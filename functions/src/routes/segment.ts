@@ -14,6 +14,7 @@ import { base64ToBytes } from '../../../contract/base64.js';
 import { ApiError } from '../../../contract/errors.js';
 import { sha256Hex } from '../../../contract/hmac.js';
 import { tenantResultKey } from '../../../contract/result-key.js';
+import type { PendingResult } from '../../../contract/reports.js';
 import type { SegmentResult } from '../../../contract/segment.js';
 import { imageObjectKey } from '../../../contract/images.js';
 import type { KeyRecord } from '../auth/key-record.js';
@@ -154,7 +155,8 @@ async function answer(c: Context<AppEnv>, meter: MeterStub, gpu: GpuClientOption
       ),
     );
     const url = store.resultUrl(id);
-    return new Response(JSON.stringify({ id, status: 'pending', result_url: url }), {
+    const pending: PendingResult = { id, status: 'pending', result_url: url };
+    return new Response(JSON.stringify(pending), {
       status: 202,
       headers: { 'content-type': 'application/json; charset=utf-8', location: url, 'preference-applied': 'respond-async', 'retry-after': '1', 'x-result-id': id },
     });

@@ -5,6 +5,7 @@
  */
 import type { Context } from 'hono';
 import { ApiError } from '../../../contract/errors.js';
+import type { UsageReport } from '../../../contract/reports.js';
 import type { AppEnv } from '../env.js';
 import { isCalendarDay, monthStart, utcDay } from '../meter/calendar.js';
 import { admitRead } from '../meter/read-token.js';
@@ -27,7 +28,7 @@ export async function usageHandler(c: Context<AppEnv>): Promise<Response> {
     (sum, day) => ({ requests: sum.requests + day.requests, billable: sum.billable + day.billable, cached: sum.cached + day.cached }),
     { requests: 0, billable: 0, cached: 0 },
   );
-  return c.json({
+  const report: UsageReport = {
     key_id: apiKey.keyId,
     plan: apiKey.plan,
     from,
@@ -42,5 +43,6 @@ export async function usageHandler(c: Context<AppEnv>): Promise<Response> {
       reserved: month.reserved,
       remaining: Math.max(0, apiKey.limits.monthlyQuota - month.billable - month.reserved),
     },
-  });
+  };
+  return c.json(report);
 }
