@@ -36,7 +36,11 @@ export const ForwardOptionsSchema = SegmentOptionsSchema.extend({
 });
 export type ForwardOptions = z.infer<typeof ForwardOptionsSchema>;
 
-/** GeoJSON MultiPolygon coordinates in pixels (x right, y down): polygons -> rings -> [x, y]. */
+/**
+ * GeoJSON MultiPolygon coordinates in pixels (x right, y down; pixel (x, y) covers [x, x+1] x
+ * [y, y+1]): polygons -> rings -> [x, y]. Exactly the mask's pixel centres are inside (even-odd);
+ * rings closed, exteriors counter-clockwise and holes clockwise in the y-up reading (RFC 7946).
+ */
 export const PolygonMaskSchema = z.object({
   format: z.literal('polygon'),
   coordinates: z.array(z.array(z.array(z.tuple([z.number(), z.number()])))),

@@ -1,16 +1,23 @@
 /**
- * Mask -> GeoJSON MultiPolygon coordinates (pixels, x right, y down) with d3-contour's marching
- * squares at level 0.5 (holes kept as inner rings), each ring simplified by Douglas-Peucker.
+ * Mask -> GeoJSON MultiPolygon coordinates in image pixels (x right, y down; pixel (x, y) covers
+ * [x, x+1] x [y, y+1]). Outlines are traced exactly (polygon-trace.ts: through pixel-edge
+ * midpoints, one polygon per 4-connected part, holes as inner rings, RFC 7946 winding in the y-up
+ * reading of the numbers), then each ring is simplified by Douglas-Peucker with a tolerance below
+ * the closest a pixel centre comes to a traced outline, so the simplified polygons still hold
+ * exactly the mask's pixel centres: rasterised by pixel centre (even-odd), they give the mask
+ * back pixel for pixel, and no part of the mask is ever dropped, however thin.
  */
-import { contours } from 'd3-contour';
+import { tracePolygons, type Ring } from './polygon-trace.js';
 
-export type Ring = Array<[number, number]>;
+export type { Ring } from './polygon-trace.js';
 export type MultiPolygonCoordinates = Ring[][];
 
-/** Default simplification tolerance in pixels. */
-export const POLYGON_TOLERANCE = 0.5;
-/** Masks whose bounding box has more pixels than this are traced on a block-averaged grid. */
-export const MAX_CONTOUR_CELLS = 2_000_000;
+/**
+ * Douglas-Peucker tolerance in pixels. A pixel centre is at least 1/(2*sqrt(2)) = 0.3536 px from a
+ * traced outline (at a cut corner): with a smaller tolerance no simplified edge can cross a centre,
+ * and two outlines (at least 0.707 px apart) cannot cross each other.
+ */
+export const POLYGON_TOLERANCE = 0.35;
 
 export function maskToPolygons(
   mask: Uint8Array,
@@ -18,7 +25,7 @@ export function maskToPolygons(
   height: number,
   tolerance: number = POLYGON_TOLERANCE,
 ): MultiPolygonCoordinates {
-  // Contours are traced on the mask's bounding box only (phone photos: 12 MP masks).
+  // Outlines are traced on the mask's bounding box only (phone photos: 12 MP masks).
   let minX = width;
   let minY = height;
   let maxX = -1;
@@ -35,39 +42,8 @@ export function maskToPolygons(
     }
   }
   if (maxX < 0) return [];
-  const cropW = maxX - minX + 1;
-  const cropH = maxY - minY + 1;
-  // Very large masks are traced on a k x k box-averaged grid (level 0.5 interpolated between the
-  // block means), so the tracing cost stays near MAX_CONTOUR_CELLS; the outline then follows the
-  // mask to well under k pixels and the simplification tolerance grows to k/2 pixels.
-  const k = cropW * cropH > MAX_CONTOUR_CELLS ? Math.ceil(Math.sqrt((cropW * cropH) / (MAX_CONTOUR_CELLS / 2))) : 1;
-  const gridW = Math.ceil(cropW / k);
-  const gridH = Math.ceil(cropH / k);
-  const grid = new Float32Array(gridW * gridH); // [gridH, gridW] share of mask pixels per block
-  for (let y = 0; y < cropH; y++) {
-    const row = (y + minY) * width + minX;
-    const gridRow = Math.floor(y / k) * gridW;
-    for (let x = 0; x < cropW; x++) if (mask[row + x]) grid[gridRow + Math.floor(x / k)] += 1;
-  }
-  if (k > 1) {
-    for (let gy = 0; gy < gridH; gy++) {
-      const bh = Math.min(k, cropH - gy * k);
-      for (let gx = 0; gx < gridW; gx++) grid[gy * gridW + gx] /= bh * Math.min(k, cropW - gx * k);
-    }
-  }
-  // On 0/1 values (k = 1), level 0.5 lies at edge midpoints: smoothing would not move any point.
-  const [level] = contours().size([gridW, gridH]).thresholds([0.5]).smooth(k > 1)(grid as unknown as number[]);
-  const toImage = (ring: Ring): Ring =>
-    ring.map(([x, y]) => [Math.min(x * k, cropW) + minX, Math.min(y * k, cropH) + minY]);
-  const ringTolerance = Math.max(tolerance, k / 2);
-  const polygons: MultiPolygonCoordinates = [];
-  for (const [outer, ...holes] of level.coordinates as unknown as Ring[][]) {
-    const exterior = simplifyRing(toImage(outer), ringTolerance);
-    if (exterior.length < 4) continue; // collapsed to a line: nothing left to draw
-    const inner = holes.map((ring) => simplifyRing(toImage(ring), ringTolerance)).filter((ring) => ring.length >= 4);
-    polygons.push([exterior, ...inner]);
-  }
-  return polygons;
+  const traced = tracePolygons(mask, width, minX, minY, maxX - minX + 1, maxY - minY + 1);
+  return traced.map((rings) => rings.map((ring) => simplifyRing(ring, tolerance)));
 }
 
 /** Shoelace area of a ring (absolute). */
