@@ -10,6 +10,7 @@ import type { ServiceMetrics } from './metrics/service-metrics.js';
 import { createLogger, type Logger } from './server/logger.js';
 import type { ResultStore } from './storage/result-store.js';
 import type { ImageStore } from './storage/image-store.js';
+import type { ImagingQueue } from './batcher/imaging-queue.js';
 import { WorkerPool, type InferenceBackend } from './worker/pool.js';
 import type { BatchItemInput, BatchJob, BatchStats } from './worker/protocol.js';
 
@@ -18,7 +19,7 @@ import type { BatchItemInput, BatchJob, BatchStats } from './worker/protocol.js'
  * onnxruntime sessions, then warm-up) overlaps the main thread's module loading.
  */
 async function loadServingModules() {
-  const [nodeServer, promClient, batcher, scheduler, bundle, imaging, metrics, app, pipeline, state, tokenizer, budget, coalescer] = await Promise.all([
+  const [nodeServer, promClient, batcher, scheduler, bundle, imaging, metrics, app, pipeline, state, tokenizer, budget, coalescer, imagingQueue] = await Promise.all([
     import('@hono/node-server'),
     import('prom-client'),
     import('./batcher/dynamic-batcher.js'),
@@ -32,6 +33,7 @@ async function loadServingModules() {
     import('./tokenizer/index.js'),
     import('./admission/cost-budget.js'),
     import('./server/coalescer.js'),
+    import('./batcher/imaging-queue.js'),
   ]);
   return {
     serve: nodeServer.serve,
@@ -48,6 +50,7 @@ async function loadServingModules() {
     loadTokenizer: tokenizer.loadTokenizer,
     CostBudget: budget.CostBudget,
     Coalescer: coalescer.Coalescer,
+    ImagingQueue: imagingQueue.ImagingQueue,
   };
 }
 
@@ -90,6 +93,7 @@ async function main(): Promise<void> {
     loadTokenizer,
     CostBudget,
     Coalescer,
+    ImagingQueue,
   } = await loadServingModules();
   const bundle = await readBundle(config.bundleDir).catch((error: unknown) => fail(logger, 'bundle refused', error));
   const model = modelName(bundle.manifest);
@@ -109,12 +113,15 @@ async function main(): Promise<void> {
   let scheduler: InstanceType<typeof BatchScheduler> | undefined;
   const metrics = createServiceMetrics(registry, {
     queueDepth: () => batcher.depth,
+    imagingQueueDepth: () => imaging?.depth ?? 0,
     batchesInFlight: () => scheduler?.inFlight ?? 0,
     provider: () => backend?.provider,
     processMetrics: true,
   });
   let backend: InferenceBackend | undefined;
   let imagingPool: WorkerPool | undefined;
+  /** Prepare and post-process jobs in fair order across tenants (split imaging threads only). */
+  let imaging: ImagingQueue | undefined;
   const state = new ServiceState({
     queueDepth: () => batcher.depth,
     backendFailure: () => backend?.failure ?? imagingPool?.failure,
@@ -125,11 +132,11 @@ async function main(): Promise<void> {
     model,
     defaultThreshold: bundle.manifest.output.threshold,
     defaultPresenceThreshold: bundle.manifest.presence_threshold,
-    prepareImage: (bytes, originalSize) => imagingPool!.prepare(bytes, originalSize),
+    prepareImage: (bytes, originalSize, job) => imaging!.prepare(bytes, originalSize, job),
     fused,
     tokenize: (texts) => tokenizer.tokenize(texts, wordLen),
     submit: (item, rows, signal, tenant) => batcher.append(item, rows, signal, tenant),
-    postprocess: (input) => imagingPool!.postprocess(input),
+    postprocess: (input, job) => imaging!.postprocess(input, job),
     store,
     images,
   });
@@ -148,6 +155,7 @@ async function main(): Promise<void> {
   const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host });
 
   [backend, imagingPool] = await workersStarting.catch((error: unknown) => fail(logger, 'worker threads failed to start', error));
+  imaging = new ImagingQueue(imagingPool, { concurrency: imagingPool.concurrency, onDrop: () => metrics.droppedRequests.inc() });
   logger.debug('workers ready', { ms: since() });
   logger.info('inference backend', {
     provider: backend.provider,

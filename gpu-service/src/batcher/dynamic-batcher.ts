@@ -166,7 +166,8 @@ export class DynamicBatcher<P, R> {
   }
 }
 
-function abortError(signal: AbortSignal): unknown {
+/** Why a queued request whose signal fired is refused: the signal's ApiError (timeout), else the client left. */
+export function abortError(signal: AbortSignal): unknown {
   const reason: unknown = signal.reason;
   if (reason instanceof ApiError) return reason;
   return new ApiError('bad_request', 'the client closed the request before it ran');

@@ -21,6 +21,13 @@ export class TenantQueues<T extends FairItem> {
     if (quantum < 1) throw new RangeError('TenantQueues: quantum must be >= 1');
   }
 
+  /** Items queued, all tenants together. */
+  get size(): number {
+    let size = 0;
+    for (const queue of this.queues.values()) size += queue.length;
+    return size;
+  }
+
   push(item: T): void {
     const queue = this.queues.get(item.tenant);
     if (queue) {

@@ -9,6 +9,7 @@ export interface ServiceMetrics {
   requests: Counter<'route' | 'status'>;
   errors: Counter<'code'>;
   queueDepth: Gauge;
+  imagingQueueDepth: Gauge;
   batchesInFlight: Gauge;
   executionProvider: Gauge<'provider'>;
   droppedRequests: Counter;
@@ -27,6 +28,8 @@ export interface ServiceMetrics {
 export interface MetricsOptions {
   /** Read at scrape time. */
   queueDepth?: () => number;
+  /** Imaging jobs (prepare, post-process) waiting for an imaging thread. */
+  imagingQueueDepth?: () => number;
   batchesInFlight?: () => number;
   /** The onnxruntime execution provider in use (undefined until the workers are ready). */
   provider?: () => string | undefined;
@@ -37,6 +40,7 @@ export interface MetricsOptions {
 export function createServiceMetrics(registry: Registry = new Registry(), options: MetricsOptions = {}): ServiceMetrics {
   if (options.processMetrics) collectDefaultMetrics({ register: registry, prefix: 'cris_' });
   const depthSource = options.queueDepth;
+  const imagingDepthSource = options.imagingQueueDepth;
   const inFlightSource = options.batchesInFlight;
   const providerSource = options.provider;
   return {
@@ -59,6 +63,14 @@ export function createServiceMetrics(registry: Registry = new Registry(), option
       registers: [registry],
       collect() {
         if (depthSource) this.set(depthSource());
+      },
+    }),
+    imagingQueueDepth: new Gauge({
+      name: 'cris_imaging_queue_depth',
+      help: 'Imaging jobs (decode + letterbox, logits -> masks) waiting for an imaging thread',
+      registers: [registry],
+      collect() {
+        if (imagingDepthSource) this.set(imagingDepthSource());
       },
     }),
     batchesInFlight: new Gauge({

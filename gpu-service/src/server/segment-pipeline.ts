@@ -3,14 +3,17 @@
  * prepare image (decode + letterbox) -> tokens -> batcher (an inference worker runs encoder +
  * head) -> a post-processing worker (logits -> masks) -> SegmentResult -> S3 (never fails the
  * request). Fused (few cores): tokens -> batcher -> one worker prepares, infers and makes the
- * masks of the whole batch. The request's deadline is checked before and between stages (the
- * batcher drops it while queued, the inference worker before decoding, the encoder and the head):
+ * masks of the whole batch. The imaging jobs (prepare, post-process) carry the request's tenant
+ * and signal: the imaging queue runs them in fair order across tenants. The request's deadline
+ * is checked before and between stages (the imaging queue and the batcher drop it while queued,
+ * the inference worker before decoding, the encoder and the head):
  * a request past it is answered 504 and its result is never stored.
  */
 import { createHash } from 'node:crypto';
 import { ApiError } from '../../../contract/errors.js';
 import type { Size } from '../../../contract/images.js';
 import type { MaskFormat, PhraseResult, SegmentResult } from '../../../contract/segment.js';
+import type { ImagingJob } from '../batcher/imaging-queue.js';
 import type { ScheduledResult } from '../batcher/scheduler.js';
 import type { LetterboxTransform, PreparedImage } from '../engine/types.js';
 import { imageFailure } from '../imaging/image-failure.js';
@@ -26,8 +29,11 @@ export interface SegmentPipelineDeps {
   defaultThreshold: number;
   /** The bundle's presence_threshold; absent for a bundle without a presence output. */
   defaultPresenceThreshold?: number;
-  /** originalSize: the photo the upload was shrunk from (masks at its size). */
-  prepareImage(bytes: Uint8Array, originalSize?: Size): Promise<PreparedImage>;
+  /**
+   * originalSize: the photo the upload was shrunk from (masks at its size); job: whose it is and
+   * its deadline (the imaging queue's fair order, dropped once the deadline passed).
+   */
+  prepareImage(bytes: Uint8Array, originalSize?: Size, job?: ImagingJob): Promise<PreparedImage>;
   /**
    * The inference workers prepare the images and post-process too (BatchItemInput.raw): one
    * thread hop per batch; prepareImage and postprocess are then not used.
@@ -37,8 +43,8 @@ export interface SegmentPipelineDeps {
   tokenize(texts: readonly string[]): BigInt64Array;
   /** The batcher's append. */
   submit(item: BatchItemInput, rows: number, signal?: AbortSignal, tenant?: string): Promise<ScheduledResult>;
-  /** A post-processing pool's postprocess. */
-  postprocess(input: PostprocessInput): Promise<PostprocessOutput>;
+  /** A post-processing pool's postprocess (through the imaging queue, like prepareImage). */
+  postprocess(input: PostprocessInput, job?: ImagingJob): Promise<PostprocessOutput>;
   store: ResultStore;
   /** Where uploads are kept for `image_id` when the edge asks (storeImage). */
   images?: ImageStore;
@@ -139,7 +145,7 @@ async function runSplit(deps: SegmentPipelineDeps, request: SegmentRequest, para
   const start = now();
   let prepared: PreparedImage;
   try {
-    prepared = await deps.prepareImage(request.image, request.options.original_size);
+    prepared = await deps.prepareImage(request.image, request.options.original_size, job);
   } catch (error) {
     throw imageFailure(error);
   }
@@ -148,7 +154,7 @@ async function runSplit(deps: SegmentPipelineDeps, request: SegmentRequest, para
   const phraseCount = request.phrases.length;
   const item: BatchItemInput = { tensor: prepared.tensor, sha256: prepared.sha256, tokens: deps.tokenize(request.phrases), phraseCount, deadlineMs: job.deadlineMs };
   const scheduled = await inferred(deps, item, job);
-  const output = await deps.postprocess({ ...params, logits: scheduled.item.logits, presence: scheduled.item.presence, phraseCount, transform: prepared.transform });
+  const output = await deps.postprocess({ ...params, logits: scheduled.item.logits, presence: scheduled.item.presence, phraseCount, transform: prepared.transform }, job);
   return { scheduled, transform: prepared.transform, preprocessMs, output };
 }
 
