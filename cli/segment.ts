@@ -1,5 +1,4 @@
-/** `cris segment`: one image, one or more phrases, through the API or the in-process engine. */
-import { createHash } from 'node:crypto';
+/** `cris segment`: one image, one or more phrases, through the API or the in-process pipeline. */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,27 +26,16 @@ export const DEFAULT_BUNDLE = join(ROOT, 'models', 'cris-shapes-s');
 
 async function segmentLocally(image: Uint8Array, options: SegmentCommandOptions): Promise<SegmentResult> {
   // Loaded on demand: the API mode needs neither onnxruntime nor the bundle.
-  const { createEngine } = await import('../gpu-service/src/engine/engine.js');
-  const engine = await createEngine({ bundleDir: options.bundle ?? DEFAULT_BUNDLE, provider: 'cpu' });
+  const { createLocalPipeline } = await import('../gpu-service/src/pipeline/local.js');
+  const pipeline = await createLocalPipeline({ bundleDir: options.bundle ?? DEFAULT_BUNDLE, provider: 'cpu' });
   try {
-    const started = performance.now();
-    const answer = await engine.segment(image, options.phrases, {
+    return await pipeline.segment(image, options.phrases, {
       format: options.format,
       threshold: options.threshold,
       presence_threshold: options.presenceThreshold,
     });
-    return {
-      id: 'local',
-      image_id: createHash('sha256').update(image).digest('hex'),
-      model: engine.model,
-      width: answer.width,
-      height: answer.height,
-      results: answer.results,
-      cached: false,
-      timing: { ...answer.timing, total_ms: performance.now() - started },
-    };
   } finally {
-    await engine.close();
+    await pipeline.close();
   }
 }
 

@@ -13,7 +13,7 @@ import { writeFileSync, readFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { readBundle } from '../../gpu-service/src/bundle/index.js';
-import { EXECUTION_PROVIDERS, type ExecutionProvider } from '../../gpu-service/src/engine/types.js';
+import { EXECUTION_PROVIDERS, type ExecutionProvider } from '../../gpu-service/src/core/types.js';
 import { createOnnxRunner } from '../../gpu-service/src/inference/onnx-runner.js';
 import { load, scene } from '../load.js';
 import { segmentInit } from '../../test/helpers/service-requests.js';

@@ -6,7 +6,8 @@
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { DEFAULT_COST_BUDGET } from './admission/cost-budget.js';
-import { PROVIDER_CHOICES, type ProviderChoice } from './engine/types.js';
+import type { S3Config } from './storage/result-store.js';
+import { PROVIDER_CHOICES, type ProviderChoice } from './core/types.js';
 
 const intFrom = (fallback: number, min = 0) => z.coerce.number().int().min(min).default(fallback);
 const bool = (fallback: boolean) =>
@@ -74,16 +75,6 @@ const EnvSchema = z.object({
   CRIS_SHUTDOWN_TIMEOUT_MS: intFrom(30_000, 0),
   CRIS_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
 });
-
-export interface S3Config {
-  endpoint?: string;
-  bucket: string;
-  region: string;
-  accessKeyId?: string;
-  secretAccessKey?: string;
-  forcePathStyle: boolean;
-  timeoutMs: number;
-}
 
 export interface ServiceConfig {
   host: string;

@@ -7,12 +7,13 @@ import type { ScheduledResult } from './batcher/scheduler.js';
 import type { Bundle } from './bundle/index.js';
 import { ConfigError, loadConfig, type ServiceConfig } from './config.js';
 import type { ServiceMetrics } from './metrics/service-metrics.js';
-import { createLogger, type Logger } from './server/logger.js';
+import { createLogger, type Logger } from './core/logger.js';
 import type { ResultStore } from './storage/result-store.js';
 import type { ImageStore } from './storage/image-store.js';
 import type { ImagingQueue } from './batcher/imaging-queue.js';
-import { WorkerPool, type InferenceBackend } from './worker/pool.js';
-import type { BatchItemInput, BatchJob, BatchStats } from './worker/protocol.js';
+import { WorkerPool } from './worker/pool.js';
+import type { InferenceBackend } from './core/backend.js';
+import type { BatchItemInput, BatchJob, BatchStats } from './core/jobs.js';
 
 /**
  * Everything else loads after the workers are spawned, so the workers' start (the long pole:
@@ -28,7 +29,7 @@ async function loadServingModules() {
     import('./imaging/affine.js'),
     import('./metrics/service-metrics.js'),
     import('./server/app.js'),
-    import('./server/segment-pipeline.js'),
+    import('./pipeline/segment-pipeline.js'),
     import('./server/service-state.js'),
     import('./tokenizer/index.js'),
     import('./admission/cost-budget.js'),
@@ -242,10 +243,10 @@ async function main(): Promise<void> {
 }
 
 /** S3 when a bucket is configured (the AWS SDK is only loaded then), else nothing is stored. */
-async function createStores(config: ServiceConfig, logger: Logger, metrics: ServiceMetrics): Promise<{ store: ResultStore; images?: ImageStore }> {
+async function createStores(config: ServiceConfig, logger: Logger, metrics: ServiceMetrics): Promise<{ store?: ResultStore; images?: ImageStore }> {
   if (!config.s3) {
     logger.warn('CRIS_S3_BUCKET is not set: results and images are not stored');
-    return { store: { put: async () => true } };
+    return {};
   }
   const [{ S3ResultStore, createS3Client }, { S3ImageStore }, { WriteRetryQueue }] = await Promise.all([
     import('./storage/result-store.js'),

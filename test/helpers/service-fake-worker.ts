@@ -4,8 +4,8 @@
  * bytes starting with 0xff are "not an image" (an ApiError).
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { postprocessItem, runInference } from '../../gpu-service/src/worker/batch-executor.js';
-import { FeatureCache } from '../../gpu-service/src/worker/feature-cache.js';
+import { postprocessItem, runInference } from '../../gpu-service/src/pipeline/batch-executor.js';
+import { FeatureCache } from '../../gpu-service/src/pipeline/feature-cache.js';
 import type { FromWorker, ToWorker, WorkerInit } from '../../gpu-service/src/worker/protocol.js';
 import { FAKE_SIZE, FakeRunner, fakeEncodeMask, fakePostprocess } from './service-fakes.js';
 

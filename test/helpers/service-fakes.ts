@@ -11,8 +11,8 @@ import type {
   ModelRunner,
   PhraseMask,
   PresenceInput,
-} from '../../gpu-service/src/engine/types.js';
-import type { BatchItemInput, ItemInference, PostprocessInput } from '../../gpu-service/src/worker/protocol.js';
+} from '../../gpu-service/src/core/types.js';
+import type { BatchItemInput, ItemInference, PostprocessInput } from '../../gpu-service/src/core/jobs.js';
 
 export const FAKE_SIZE = 8; // network input side S
 export const FAKE_WORD_LEN = 4; // L

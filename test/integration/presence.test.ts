@@ -12,8 +12,8 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SegmentResultSchema, type SegmentResult } from '../../contract/segment.js';
-import { createEngine } from '../../gpu-service/src/engine/engine.js';
-import { loadBundle } from '../../gpu-service/src/engine/load.js';
+import { createLocalPipeline } from '../../gpu-service/src/pipeline/local.js';
+import { loadBundle } from '../../gpu-service/src/pipeline/load.js';
 import { createClient, maskToBitmap, rleCounts, type CrisClient } from '../../sdk/index.js';
 import { randomSmallPresenceBundle } from '../helpers/golden.js';
 import { area } from '../helpers/stack-masks.js';
@@ -37,7 +37,7 @@ afterAll(async () => {
 
 describe('a bundle with a presence output', () => {
   it('in-process: presence is the same probability at any threshold, and the threshold decides found', async () => {
-    const engine = await createEngine({ bundleDir, provider: 'cpu', threads: 1 });
+    const engine = await createLocalPipeline({ bundleDir, provider: 'cpu', threads: 1 });
     try {
       expect(engine.bundle.manifest.graphs.head.outputs.map((o) => o.name)).toEqual(['logits', 'presence']);
       expect(engine.bundle.manifest.presence_threshold).toBeGreaterThanOrEqual(0);

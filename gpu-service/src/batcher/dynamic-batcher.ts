@@ -66,10 +66,6 @@ export class DynamicBatcher<P, R> {
     return this.queue.length;
   }
 
-  get isClosed(): boolean {
-    return this.closed;
-  }
-
   /** Queues a request; settles when the batch that carries it has run. */
   append(payload: P, rows: number, signal?: AbortSignal, tenant = ''): Promise<R> {
     if (this.closed) return Promise.reject(new ApiError('unavailable', 'the service is shutting down'));

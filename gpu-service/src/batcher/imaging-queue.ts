@@ -11,9 +11,9 @@
 import type { Size } from '../../../contract/images.js';
 import { requestCost } from '../admission/cost-budget.js';
 import { imageDimensions } from '../admission/image-dimensions.js';
-import type { PreparedImage } from '../engine/types.js';
-import type { ImagePreparer, Postprocessor } from '../worker/pool.js';
-import type { PostprocessInput, PostprocessOutput } from '../worker/protocol.js';
+import type { PreparedImage } from '../core/types.js';
+import type { ImagePreparer, Postprocessor } from '../core/backend.js';
+import type { PostprocessInput, PostprocessOutput } from '../core/jobs.js';
 import { abortError } from './dynamic-batcher.js';
 import { TenantQueues } from './fair-order.js';
 

@@ -2,8 +2,8 @@
  * Pulls batches from the DynamicBatcher and runs them on the inference backend, one loop per
  * backend slot (worker), settling every request of a batch with its own output.
  */
-import type { BatchItemInput, BatchStats, ItemInference } from '../worker/protocol.js';
-import type { InferenceBackend } from '../worker/pool.js';
+import type { BatchItemInput, BatchStats, ItemInference } from '../core/jobs.js';
+import type { InferenceBackend } from '../core/backend.js';
 import { DynamicBatcher } from './dynamic-batcher.js';
 
 export interface ScheduledResult {

@@ -3,7 +3,7 @@
  * affine matrix with cv2.getAffineTransform on float32 points (so the matrix is not the analytic
  * one), and cv2.warpAffine inverts the matrix it is given. Matrices are 2x3 row-major doubles.
  */
-import type { LetterboxTransform } from '../engine/types.js';
+import type { LetterboxTransform } from '../core/types.js';
 
 export type Affine = [number, number, number, number, number, number];
 type Point = [number, number];

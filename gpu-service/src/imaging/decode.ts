@@ -8,7 +8,7 @@
 import sharp from 'sharp';
 import { ApiError } from '../../../contract/errors.js';
 import { LIMITS } from '../../../contract/limits.js';
-import type { DecodedImage } from '../engine/types.js';
+import type { DecodedImage } from '../core/types.js';
 
 export type ImageFormat = 'jpeg' | 'png' | 'webp';
 

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { ApiError } from '../../../contract/errors.js';
 import { sameAspectWithinRounding, type Size } from '../../../contract/images.js';
-import type { PreparedImage } from '../engine/types.js';
+import type { PreparedImage } from '../core/types.js';
 import { letterboxTransform } from './affine.js';
 import { decodeImage, readImageHeader, type DecodedRgb } from './decode.js';
 import { letterboxToNetworkInput, type NormaliseParams } from './letterbox.js';

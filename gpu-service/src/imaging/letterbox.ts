@@ -2,7 +2,7 @@
  * Letterbox + CLIP normalisation, as the reference's RefDataset (mode 'test'): warpAffine with
  * INTER_CUBIC and the pad colour as border, then /255, -mean, /std in float32 -> [3, S, S].
  */
-import type { LetterboxTransform } from '../engine/types.js';
+import type { LetterboxTransform } from '../core/types.js';
 import { letterboxMatrix, type Affine } from './affine.js';
 import type { DecodedRgb } from './decode.js';
 import { normaliseTables, warpCubicU8ToChw } from './letterbox-fused.js';

@@ -19,9 +19,9 @@ import * as ort from 'onnxruntime-node';
 import { BundleError, type Bundle } from '../bundle/read.js';
 import { checkGraphMetadata, checkGraphSignature, readOnnxMetadata, type SessionValueInfo } from '../bundle/check.js';
 import type { GraphSpec } from '../bundle/schema.js';
-import type { ExecutionProvider, HeadOutput, ImageFeatures, ModelRunner, ProviderChoice } from '../engine/types.js';
+import type { ExecutionProvider, HeadOutput, ImageFeatures, ModelRunner, ProviderChoice } from '../core/types.js';
 
-export type { ProviderChoice } from '../engine/types.js';
+export type { ProviderChoice } from '../core/types.js';
 
 /** What 'auto' tries, in order (see the file comment). */
 const AUTO_ORDER: readonly ExecutionProvider[] = ['cuda', 'cpu'];

@@ -1,6 +1,6 @@
 /** PhraseMask -> the public Mask shape in the requested format. */
 import type { Mask, MaskFormat } from '../../../contract/segment.js';
-import type { EncodeMask, PhraseMask } from '../engine/types.js';
+import type { EncodeMask, PhraseMask } from '../core/types.js';
 import { maskToPng } from './png.js';
 import { maskToPolygons } from './polygon.js';
 import { encodeRle } from './rle.js';

@@ -3,7 +3,7 @@
  * sigmoid -> bicubic upsample to S (align_corners=True) -> inverse letterbox (cv2.warpAffine with
  * mat_inv, INTER_CUBIC, border 0) -> prob > threshold.
  */
-import type { LetterboxTransform, PhraseMask, PresenceInput } from '../engine/types.js';
+import type { LetterboxTransform, PhraseMask, PresenceInput } from '../core/types.js';
 import { inverseLetterboxMatrix, letterboxMatrix } from '../imaging/affine.js';
 import { warpAffineCubicF32, type WarpRegion } from '../imaging/warp.js';
 import { countRegions, NO_PRESENCE, notFound, presenceProbability, presenceRulesOut } from './presence.js';

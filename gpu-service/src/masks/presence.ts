@@ -4,7 +4,7 @@
  * threshold. A phrase not found answers an empty mask (area 0, bbox zeros, score 0, 0 regions),
  * so every encoding of it is a valid empty mask.
  */
-import type { PhraseMask, PresenceInput } from '../engine/types.js';
+import type { PhraseMask, PresenceInput } from '../core/types.js';
 
 /** No presence output: found is area > 0. */
 export const NO_PRESENCE: PresenceInput = { logit: null, threshold: 0 };

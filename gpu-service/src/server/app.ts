@@ -17,11 +17,11 @@ import { CostBudget, DEFAULT_COST_BUDGET } from '../admission/cost-budget.js';
 import type { ServiceMetrics } from '../metrics/service-metrics.js';
 import { readBodyLimited } from './body.js';
 import { Coalescer } from './coalescer.js';
-import { startDeadline } from './deadline.js';
-import type { Logger } from './logger.js';
+import { startDeadline } from '../pipeline/deadline.js';
+import type { Logger } from '../core/logger.js';
 import { ReplayGuard } from './replay-guard.js';
 import { runAdmitted, type AdmissionDeps } from './segment-admission.js';
-import type { SegmentOutcome, SegmentPipeline } from './segment-pipeline.js';
+import type { SegmentOutcome, SegmentPipeline } from '../pipeline/segment-pipeline.js';
 import { parseSegmentRequest } from './segment-request.js';
 import type { ServiceState } from './service-state.js';
 

@@ -5,7 +5,7 @@
  * the leader gives up (its deadline passed or its client left) a follower still waiting
  * computes in its place. The key is the tenant with the result key: tenants never share work.
  */
-import { abortReason } from './deadline.js';
+import { abortReason } from '../pipeline/deadline.js';
 
 export interface Coalesced<T> {
   value: T;

@@ -7,8 +7,8 @@
 import { requestCost, type CostBudget } from '../admission/cost-budget.js';
 import { imageDimensions } from '../admission/image-dimensions.js';
 import type { Coalesced, Coalescer } from './coalescer.js';
-import type { SegmentJob, SegmentOutcome, SegmentPipeline } from './segment-pipeline.js';
-import type { SegmentRequest } from './segment-request.js';
+import type { SegmentJob, SegmentOutcome, SegmentPipeline } from '../pipeline/segment-pipeline.js';
+import type { SegmentRequest } from '../core/jobs.js';
 
 export interface AdmissionDeps {
   budget: CostBudget;

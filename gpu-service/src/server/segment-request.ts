@@ -7,21 +7,12 @@ import { z } from 'zod';
 import { ApiError } from '../../../contract/errors.js';
 import { LIMITS } from '../../../contract/limits.js';
 import { resultKey } from '../../../contract/result-key.js';
-import { ForwardOptionsSchema, type ForwardOptions, type SegmentOptions } from '../../../contract/segment.js';
+import { ForwardOptionsSchema, type SegmentOptions } from '../../../contract/segment.js';
+import type { SegmentRequest } from '../core/jobs.js';
 import { sha256Hex } from '../../../contract/hmac.js';
 import { MultipartError, multipartBoundary, parseMultipart, type MultipartPart } from './multipart.js';
 
 const UTF8 = new TextDecoder();
-
-export interface SegmentRequest {
-  image: Uint8Array;
-  /** Trimmed, as sent (the tokenizer cleans them further). */
-  phrases: string[];
-  options: SegmentOptions;
-  resultKey: string;
-  /** Where to keep the image for `image_id` (from the edge). */
-  storeImage?: ForwardOptions['storeImage'];
-}
 
 const OptionsFieldSchema = ForwardOptionsSchema.extend({ resultKey: ForwardOptionsSchema.shape.resultKey.optional() });
 

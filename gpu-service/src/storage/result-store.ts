@@ -10,9 +10,19 @@
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { SegmentResult } from '../../../contract/segment.js';
 import { resultObjectKey } from '../../../contract/segment.js';
-import type { S3Config } from '../config.js';
-import type { Logger } from '../server/logger.js';
+import type { Logger } from '../core/logger.js';
 import type { WriteRetryQueue } from './write-retry.js';
+
+/** Where the S3 client connects (config.ts reads it from the environment). */
+export interface S3Config {
+  endpoint?: string;
+  bucket: string;
+  region: string;
+  accessKeyId?: string;
+  secretAccessKey?: string;
+  forcePathStyle: boolean;
+  timeoutMs: number;
+}
 
 export interface ResultStore {
   /** Resolves true when every object was written. Never rejects. */
@@ -22,12 +32,6 @@ export interface ResultStore {
 /** `results/<model>/<key>.<i>.png`, next to the JSON result. */
 export function pngObjectKey(model: string, key: string, index: number): string {
   return resultObjectKey(model, key).replace(/\.json$/, `.${index}.png`);
-}
-
-export class NullResultStore implements ResultStore {
-  async put(): Promise<boolean> {
-    return true;
-  }
 }
 
 export function createS3Client(config: S3Config): S3Client {

@@ -7,35 +7,11 @@
 import type { Size } from '../../../contract/images.js';
 import { Worker } from 'node:worker_threads';
 import { ApiError } from '../../../contract/errors.js';
-import type { ExecutionProvider, PreparedImage } from '../engine/types.js';
-import type {
-  BatchInferenceOutput,
-  BatchJob,
-  FromWorker,
-  PostprocessInput,
-  PostprocessOutput,
-  ToWorker,
-  WorkerInit,
-} from './protocol.js';
+import type { ImagePreparer, InferenceBackend, Postprocessor } from '../core/backend.js';
+import type { BatchInferenceOutput, BatchJob, PostprocessInput, PostprocessOutput } from '../core/jobs.js';
+import type { ExecutionProvider, PreparedImage } from '../core/types.js';
+import type { FromWorker, ToWorker, WorkerInit } from './protocol.js';
 import { jobTransferables, transferables } from './protocol.js';
-
-/** What the batch scheduler runs jobs on (a worker pool, or in-process in tests). */
-export interface InferenceBackend {
-  readonly provider: ExecutionProvider;
-  /** Why `provider` was chosen, when the runner said (e.g. what `auto` found unavailable). */
-  readonly providerNote?: string;
-  /** Jobs that can run at once. */
-  readonly concurrency: number;
-  /** Set once a worker has died; the service then reports `failed`. */
-  readonly failure: string | undefined;
-  run(job: BatchJob): Promise<BatchInferenceOutput>;
-  close(): Promise<void>;
-}
-
-/** Turns one request's logits into its masks (a post-processing pool, or in-process in tests). */
-export interface Postprocessor {
-  postprocess(input: PostprocessInput): Promise<PostprocessOutput>;
-}
 
 interface Pending {
   resolve(output: never): void;
@@ -49,12 +25,6 @@ interface PoolWorker {
 }
 
 const WORKER_ENTRY = new URL('./bootstrap.mjs', import.meta.url);
-
-/** Image bytes -> network input (an imaging pool, or in-process in tests). */
-export interface ImagePreparer {
-  /** originalSize: the photo the bytes were shrunk from (the transform maps to it). */
-  prepare(bytes: Uint8Array, originalSize?: Size): Promise<PreparedImage>;
-}
 
 export class WorkerPool implements InferenceBackend, Postprocessor, ImagePreparer {
   private nextJobId = 1;

@@ -13,12 +13,12 @@ import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import { ApiError } from '../../../contract/errors.js';
-import type { Size } from '../../../contract/images.js';
-import type { Bundle, BundleManifest } from '../bundle/index.js';
-import type { ExecutionProvider, PreparedImage } from '../engine/types.js';
-import { postprocessItem, runInference, type InferenceDeps, type PostprocessDeps } from './batch-executor.js';
-import { FeatureCache } from './feature-cache.js';
-import { runFusedJob } from './fused-job.js';
+import type { Bundle } from '../bundle/index.js';
+import type { ExecutionProvider } from '../core/types.js';
+import { postprocessItem, runInference, type InferenceDeps } from '../pipeline/batch-executor.js';
+import { FeatureCache } from '../pipeline/feature-cache.js';
+import { runFusedJob } from '../pipeline/fused-job.js';
+import type { ImagingParts } from '../pipeline/imaging-parts.js';
 import type { FromWorker, ToWorker, WorkerInit } from './protocol.js';
 import { transferables } from './protocol.js';
 
@@ -53,26 +53,14 @@ async function startInference(): Promise<{ deps: InferenceDeps; provider: Execut
   return { deps: { runner, cache: new FeatureCache(init.featureCache) }, provider: runner.provider, providerNote: notes.join('; ') };
 }
 
-interface ImagingDeps extends PostprocessDeps {
-  prepare(bytes: Uint8Array, originalSize?: Size): Promise<PreparedImage>;
-}
-
-async function startImaging(): Promise<ImagingDeps> {
-  const [bundle, masks, imaging] = await Promise.all([openBundle(), import('../masks/index.js'), import('../imaging/index.js')]);
-  const input: BundleManifest['input'] = bundle.manifest.input;
-  return {
-    postprocess: masks.logitsToPhraseMask,
-    encodeMask: masks.encodeMask,
-    async prepare(bytes, originalSize) {
-      const { tensor, transform, sha256 } = await imaging.prepareImage(bytes, input, { originalSize }); // not the decoded pixels
-      return { tensor, transform, sha256 };
-    },
-  };
+async function startImaging(): Promise<ImagingParts> {
+  const [bundle, { imagingParts }] = await Promise.all([openBundle(), import('../pipeline/imaging-parts.js')]);
+  return imagingParts(bundle.manifest.input);
 }
 
 async function start(): Promise<void> {
   let inference: InferenceDeps | undefined;
-  let imaging: ImagingDeps | undefined;
+  let imaging: ImagingParts | undefined;
   let provider: ExecutionProvider = 'cpu';
   let providerNote: string | undefined;
   try {

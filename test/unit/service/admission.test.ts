@@ -2,8 +2,8 @@ import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { CostBudget, requestCost } from '../../../gpu-service/src/admission/cost-budget.js';
 import { imageDimensions } from '../../../gpu-service/src/admission/image-dimensions.js';
-import { FeatureCache } from '../../../gpu-service/src/worker/feature-cache.js';
-import { runInference } from '../../../gpu-service/src/worker/batch-executor.js';
+import { FeatureCache } from '../../../gpu-service/src/pipeline/feature-cache.js';
+import { runInference } from '../../../gpu-service/src/pipeline/batch-executor.js';
 import { FakeRunner, fakeItem, rowScores } from '../../helpers/service-fakes.js';
 
 describe('imageDimensions (header only, for the cost)', () => {

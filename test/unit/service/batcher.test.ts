@@ -2,10 +2,10 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ApiError } from '../../../contract/errors.js';
 import { DynamicBatcher } from '../../../gpu-service/src/batcher/dynamic-batcher.js';
 import { BatchScheduler, type ScheduledResult } from '../../../gpu-service/src/batcher/scheduler.js';
-import { postprocessItem, runInference } from '../../../gpu-service/src/worker/batch-executor.js';
-import { FeatureCache } from '../../../gpu-service/src/worker/feature-cache.js';
-import { InProcessBackend } from '../../../gpu-service/src/worker/in-process-backend.js';
-import type { BatchItemInput } from '../../../gpu-service/src/worker/protocol.js';
+import { postprocessItem, runInference } from '../../../gpu-service/src/pipeline/batch-executor.js';
+import { FeatureCache } from '../../../gpu-service/src/pipeline/feature-cache.js';
+import { InProcessBackend } from '../../../gpu-service/src/pipeline/in-process-backend.js';
+import type { BatchItemInput } from '../../../gpu-service/src/core/jobs.js';
 import { FakeRunner, fakeEncodeMask, fakeItem, fakePostprocess, fakePostprocessInput, rowScores } from '../../helpers/service-fakes.js';
 
 const settled = async () => {

@@ -14,7 +14,7 @@ import {
   readOnnxMetadata,
   sha256File,
 } from '../../../gpu-service/src/bundle/index.js';
-import { loadBundle } from '../../../gpu-service/src/engine/load.js';
+import { loadBundle } from '../../../gpu-service/src/pipeline/load.js';
 import { createOnnxRunner } from '../../../gpu-service/src/inference/onnx-runner.js';
 import { loadTokenizer } from '../../../gpu-service/src/tokenizer/index.js';
 import { randomSmallBundle, REPO_ROOT } from '../../helpers/golden.js';

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readBundle } from '../../../gpu-service/src/bundle/index.js';
-import type { ModelRunner } from '../../../gpu-service/src/engine/types.js';
+import type { ModelRunner } from '../../../gpu-service/src/core/types.js';
 import { createOnnxRunner } from '../../../gpu-service/src/inference/onnx-runner.js';
 import { loadTokenizer, type ClipTokenizer } from '../../../gpu-service/src/tokenizer/index.js';
 import { goldenPath, officialMiniBundle, readNpy } from '../../helpers/golden.js';

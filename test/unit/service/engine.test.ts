@@ -1,13 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { MaskSchema } from '../../../contract/segment.js';
-import { createEngine, type Engine } from '../../../gpu-service/src/engine/engine.js';
+import { createLocalPipeline, type LocalPipeline } from '../../../gpu-service/src/pipeline/local.js';
 import { decodeRle } from '../../../gpu-service/src/masks/index.js';
 import { goldenPath, randomSmallBundle } from '../../helpers/golden.js';
 
-let engine: Engine;
+let engine: LocalPipeline;
 beforeAll(async () => {
-  engine = await createEngine({ bundleDir: await randomSmallBundle(), provider: 'cpu', threads: 1 });
+  engine = await createLocalPipeline({ bundleDir: await randomSmallBundle(), provider: 'cpu', threads: 1 });
 }, 600_000);
 afterAll(async () => engine?.close());
 

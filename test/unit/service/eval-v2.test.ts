@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readMask, scoreMasks } from '../../../gpu-service/src/engine/evaluate.js';
-import { summariseGeneralised, summariseGeneralisedByKind, type SentenceOutcome } from '../../../gpu-service/src/engine/evaluate-v2.js';
+import { readMask, scoreMasks } from '../../../gpu-service/src/eval/evaluate.js';
+import { summariseGeneralised, summariseGeneralisedByKind, type SentenceOutcome } from '../../../gpu-service/src/eval/evaluate-v2.js';
 import { randomSmallBundle, REPO_ROOT } from '../../helpers/golden.js';
 
 /** A 4x4 mask with the given pixel indices set. */
@@ -97,7 +97,7 @@ describe('eval CLI on v2 data', () => {
     const out = join(dataDir, 'predictions');
     const { stdout } = await promisify(execFile)(
       join(REPO_ROOT, 'node_modules', '.bin', 'tsx'),
-      ['gpu-service/src/cli/eval.ts', '--data', dataDir, '--model', bundleDir, '--provider', 'cpu', '--threads', '1', '--json', '--save-predictions', out],
+      ['gpu-service/src/eval/cli.ts', '--data', dataDir, '--model', bundleDir, '--provider', 'cpu', '--threads', '1', '--json', '--save-predictions', out],
       { cwd: REPO_ROOT, maxBuffer: 16 << 20 },
     );
     const result = JSON.parse(stdout);

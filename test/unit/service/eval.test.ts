@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createEngine } from '../../../gpu-service/src/engine/engine.js';
-import { readMask, scoreMasks, summarise, summariseByKind, WorstCases } from '../../../gpu-service/src/engine/evaluate.js';
+import { createLocalPipeline } from '../../../gpu-service/src/pipeline/local.js';
+import { readMask, scoreMasks, summarise, summariseByKind, WorstCases } from '../../../gpu-service/src/eval/evaluate.js';
 import { randomSmallBundle, REPO_ROOT } from '../../helpers/golden.js';
 
 const run = promisify(execFile);
@@ -80,7 +80,7 @@ describe('eval CLI on a tiny dataset', () => {
   afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
   const evalCli = (...args: string[]) =>
-    run(tsx, ['gpu-service/src/cli/eval.ts', '--data', dataDir, '--model', bundleDir, '--provider', 'cpu', '--threads', '1', ...args], {
+    run(tsx, ['gpu-service/src/eval/cli.ts', '--data', dataDir, '--model', bundleDir, '--provider', 'cpu', '--threads', '1', ...args], {
       cwd: REPO_ROOT,
       maxBuffer: 16 << 20,
     });
@@ -100,7 +100,7 @@ describe('eval CLI on a tiny dataset', () => {
     expect(stderr).toMatch(/ETA/);
 
     // The same numbers from the engine directly.
-    const engine = await createEngine({ bundleDir, provider: 'cpu', threads: 1 });
+    const engine = await createLocalPipeline({ bundleDir, provider: 'cpu', threads: 1 });
     const ious: number[] = [];
     for (let n = 0; n < 3; n++) {
       const truth = await readMask(join(dataDir, 'masks', `${n}.png`));
@@ -130,7 +130,7 @@ describe('eval CLI on a tiny dataset', () => {
   it('fails clearly on a bad refs line', async () => {
     const bad = mkdtempSync(join(tmpdir(), 'eval-bad-'));
     writeFileSync(join(bad, 'refs.jsonl'), '{"id": "x", "image": "a.png", "mask": "b.png", "sentences": ["a"], "kinds": ["k", "l"]}\n');
-    await expect(run(tsx, ['gpu-service/src/cli/eval.ts', '--data', bad, '--model', bundleDir, '--json'], { cwd: REPO_ROOT })).rejects.toMatchObject({
+    await expect(run(tsx, ['gpu-service/src/eval/cli.ts', '--data', bad, '--model', bundleDir, '--json'], { cwd: REPO_ROOT })).rejects.toMatchObject({
       stderr: expect.stringMatching(/refs\.jsonl line 1: kinds: kinds must be parallel to sentences/),
     });
     rmSync(bad, { recursive: true, force: true });

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { ApiError } from '../../../contract/errors.js';
-import { FeatureCache } from '../../../gpu-service/src/worker/feature-cache.js';
-import { runFusedJob, type FusedDeps } from '../../../gpu-service/src/worker/fused-job.js';
-import type { BatchItemInput } from '../../../gpu-service/src/worker/protocol.js';
+import { FeatureCache } from '../../../gpu-service/src/pipeline/feature-cache.js';
+import { runFusedJob, type FusedDeps } from '../../../gpu-service/src/pipeline/fused-job.js';
+import type { BatchItemInput } from '../../../gpu-service/src/core/jobs.js';
 import { FAKE_SIZE, FakeRunner, fakeEncodeMask, fakeItem, fakePostprocess } from '../../helpers/service-fakes.js';
 
 /** A fake preparer: byte 0 of the "image" is its pixel value; a first byte 0 is an undecodable image. */

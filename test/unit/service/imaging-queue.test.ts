@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { ApiError } from '../../../contract/errors.js';
 import { ImagingQueue } from '../../../gpu-service/src/batcher/imaging-queue.js';
-import type { PreparedImage } from '../../../gpu-service/src/engine/types.js';
-import type { PostprocessInput, PostprocessOutput } from '../../../gpu-service/src/worker/protocol.js';
+import type { PreparedImage } from '../../../gpu-service/src/core/types.js';
+import type { PostprocessInput, PostprocessOutput } from '../../../gpu-service/src/core/jobs.js';
 
 /** The first bytes of a PNG of width x height (all imageDimensions reads); byte 24 names the job. */
 function pngHeader(width: number, height: number, name: number): Uint8Array {

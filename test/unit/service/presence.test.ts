@@ -6,11 +6,11 @@ import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { PhraseResultSchema } from '../../../contract/segment.js';
 import { parseManifest } from '../../../gpu-service/src/bundle/index.js';
-import { phraseResult } from '../../../gpu-service/src/engine/engine.js';
+import { phraseResult } from '../../../gpu-service/src/pipeline/segment-pipeline.js';
 import { letterboxTransform } from '../../../gpu-service/src/imaging/index.js';
 import { countRegions, decodeRle, encodeMask, logitsToPhraseMask, notFound, thresholdMask } from '../../../gpu-service/src/masks/index.js';
-import { postprocessItem, runInference } from '../../../gpu-service/src/worker/batch-executor.js';
-import { FeatureCache } from '../../../gpu-service/src/worker/feature-cache.js';
+import { postprocessItem, runInference } from '../../../gpu-service/src/pipeline/batch-executor.js';
+import { FeatureCache } from '../../../gpu-service/src/pipeline/feature-cache.js';
 import { FakeRunner, fakeEncodeMask, fakeItem, fakePostprocess, fakePostprocessInput } from '../../helpers/service-fakes.js';
 
 /** A [h, w] 0/1 mask from rows of '#' and '.'. */

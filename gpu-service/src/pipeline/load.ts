@@ -6,7 +6,7 @@
 import { readBundle, type Bundle } from '../bundle/index.js';
 import { createOnnxRunner, type RunnerOptions } from '../inference/onnx-runner.js';
 import { loadTokenizer, type ClipTokenizer } from '../tokenizer/index.js';
-import type { ModelRunner } from './types.js';
+import type { ModelRunner } from '../core/types.js';
 
 export interface LoadedBundle {
   bundle: Bundle;

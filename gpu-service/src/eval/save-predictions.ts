@@ -7,7 +7,7 @@
 import { mkdir, open, writeFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { maskToPng } from '../masks/png.js';
-import type { PhraseMask } from './types.js';
+import type { PhraseMask } from '../core/types.js';
 
 export interface PredictionLine {
   id: string;

@@ -3,7 +3,7 @@
  * limit is reached first evicts the least recently used entries). Lives inside a worker thread:
  * features never cross a thread boundary.
  */
-import type { ImageFeatures } from '../engine/types.js';
+import type { ImageFeatures } from '../core/types.js';
 
 export interface FeatureCacheLimits {
   maxEntries: number;

@@ -12,16 +12,15 @@
 import { createHash } from 'node:crypto';
 import { ApiError } from '../../../contract/errors.js';
 import type { Size } from '../../../contract/images.js';
-import type { MaskFormat, PhraseResult, SegmentResult } from '../../../contract/segment.js';
+import type { Mask, MaskFormat, PhraseResult, SegmentResult } from '../../../contract/segment.js';
 import type { ImagingJob } from '../batcher/imaging-queue.js';
 import type { ScheduledResult } from '../batcher/scheduler.js';
-import type { LetterboxTransform, PreparedImage } from '../engine/types.js';
+import type { BatchItemInput, PhraseOutput, PostprocessInput, PostprocessOutput, PostprocessParams, SegmentRequest } from '../core/jobs.js';
+import type { LetterboxTransform, PreparedImage } from '../core/types.js';
 import { imageFailure } from '../imaging/image-failure.js';
 import type { ImageStore } from '../storage/image-store.js';
 import type { ResultStore } from '../storage/result-store.js';
-import type { BatchItemInput, PostprocessInput, PostprocessOutput, PostprocessParams } from '../worker/protocol.js';
 import { checkDeadline } from './deadline.js';
-import type { SegmentRequest } from './segment-request.js';
 
 export interface SegmentPipelineDeps {
   /** `<id>@<version>`. */
@@ -45,7 +44,8 @@ export interface SegmentPipelineDeps {
   submit(item: BatchItemInput, rows: number, signal?: AbortSignal, tenant?: string): Promise<ScheduledResult>;
   /** A post-processing pool's postprocess (through the imaging queue, like prepareImage). */
   postprocess(input: PostprocessInput, job?: ImagingJob): Promise<PostprocessOutput>;
-  store: ResultStore;
+  /** Where results go; nothing is stored without one (no S3 bucket, the CLIs). */
+  store?: ResultStore;
   /** Where uploads are kept for `image_id` when the edge asks (storeImage). */
   images?: ImageStore;
   now?: () => number;
@@ -91,16 +91,7 @@ export function createSegmentPipeline(deps: SegmentPipelineDeps): SegmentPipelin
       : await runSplit(deps, request, params, now, job);
     const { stats } = scheduled;
 
-    const results: PhraseResult[] = output.phrases.map((phrase, index) => ({
-      text: request.phrases[index],
-      found: phrase.found,
-      presence: phrase.presence,
-      score: phrase.score,
-      bbox: phrase.bbox,
-      area: phrase.area,
-      regions: phrase.regions,
-      mask: phrase.masks[request.options.format]!,
-    }));
+    const results = output.phrases.map((phrase, index) => phraseResult(request.phrases[index], phrase, phrase.masks[request.options.format]!));
     const result: SegmentResult = {
       id: request.resultKey,
       image_id: imageId,
@@ -128,9 +119,14 @@ export function createSegmentPipeline(deps: SegmentPipelineDeps): SegmentPipelin
     checkDeadline(signal, 'before storing'); // a late result stored would be a free hit on the retry
     // Kept only once it decoded and was answered; written next to the result.
     const imageStored = keep && deps.images!.put(request.storeImage!.key, keep, request.storeImage!.expiresAt, request.options.original_size);
-    await Promise.all([deps.store.put(deps.model, request.resultKey, result, pngs), imageStored]);
+    await Promise.all([deps.store?.put(deps.model, request.resultKey, result, pngs), imageStored]);
     return { result, pngs };
   };
+}
+
+/** A phrase's outcome and its mask in the public result shape (the one place a PhraseResult is made). */
+export function phraseResult(text: string, phrase: Omit<PhraseOutput, 'masks'>, mask: Mask): PhraseResult {
+  return { text, found: phrase.found, presence: phrase.presence, score: phrase.score, bbox: phrase.bbox, area: phrase.area, regions: phrase.regions, mask };
 }
 
 interface Answered {

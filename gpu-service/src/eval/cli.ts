@@ -3,7 +3,7 @@
  *     [--presence-threshold P] [--save-predictions DIR] [--worst K --overlay-dir DIR]
  *     [--plot FILE.png] [--provider auto|cuda|webgpu|cpu] [--threads N]`
  *
- * Runs a bundle over a referring dataset (refs.jsonl) through the same engine code the service
+ * Runs a bundle over a referring dataset (refs.jsonl) through the same pipeline the service
  * uses and reports mIoU (mean per-sentence IoU, every sentence counts), oIoU (cumulative) and
  * Pr@0.5..0.9, per kind when the data records kinds. On v2 data (records with `targets`):
  * gIoU, cIoU, N-acc, T-acc over all sentences and the v1 metrics over single-target ones
@@ -14,7 +14,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createEngine } from '../engine/engine.js';
+import { createLocalPipeline } from '../pipeline/local.js';
 import {
   readMask,
   readRefs,
@@ -23,12 +23,12 @@ import {
   summariseByKind,
   WorstCases,
   type Metrics,
-} from '../engine/evaluate.js';
-import { generalisedIoU, generalisedTable, summariseGeneralised, summariseGeneralisedByKind, type SentenceOutcome } from '../engine/evaluate-v2.js';
-import { renderOverlay } from '../engine/overlay.js';
-import { PredictionWriter } from '../engine/save-predictions.js';
-import { PROVIDER_CHOICES, type ProviderChoice } from '../engine/types.js';
-import { renderSummaryPng } from '../engine/plot.js';
+} from './evaluate.js';
+import { generalisedIoU, generalisedTable, summariseGeneralised, summariseGeneralisedByKind, type SentenceOutcome } from './evaluate-v2.js';
+import { renderOverlay } from './overlay.js';
+import { PredictionWriter } from './save-predictions.js';
+import { PROVIDER_CHOICES, type ProviderChoice } from '../core/types.js';
+import { renderSummaryPng } from './plot.js';
 
 const USAGE =
   'usage: eval --data DIR --model BUNDLE_DIR [--json] [--limit N] [--threshold T] [--presence-threshold P] [--save-predictions DIR] [--worst K --overlay-dir DIR] [--plot FILE.png] [--provider auto|cuda|webgpu|cpu] [--threads N]';
@@ -105,7 +105,7 @@ async function main(): Promise<void> {
   const refs = (await readRefs(values.data)).slice(0, limit);
   const v2 = refs.some((ref) => ref.targets !== undefined);
   const total = refs.reduce((a, r) => a + r.sentences.length, 0);
-  const engine = await createEngine({ bundleDir: values.model, provider, threads, log: (m) => console.error(`eval: ${m}`) });
+  const engine = await createLocalPipeline({ bundleDir: values.model, provider, threads, log: (m) => console.error(`eval: ${m}`) });
   console.error(`eval: ${engine.model} on ${engine.provider}, ${refs.length} targets, ${total} sentences`);
 
   const scores: SentenceOutcome[] = [];

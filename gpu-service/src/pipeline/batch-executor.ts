@@ -9,9 +9,9 @@
  * this batch's post-processing.
  */
 import type { MaskFormat } from '../../../contract/segment.js';
-import type { EncodeMask, ImageFeatures, LetterboxTransform, ModelRunner, PhraseMask, PresenceInput } from '../engine/types.js';
+import type { EncodeMask, ImageFeatures, LetterboxTransform, ModelRunner, PhraseMask, PresenceInput } from '../core/types.js';
 import type { FeatureCache } from './feature-cache.js';
-import type { BatchInferenceOutput, BatchJob, ItemInference, PhraseOutput, PostprocessInput, PostprocessOutput } from './protocol.js';
+import type { BatchInferenceOutput, BatchJob, ItemInference, PhraseOutput, PostprocessInput, PostprocessOutput } from '../core/jobs.js';
 
 /** logits of one row ([(S/stride)^2]) and its presence -> the phrase's mask on the original image. */
 export type Postprocess = (logits: Float32Array, transform: LetterboxTransform, threshold: number, presence: PresenceInput) => PhraseMask;
@@ -136,15 +136,19 @@ export async function runInference(deps: InferenceDeps, job: BatchJob): Promise<
 export async function postprocessItem(deps: PostprocessDeps, input: PostprocessInput): Promise<PostprocessOutput> {
   const now = deps.now ?? (() => performance.now());
   const start = now();
-  const rowSize = input.logits.length / input.phraseCount;
   const phrases: PhraseOutput[] = [];
   for (let phrase = 0; phrase < input.phraseCount; phrase++) {
-    const row = input.logits.subarray(phrase * rowSize, (phrase + 1) * rowSize); // [(S/stride)^2]
-    const presence = { logit: input.presence ? input.presence[phrase] : null, threshold: input.presenceThreshold };
-    const mask = deps.postprocess(row, input.transform, input.threshold, presence);
-    phrases.push(await encodePhrase(deps.encodeMask, mask, input.formats));
+    phrases.push(await encodePhrase(deps.encodeMask, phraseMask(deps.postprocess, input, phrase), input.formats));
   }
   return { phrases, postprocessMs: now() - start };
+}
+
+/** Row `phrase` of one request's logits -> that phrase's mask on the original image. */
+function phraseMask(postprocess: Postprocess, input: PostprocessInput, phrase: number): PhraseMask {
+  const rowSize = input.logits.length / input.phraseCount;
+  const row = input.logits.subarray(phrase * rowSize, (phrase + 1) * rowSize); // [(S/stride)^2]
+  const presence = { logit: input.presence ? input.presence[phrase] : null, threshold: input.presenceThreshold };
+  return postprocess(row, input.transform, input.threshold, presence);
 }
 
 async function encodePhrase(encodeMask: EncodeMask, mask: PhraseMask, formats: MaskFormat[]): Promise<PhraseOutput> {

@@ -4,15 +4,13 @@
  * and head over the batch (runInference), then each item's masks. One thread hop per batch
  * instead of three per request. An image that cannot be prepared fails its own item only.
  */
-import type { Size } from '../../../contract/images.js';
 import { imageFailure } from '../imaging/image-failure.js';
-import type { PreparedImage } from '../engine/types.js';
-import { postprocessItem, runInference, type InferenceDeps, type PostprocessDeps } from './batch-executor.js';
-import type { BatchInferenceOutput, BatchItemInput, BatchJob, FusedItemOutput, ItemInference } from './protocol.js';
+import type { PreparedImage } from '../core/types.js';
+import { postprocessItem, runInference, type InferenceDeps } from './batch-executor.js';
+import type { ImagingParts } from './imaging-parts.js';
+import type { BatchInferenceOutput, BatchItemInput, BatchJob, FusedItemOutput, ItemInference } from '../core/jobs.js';
 
-export interface FusedDeps extends InferenceDeps, PostprocessDeps {
-  prepare(bytes: Uint8Array, originalSize?: Size): Promise<PreparedImage>;
-}
+export interface FusedDeps extends InferenceDeps, ImagingParts {}
 
 export async function runFusedJob(deps: FusedDeps, job: BatchJob): Promise<BatchInferenceOutput> {
   const now = deps.now ?? (() => performance.now());

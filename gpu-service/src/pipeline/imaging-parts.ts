@@ -1,0 +1,27 @@
+/**
+ * The pixel work of a request, from a bundle's manifest: image bytes -> network input
+ * (prepare), and one phrase row's logits -> its mask and encodings (postprocess, encodeMask).
+ * An imaging worker thread and the in-process pipeline hold the same parts.
+ */
+import type { Size } from '../../../contract/images.js';
+import type { BundleManifest } from '../bundle/index.js';
+import type { PreparedImage } from '../core/types.js';
+import { prepareImage } from '../imaging/index.js';
+import { encodeMask, logitsToPhraseMask } from '../masks/index.js';
+import type { PostprocessDeps } from './batch-executor.js';
+
+export interface ImagingParts extends PostprocessDeps {
+  /** originalSize: the photo the bytes were shrunk from (the transform maps to it). */
+  prepare(bytes: Uint8Array, originalSize?: Size): Promise<PreparedImage>;
+}
+
+export function imagingParts(input: BundleManifest['input']): ImagingParts {
+  return {
+    postprocess: logitsToPhraseMask,
+    encodeMask,
+    async prepare(bytes, originalSize) {
+      const { tensor, transform, sha256 } = await prepareImage(bytes, input, { originalSize }); // not the decoded pixels
+      return { tensor, transform, sha256 };
+    },
+  };
+}
