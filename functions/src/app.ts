@@ -23,7 +23,7 @@ import { PendingHits } from './meter/pending-hits.js';
 import type { GpuClientOptions } from './forward/gpu-client.js';
 import { onError, onNotFound } from './http/errors.js';
 import { registerMethodNotAllowed } from './http/method-not-allowed.js';
-import { OPENAPI_INFO, registerOpenApi } from './http/openapi.js';
+import { registerOpenApi } from './http/openapi.js';
 import { resultHandler } from './routes/results.js';
 import { segmentHandler } from './routes/segment.js';
 import { usageHandler } from './routes/usage.js';
@@ -123,8 +123,7 @@ export function createApp(): OpenAPIHono<AppEnv> {
   app.get('/v1/results/:id', auth, resultHandler);
   app.get('/v1/usage', auth, usageHandler);
 
-  registerOpenApi(app);
-  app.doc31('/openapi.json', OPENAPI_INFO);
+  registerOpenApi(app); // also serves it at /openapi.json
   registerMethodNotAllowed(app);
   return app;
 }

@@ -37,9 +37,19 @@ describe('auth', () => {
     expect((await get('/healthz')).status).toBe(200);
     const models = (await (await get('/v1/models')).json()) as { data: { ref: string }[] };
     expect(models.data[0].ref).toBe('cris-shapes-s@1.0.0');
-    const doc = (await (await get('/openapi.json')).json()) as { openapi: string; paths: Record<string, unknown> };
+    const doc = (await (await get('/openapi.json')).json()) as { openapi: string; paths: Record<string, Record<string, { security?: unknown[] }>> };
     expect(doc.openapi).toBe('3.1.0');
-    expect(Object.keys(doc.paths).sort()).toEqual(['/healthz', '/v1/models', '/v1/results/{id}', '/v1/segment', '/v1/usage']);
+    expect(Object.keys(doc.paths).sort()).toEqual(['/healthz', '/openapi.json', '/v1/models', '/v1/results/{id}', '/v1/segment', '/v1/usage']);
+    // The document says which routes need a key: exactly the ones that answer 401 without one.
+    const security = Object.fromEntries(Object.entries(doc.paths).map(([path, ops]) => [path, Object.values(ops)[0].security]));
+    expect(security).toEqual({
+      '/healthz': [],
+      '/openapi.json': [],
+      '/v1/models': [],
+      '/v1/results/{id}': [{ apiKey: [] }],
+      '/v1/segment': [{ apiKey: [] }],
+      '/v1/usage': [{ apiKey: [] }],
+    });
   });
 
   it('answers CORS preflights and sends secure headers', async () => {

@@ -65,6 +65,9 @@ describe('error shapes and statuses', () => {
     await expectError(await jsonSegment(apiKey, { image, text: 'ok', presence_threshold: -0.1 }), 422, 'invalid_options');
     await expectError(await multipartSegment(apiKey, uniqueImage(), ['ok'], { presence_threshold: '1.5' }), 422, 'invalid_options');
     await expectError(await jsonSegment(apiKey, { image, text: ['a', 'b'] }, { accept: 'image/png' }), 422, 'invalid_options');
+    // Options are fields of their own (as documented); an `options` object is refused, not ignored.
+    await expectError(await jsonSegment(apiKey, { image, text: 'ok', options: { format: 'rle' } }), 422, 'invalid_options');
+    await expectError(await multipartSegment(apiKey, uniqueImage(), ['ok'], { options: '{"format":"rle"}' }), 422, 'invalid_options');
     // 16 phrases of 200 characters are fine.
     const ok = await jsonSegment(apiKey, { image, text: Array.from({ length: 16 }, (_, i) => `${i}`.padEnd(200, 'x')) });
     expect(ok.status).toBe(200);

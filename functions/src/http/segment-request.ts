@@ -81,6 +81,11 @@ function checkWebhook(value: unknown): string | undefined {
   return value;
 }
 
+/** Options are fields of their own; an `options` object (the GPU service's internal field) is not part of the public API. */
+function noOptionsObject(): ApiError {
+  return new ApiError('invalid_options', 'There is no `options` field: send `format`, `threshold`, `presence_threshold` and `original_size` as fields of their own.');
+}
+
 /** A JSON object option sent as a multipart field (e.g. `original_size={"width":4032,"height":3024}`). */
 function jsonField(value: string, name: string): unknown {
   try {
@@ -106,15 +111,8 @@ async function fromMultipart(contentType: string, body: ArrayBuffer): Promise<Se
   }
   const image = imageId === undefined ? new Uint8Array(await (file as File).arrayBuffer()) : new Uint8Array(0);
   if (imageId === undefined && image.length === 0) throw new ApiError('missing_image', 'The image file is empty.');
-  let options: Record<string, unknown> = {};
-  const optionsField = form.get('options');
-  if (typeof optionsField === 'string' && optionsField.trim() !== '') {
-    try {
-      options = JSON.parse(optionsField) as Record<string, unknown>;
-    } catch {
-      throw new ApiError('invalid_options', 'The `options` field is not valid JSON.');
-    }
-  }
+  if (form.has('options')) throw noOptionsObject();
+  const options: Record<string, unknown> = {};
   for (const name of ['format', 'threshold', 'presence_threshold'] as const) {
     const field = form.get(name);
     if (typeof field === 'string') options[name] = numberOrSelf(field);
@@ -146,8 +144,8 @@ function fromJson(body: ArrayBuffer): SegmentRequest {
   const { image, imageType } = imageId === undefined ? decodeBase64Image(payload.image) : { image: new Uint8Array(0), imageType: '' };
   const text = payload.text;
   const phrases = checkPhrases(Array.isArray(text) ? text : text === undefined ? [] : [text]);
-  const nested = payload.options && typeof payload.options === 'object' ? (payload.options as Record<string, unknown>) : {};
-  const options: Record<string, unknown> = { ...nested };
+  if (payload.options !== undefined) throw noOptionsObject();
+  const options: Record<string, unknown> = {};
   if (payload.format !== undefined) options.format = payload.format;
   if (payload.threshold !== undefined) options.threshold = payload.threshold;
   if (payload.presence_threshold !== undefined) options.presence_threshold = payload.presence_threshold;
