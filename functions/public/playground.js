@@ -3,20 +3,22 @@
 // Key safety: the stored key goes only to this page's own origin, or to an endpoint the person
 // typed into the Endpoint field; a link's `?endpoint=` naming another origin is not used (the
 // page says so), and `?key=` / `?endpoint=` leave the address bar once read.
+import { maskOverlay } from './overlay.js';
+
 const $ = (id) => document.getElementById(id);
 const els = {
   form: $('form'), file: $('file'), drop: $('drop'), dropText: $('drop-text'), samples: $('samples'),
   phrase: $('phrase'), format: $('format'), presenceThreshold: $('presence-threshold'), key: $('key'),
   endpoint: $('endpoint'), endpointNote: $('endpoint-note'), run: $('run'), stage: $('stage'),
   photo: $('photo'), overlay: $('overlay'), placeholder: $('placeholder'), stats: $('stats'), status: $('status'),
+  result: $('result'),
 };
 const params = new URLSearchParams(location.search);
 const KEY_STORAGE = 'cris.apiKey';
 /** Photos above these are re-encoded smaller before upload (the model sees 416 px anyway). */
 const MAX_UPLOAD_BYTES = 8 * 1024 * 1024;
 const MAX_UPLOAD_SIDE = 2048;
-const MASK_FILL = [10, 108, 255, 110];
-const MASK_EDGE = [255, 214, 0, 255];
+const RUN_LABEL = 'Segment';
 
 let current = null; // { blob, bitmap, label }
 let sdk = null;
@@ -98,16 +100,35 @@ async function uploadable(blob, bitmap) {
   return { blob: smaller, bitmap: await createImageBitmap(smaller) };
 }
 
+/** Forgets the last answer: no mask, no stats, no message (a new image, or a failure). */
+function clearResult() {
+  clearOverlay();
+  els.stats.hidden = true;
+  shownResult = false;
+  setStatus('');
+}
+
 async function useImage(blob, label) {
-  const decoded = await createImageBitmap(blob); // EXIF orientation applied, as the service does
+  clearResult();
+  let decoded;
+  try {
+    decoded = await createImageBitmap(blob); // EXIF orientation applied, as the service does
+  } catch (error) {
+    console.warn('image decoding failed:', error);
+    current = null;
+    els.dropText.textContent = 'Choose or drop a photo';
+    els.stage.hidden = true;
+    els.placeholder.hidden = false;
+    setState('error');
+    setStatus(`"${label}" is not an image this browser can open. Choose a JPEG, PNG or WebP photo.`, 'error');
+    showResult();
+    return;
+  }
   const { blob: upload, bitmap } = await uploadable(blob, decoded);
   current = { blob: upload, bitmap, label };
   els.dropText.textContent = label;
   drawPhoto(bitmap, bitmap.width, bitmap.height);
-  clearOverlay();
-  shownResult = false;
-  els.stats.hidden = true;
-  setStatus('');
+  setState('ready');
 }
 
 function drawPhoto(bitmap, width, height) {
@@ -121,19 +142,37 @@ function drawPhoto(bitmap, width, height) {
 function clearOverlay() {
   els.overlay.width = els.photo.width;
   els.overlay.height = els.photo.height;
+  delete els.overlay.dataset.fill;
 }
 
-/** Fills the mask translucent and paints its boundary pixels opaque. */
+/** Draws the mask in a fill that contrasts with the object under it, outlined dark and white. */
 function drawMask(bitmap) {
   els.overlay.width = bitmap.width;
   els.overlay.height = bitmap.height;
-  const rgba = sdk.bitmapToRgba(bitmap, MASK_FILL, MASK_EDGE);
+  const photo = els.photo.getContext('2d').getImageData(0, 0, bitmap.width, bitmap.height).data;
+  const { rgba, fill } = maskOverlay(bitmap, photo);
   els.overlay.getContext('2d').putImageData(new ImageData(rgba, bitmap.width, bitmap.height), 0, 0);
+  if (fill) els.overlay.dataset.fill = fill.join(',');
+}
+
+/** Brings the answer (image, stats, message) into view when it is not (a phone: below the form). */
+function showResult() {
+  const box = els.result.getBoundingClientRect();
+  if (box.top < 0 || box.bottom > window.innerHeight) els.result.scrollIntoView({ block: 'start' });
+}
+
+/** A failure as a person can act on it: the API's own message, never a raw exception. */
+function failureMessage(error, endpoint) {
+  if (error?.code === 'network_error') return `Could not reach ${endpoint}: check the Endpoint and that the server is running.`;
+  if (error?.code === 'bad_response') return `${endpoint} answered something that is not the API's answer.`;
+  if (error?.code) return `${error.code}: ${error.message}`;
+  return 'Something went wrong while drawing the answer; try again or pick another format.';
 }
 
 function showStats(result, phrase) {
   $('found').textContent = phrase.found ? 'yes' : 'not found';
-  $('presence').textContent = phrase.presence === null ? 'n/a (model without presence)' : phrase.presence.toFixed(3);
+  $('presence').textContent = phrase.presence === null ? 'n/a' : phrase.presence.toFixed(3);
+  $('presence').title = phrase.presence === null ? 'this model has no presence output' : '';
   $('regions').textContent = String(phrase.regions);
   $('score').textContent = phrase.score.toFixed(3);
   $('timing').textContent = `${Math.round(result.timing.total_ms)} ms`;
@@ -151,7 +190,9 @@ async function segment(event) {
   const endpoint = originOf(els.endpoint.value.trim()) ? els.endpoint.value.trim().replace(/\/+$/, '') : null;
   if (!endpoint) return setStatus('Endpoint must be an http(s) URL.', 'error');
   localStorage.setItem(KEY_STORAGE, apiKey);
+  const asked = current; // an image picked meanwhile makes this answer stale
   els.run.disabled = true;
+  els.run.textContent = 'Segmenting...';
   setState('running');
   setStatus('Segmenting...');
   try {
@@ -164,6 +205,7 @@ async function segment(event) {
       format: els.format.value,
       ...(presence === '' ? {} : { presence_threshold: Number(presence) }),
     });
+    if (current !== asked) return;
     const phrase = result.results[0];
     drawPhoto(current.bitmap, result.width, result.height);
     if (phrase.found) drawMask(await sdk.maskToBitmap(phrase.mask, result.width, result.height));
@@ -177,11 +219,17 @@ async function segment(event) {
         : `Not found: nothing in this photo matches "${phrase.text}" (${phrase.mask.format}), ${took}.`,
     );
     setState('done');
+    showResult();
   } catch (error) {
-    setStatus(error.code ? `${error.code}: ${error.message}` : String(error), 'error');
+    if (current !== asked) return;
+    console.warn('segment failed:', error);
+    clearResult();
+    setStatus(failureMessage(error, endpoint), 'error');
     setState('error');
+    showResult();
   } finally {
     els.run.disabled = false;
+    els.run.textContent = RUN_LABEL;
   }
 }
 
@@ -211,7 +259,7 @@ async function loadSamples() {
 function initDrop() {
   els.file.addEventListener('change', () => {
     const file = els.file.files[0];
-    if (file) useImage(file, file.name).catch((e) => setStatus(`Cannot read that image: ${e}`, 'error'));
+    if (file) useImage(file, file.name);
   });
   for (const name of ['dragenter', 'dragover']) {
     els.drop.addEventListener(name, (event) => { event.preventDefault(); els.drop.classList.add('over'); });
@@ -222,7 +270,7 @@ function initDrop() {
   els.drop.addEventListener('drop', (event) => {
     event.preventDefault();
     const file = event.dataTransfer.files[0];
-    if (file) useImage(file, file.name).catch((e) => setStatus(`Cannot read that image: ${e}`, 'error'));
+    if (file) useImage(file, file.name);
   });
 }
 

@@ -10,7 +10,7 @@ import { decodeRle } from '../../sdk/index.js';
 import { expectValidPolygons, pixelsDiffering, rasterizeByCentres } from '../helpers/geojson-polygons.js';
 import { samples, startStack, type Stack } from '../helpers/stack.js';
 
-const PORT = 18380;
+const PORT = 18400;
 const MORE_PHRASES = ['the smallest object', 'the red square', 'the shape on the right', 'the purple star'];
 let stack: Stack;
 
