@@ -5,7 +5,6 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
-import { createMiddleware } from 'hono/factory';
 import { secureHeaders } from 'hono/secure-headers';
 import { timing } from 'hono/timing';
 import { ApiError } from '../../contract/errors.js';
@@ -16,7 +15,7 @@ import { bearerAuth } from './auth/bearer.js';
 import { KeyLookupCache } from './auth/key-cache.js';
 import { ResultMemo } from './cache/result-memo.js';
 import { S3Health } from './cache/s3-health.js';
-import { parseConfig, type AppEnv, type Bindings, type EdgeConfig } from './env.js';
+import { parseConfig, type AppEnv, type EdgeConfig } from './env.js';
 import { CircuitBreaker } from './forward/breaker.js';
 import { GpuTierHealth } from './forward/gpu-health.js';
 import { PendingHits } from './meter/pending-hits.js';
@@ -24,6 +23,7 @@ import type { GpuClientOptions } from './forward/gpu-client.js';
 import { onError, onNotFound } from './http/errors.js';
 import { registerMethodNotAllowed } from './http/method-not-allowed.js';
 import { registerOpenApi } from './http/openapi.js';
+import { requestState } from './http/request-state.js';
 import { resultHandler } from './routes/results.js';
 import { segmentHandler } from './routes/segment.js';
 import { usageHandler } from './routes/usage.js';
@@ -90,15 +90,7 @@ export function createApp(): OpenAPIHono<AppEnv> {
       maxAge: 86400,
     }),
   );
-  app.use('*', createMiddleware<AppEnv>(async (c, next) => {
-    const { config, s3Health } = state(c.env);
-    c.set('config', config);
-    c.set('s3Health', s3Health);
-    c.set('resultMemo', resultMemo);
-    c.set('inFlight', inFlight);
-    c.set('pendingHits', pendingHits);
-    await next();
-  }));
+  app.use('*', requestState(state, { resultMemo, inFlight, pendingHits }));
 
   // 200 for ok and degraded alike (cached results still flow); see forward/gpu-health.ts
   app.get('/healthz', (c) => {

@@ -1,68 +1,17 @@
 /**
- * The Worker's bindings, typed once, and its configuration parsed once (zod) from vars/secrets.
+ * The Worker's configuration, parsed once (zod) from its vars and secrets, and the app's
+ * environment type. Imports nothing of the app: every module may import it.
  */
-import type { TimingVariables } from 'hono/timing';
 import { z } from 'zod';
-import type { KeyMeter } from './meter/key-meter.js';
-import type { KeyRecord } from './auth/key-record.js';
-import type { ResultMemo } from './cache/result-memo.js';
-import type { S3Health } from './cache/s3-health.js';
-import type { PendingHits } from './meter/pending-hits.js';
-import type { SegmentResult } from '../../contract/segment.js';
 import { IMAGE_TTL_SECONDS } from '../../contract/images.js';
 
-/** Bindings declared in wrangler.toml (vars, secrets, KV, Durable Object, assets). */
-export interface Bindings {
-  API_KEYS: KVNamespace;
-  KEY_METER: DurableObjectNamespace<KeyMeter>;
-  /** Comma-separated GPU service base URLs, tried in order from a per-image start. */
-  GPU_SERVICE_URLS: string;
-  GPU_TIMEOUT_MS: string;
-  /** Timeouts of the edge's other outbound calls (ms); see EdgeConfig.timeouts. */
-  KV_TIMEOUT_MS?: string;
-  METER_TIMEOUT_MS?: string;
-  S3_TIMEOUT_MS?: string;
-  /** After an S3 lookup timed out or failed, lookups are skipped for this long (s). */
-  S3_SKIP_S?: string;
-  /** Timeout of the breaker's /readyz probe (ms). */
-  BREAKER_PROBE_TIMEOUT_MS?: string;
-  /** `<model id>@<version>`: part of every result key. */
-  MODEL: string;
-  S3_ENDPOINT: string;
-  S3_BUCKET: string;
-  S3_REGION: string;
-  BREAKER_FAILURES: string;
-  BREAKER_COOLDOWN_S: string;
-  RESULT_MAX_AGE_S: string;
-  /** How long an uploaded image can be used by `image_id` (seconds; default contract IMAGE_TTL_SECONDS). */
-  IMAGE_TTL_S?: string;
-  /** The bundle's network input side, told by GET /v1/models (clients shrink photos to it). */
-  MODEL_INPUT_SIZE?: string;
-  /** "1" (local dev only): webhooks may be http://127.0.0.1 or http://localhost, not only https. */
-  WEBHOOK_ALLOW_HTTP_LOOPBACK?: string;
-  /** Secrets. */
-  HMAC_SECRET: string;
-  S3_ACCESS_KEY_ID: string;
-  S3_SECRET_ACCESS_KEY: string;
-}
-
-/** Per-request values middleware hands to handlers. */
-export interface Variables extends TimingVariables {
-  config: EdgeConfig;
-  apiKey: KeyRecord;
-  /** This isolate's memo of recent results (in front of the Cache API). */
-  resultMemo: ResultMemo;
-  /** Whether this isolate skips S3 lookups for now (after one timed out). */
-  s3Health: S3Health;
-  /** Results this isolate is computing now, by result key (identical concurrent misses share one). */
-  inFlight: Map<string, Promise<SegmentResult>>;
-  /** Cache hits this isolate has answered and not yet booked in their KeyMeter. */
-  pendingHits: PendingHits;
-}
-
+/**
+ * The app's environment. `Bindings` (vars, secrets, KV, the Durable Object) is generated from
+ * wrangler.toml by `npm run types:bindings` into functions/worker-configuration.d.ts; each
+ * middleware declares the context variables it sets (hono's ContextVariableMap) next to itself.
+ */
 export interface AppEnv {
   Bindings: Bindings;
-  Variables: Variables;
 }
 
 const ConfigSchema = z.object({

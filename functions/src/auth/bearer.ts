@@ -13,6 +13,13 @@ import { withTimeout } from '../http/timeout.js';
 import type { KeyLookupCache } from './key-cache.js';
 import { hashApiKey, KeyRecordSchema, type KeyRecord } from './key-record.js';
 
+declare module 'hono' {
+  interface ContextVariableMap {
+    /** The caller's key record, set by bearerAuth for the handlers after it. */
+    apiKey: KeyRecord;
+  }
+}
+
 const BEARER = /^Bearer\s+(\S+)\s*$/i;
 export const BEARER_REALM = 'cris';
 

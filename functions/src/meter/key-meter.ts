@@ -9,7 +9,6 @@
 import { DurableObject } from 'cloudflare:workers';
 import type { UsageDay } from '../../../contract/reports.js';
 import type { KeyLimits } from '../auth/key-record.js';
-import type { Bindings } from '../env.js';
 import { monthOf, secondsToNextMonth, utcDay } from './calendar.js';
 import type { HitCount } from './pending-hits.js';
 import { TokenBucket } from './token-bucket.js';

@@ -1,5 +1,5 @@
 /** The KeyMeter Durable Object of a key, every call under the configured meter timeout. */
-import type { Bindings, EdgeConfig } from '../env.js';
+import type { EdgeConfig } from '../env.js';
 import { timedMethods } from '../http/timeout.js';
 import type { KeyMeter } from './key-meter.js';
 
