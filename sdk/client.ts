@@ -4,22 +4,14 @@
  *   const cris = createClient({ endpoint: 'https://api.example.com', apiKey });
  *   const result = await cris.segment({ image, text: 'the red circle', format: 'rle' });
  */
-import type { MaskFormat, ModelsList, SegmentResult, Size, UsageReport } from './wire.js';
-import { CrisError, errorFromResponse } from './errors.js';
+import { retryPolicy, sleep, type RetryOptions } from './retry.js';
 import { prepareUpload, SHRINK_QUALITY, shrinkSide, type ShrinkMode, type ShrinkSettings } from './shrink.js';
-import { retryDelayMs, retryPolicy, sleep, type RetryOptions } from './retry.js';
+import { createTransport, type CallOptions, type RequestSpec } from './transport.js';
+import { segmentBody, type ImageInput } from './upload.js';
+import { newIdempotencyKey, waitForResult, type WaitOptions } from './wait.js';
+import type { MaskFormat, ModelsList, PendingResult, SegmentResult, Size, UsageReport } from './wire.js';
 
-/** A React Native file reference, as its FormData takes it (`{ uri, name, type }`). */
-export interface FileReference {
-  uri: string;
-  name?: string;
-  type?: string;
-}
-
-/** What `segment` accepts as the image: encoded PNG, JPEG or WebP bytes, or a file reference. */
-export type ImageInput = Blob | ArrayBuffer | Uint8Array | FileReference;
-
-export interface SegmentParams {
+export interface SegmentParams extends CallOptions {
   /** The photo; omit it and pass `imageId` to ask about an image sent before (kept 24 h). */
   image?: ImageInput;
   /** The `image_id` of an earlier answer, instead of `image`. */
@@ -42,7 +34,16 @@ export interface SegmentParams {
    * above it (the model's default when absent; no effect for a model without a presence output).
    */
   presence_threshold?: number;
-  signal?: AbortSignal;
+  /**
+   * Sent as `Idempotency-Key`, the same on every retry of this call, so a retried POST is answered
+   * once (default: a new random key per call). `false`: none, and then the POST is never retried.
+   */
+  idempotencyKey?: string | false;
+}
+
+export interface SubmitParams extends SegmentParams {
+  /** POST the result here when it is ready, signed (Standard Webhooks; the key needs a webhook secret). */
+  webhook?: string;
 }
 
 export interface ClientOptions {
@@ -52,87 +53,54 @@ export interface ClientOptions {
   /** A fetch implementation; the global one by default. */
   fetch?: typeof fetch;
   retry?: RetryOptions;
+  /** Milliseconds for one call, retries included (default 60000; 0: none). */
+  timeout?: number;
   /** Upload encoding of shrunk photos (default JPEG, quality 0.85). */
   shrinkEncoding?: { type: 'image/jpeg' | 'image/webp'; quality: number };
-  /** Waits between retries; tests pass a fake. */
+  /** Waits between retries and polls; tests pass a fake. */
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
 }
 
 export interface CrisClient {
   segment(params: SegmentParams): Promise<SegmentResult>;
-  getResult(id: string, init?: { signal?: AbortSignal }): Promise<SegmentResult>;
+  /**
+   * `Prefer: respond-async`: the API answers at once, with the result when it is cached, else
+   * `{ status: 'pending', id }` to pass to `waitForResult` (or a webhook delivers it).
+   */
+  submit(params: SubmitParams): Promise<SegmentResult | PendingResult>;
+  /** Polls `GET /v1/results/{id}` until the result is stored (or stored as failed: thrown). */
+  waitForResult(id: string, options?: WaitOptions): Promise<SegmentResult>;
+  getResult(id: string, options?: CallOptions): Promise<SegmentResult>;
   /** Usage between two UTC days (YYYY-MM-DD, default this month). */
-  usage(init?: { from?: string; to?: string; signal?: AbortSignal }): Promise<UsageReport>;
-  models(init?: { signal?: AbortSignal }): Promise<ModelsList>;
+  usage(options?: CallOptions & { from?: string; to?: string }): Promise<UsageReport>;
+  models(options?: CallOptions): Promise<ModelsList>;
 }
 
-/** The MIME type of encoded image bytes, from their first bytes. */
-export function sniffImageType(bytes: Uint8Array): string {
-  if (bytes[0] === 0x89 && bytes[1] === 0x50 && bytes[2] === 0x4e && bytes[3] === 0x47) return 'image/png';
-  if (bytes[0] === 0xff && bytes[1] === 0xd8) return 'image/jpeg';
-  if (bytes[8] === 0x57 && bytes[9] === 0x45 && bytes[10] === 0x42 && bytes[11] === 0x50) return 'image/webp';
-  return 'application/octet-stream';
+/** Whether `submit` answered "still computing". */
+export function isPending(answer: SegmentResult | PendingResult): answer is PendingResult {
+  return (answer as PendingResult).status === 'pending';
 }
 
-function isFileReference(image: ImageInput): image is FileReference {
-  return typeof (image as FileReference).uri === 'string';
-}
-
-function appendImage(form: FormData, image: ImageInput): void {
-  if (isFileReference(image)) {
-    // React Native's FormData sends { uri, name, type } as a file part.
-    form.append('image', { name: 'image', type: 'image/jpeg', ...image } as unknown as Blob);
-    return;
-  }
-  if (typeof Blob !== 'undefined' && image instanceof Blob) {
-    form.append('image', image, (image as File).name || 'image');
-    return;
-  }
-  const bytes = image instanceof Uint8Array ? image : new Uint8Array(image as ArrayBuffer);
-  form.append('image', new Blob([bytes as BlobPart], { type: sniffImageType(bytes) }), 'image');
-}
+export const DEFAULT_TIMEOUT_MS = 60_000;
 
 export function createClient(options: ClientOptions): CrisClient {
   if (!options.endpoint) throw new TypeError('createClient: endpoint is required');
   if (!options.apiKey) throw new TypeError('createClient: apiKey is required');
-  const base = options.endpoint.replace(/\/+$/, '');
-  const fetchImpl = options.fetch ?? globalThis.fetch.bind(globalThis);
-  const policy = retryPolicy(options.retry);
   const wait = options.sleep ?? sleep;
-
-  /** One API call with retries; `makeInit` builds a fresh body per attempt (a FormData is single-use in some runtimes). */
-  async function call<T>(path: string, makeInit: () => RequestInit, signal?: AbortSignal): Promise<T> {
-    for (let attempt = 1; ; attempt++) {
-      const init = makeInit();
-      let response: Response;
-      try {
-        response = await fetchImpl(`${base}${path}`, {
-          ...init,
-          signal,
-          headers: { authorization: `Bearer ${options.apiKey}`, accept: 'application/json', ...init.headers },
-        });
-      } catch (error) {
-        if (signal?.aborted) throw error;
-        throw new CrisError('network_error', `request to ${base}${path} failed: ${String(error)}`, 0);
-      }
-      if (response.ok) {
-        try {
-          return (await response.json()) as T;
-        } catch {
-          throw new CrisError('bad_response', `${path} answered ${response.status} without JSON`, response.status);
-        }
-      }
-      const error = await errorFromResponse(response);
-      const delay = retryDelayMs(policy, attempt, response.status, error.retryAfterSeconds);
-      if (delay === null) throw error;
-      await wait(delay, signal);
-    }
-  }
+  const send = createTransport({
+    endpoint: options.endpoint,
+    apiKey: options.apiKey,
+    fetch: options.fetch ?? globalThis.fetch.bind(globalThis),
+    retry: retryPolicy(options.retry),
+    timeout: options.timeout ?? DEFAULT_TIMEOUT_MS,
+    sleep: wait,
+  });
+  const get = async <T>(path: string, call?: CallOptions): Promise<T> => (await send({ method: 'GET', path }, call)).body as T;
 
   let shrinkSettings: Promise<ShrinkSettings> | undefined;
   /** Asked once per client: the default model's input size from GET /v1/models. */
-  const settings = (): Promise<ShrinkSettings> => {
-    shrinkSettings ??= call<ModelsList>('/v1/models', () => ({ method: 'GET' })).then((report) => ({
+  const settings = (call: CallOptions): Promise<ShrinkSettings> => {
+    shrinkSettings ??= get<ModelsList>('/v1/models', call).then((report) => ({
       maxSide: shrinkSide((report.data.find((model) => model.default) ?? report.data[0])?.input_size),
       type: options.shrinkEncoding?.type ?? 'image/jpeg',
       quality: options.shrinkEncoding?.quality ?? SHRINK_QUALITY,
@@ -141,40 +109,50 @@ export function createClient(options: ClientOptions): CrisClient {
     return shrinkSettings;
   };
 
+  /** The POST of `segment` and `submit`: shrunk once, the same body and key on every attempt. */
+  async function post(params: SubmitParams, headers: Record<string, string>) {
+    const { image, imageId, shrink = 'auto', originalSize, text, signal, timeout } = params;
+    const phrases = Array.isArray(text) ? text : [text];
+    if (phrases.length === 0) throw new TypeError('segment: at least one phrase is required');
+    if ((image === undefined) === (imageId === undefined)) throw new TypeError('segment: pass either image or imageId');
+    const call = { signal, timeout };
+    const upload = image === undefined ? undefined : originalSize ? { image, originalSize } : await prepareUpload(image, shrink, () => settings(call));
+    const body = await segmentBody(upload?.image as ImageInput | undefined, {
+      imageId,
+      phrases,
+      format: params.format,
+      threshold: params.threshold,
+      presence_threshold: params.presence_threshold,
+      originalSize: upload?.originalSize,
+      webhook: params.webhook,
+    });
+    const key = params.idempotencyKey ?? newIdempotencyKey();
+    const spec: RequestSpec = { method: 'POST', path: '/v1/segment', headers: { ...headers, ...(key === false ? {} : { 'idempotency-key': key }) }, body };
+    return send(spec, call);
+  }
+
   return {
-    async segment({ image, imageId, shrink = 'auto', originalSize, text, format, threshold, presence_threshold, signal }) {
-      const phrases = Array.isArray(text) ? text : [text];
-      if (phrases.length === 0) throw new TypeError('segment: at least one phrase is required');
-      if ((image === undefined) === (imageId === undefined)) throw new TypeError('segment: pass either image or imageId');
-      const upload = image === undefined ? undefined : originalSize ? { image, originalSize } : await prepareUpload(image, shrink, settings);
-      return call<SegmentResult>(
-        '/v1/segment',
-        () => {
-          const form = new FormData();
-          if (upload) appendImage(form, upload.image as ImageInput);
-          else form.append('image_id', imageId!);
-          if (upload?.originalSize) form.append('original_size', JSON.stringify(upload.originalSize));
-          for (const phrase of phrases) form.append('text', phrase);
-          if (format !== undefined) form.append('format', format);
-          if (threshold !== undefined) form.append('threshold', String(threshold));
-          if (presence_threshold !== undefined) form.append('presence_threshold', String(presence_threshold));
-          return { method: 'POST', body: form };
-        },
-        signal,
-      );
+    async segment(params) {
+      if ((params as SubmitParams).webhook !== undefined) throw new TypeError('segment: a webhook needs submit()');
+      return (await post(params, {})).body as SegmentResult;
     },
-    getResult(id, init) {
-      return call<SegmentResult>(`/v1/results/${encodeURIComponent(id)}`, () => ({ method: 'GET' }), init?.signal);
+    async submit(params) {
+      return (await post(params, { prefer: 'respond-async' })).body as SegmentResult | PendingResult;
+    },
+    waitForResult(id, waitOptions) {
+      return waitForResult(send, wait, id, waitOptions);
+    },
+    getResult(id, call) {
+      return get<SegmentResult>(`/v1/results/${encodeURIComponent(id)}`, call);
     },
     usage(init) {
       const query = new URLSearchParams();
       if (init?.from) query.set('from', init.from);
       if (init?.to) query.set('to', init.to);
-      const path = query.toString() ? `/v1/usage?${query}` : '/v1/usage';
-      return call<UsageReport>(path, () => ({ method: 'GET' }), init?.signal);
+      return get<UsageReport>(query.toString() ? `/v1/usage?${query}` : '/v1/usage', init);
     },
-    models(init) {
-      return call<ModelsList>('/v1/models', () => ({ method: 'GET' }), init?.signal);
+    models(call) {
+      return get<ModelsList>('/v1/models', call);
     },
   };
 }

@@ -1,15 +1,24 @@
-/** The one error the SDK throws: the API's `{ error: { code, message } }` plus the HTTP status. */
+/**
+ * The one error the SDK throws: the API's `{ error: { code, message } }` plus the HTTP status, or
+ * one of the SDK's own codes when no usable answer came back (status 0 for all but bad_response):
+ *
+ *   network_error   the request did not reach the API or its answer was cut off
+ *   timeout         no answer within the call's `timeout` (retries and their waits included)
+ *   aborted         the caller's AbortSignal fired (`cause` is its reason)
+ *   bad_response    a 2xx answer that is not the JSON the API sends
+ */
 export class CrisError extends Error {
   constructor(
-    /** The API's error code (`rate_limited`, `invalid_image`...), or `network_error` / `bad_response`. */
+    /** The API's error code (`rate_limited`, `invalid_image`...), or one of the SDK's above. */
     readonly code: string,
     message: string,
     /** HTTP status; 0 when no response came back. */
     readonly status: number,
     /** Seconds from the Retry-After header, when the server sent one. */
     readonly retryAfterSeconds?: number,
+    options?: { cause?: unknown },
   ) {
-    super(message);
+    super(message, options);
     this.name = 'CrisError';
   }
 }

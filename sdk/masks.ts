@@ -2,6 +2,7 @@
  * Mask decoders: every mask format the API returns, to one bitmap type. Pure functions over
  * typed arrays (PNG decoding needs DecompressionStream: browsers, Node 18+, not Hermes).
  */
+import { base64ToBytes } from '../contract/base64.js';
 import type { Mask } from './wire.js';
 
 /** A binary mask: [height * width] 0/1, row-major. */
@@ -92,12 +93,7 @@ export function rasterizePolygon(coordinates: number[][][][] | [number, number][
   return { width, height, data };
 }
 
-export function base64ToBytes(base64: string): Uint8Array {
-  const binary = atob(base64);
-  const bytes = new Uint8Array(binary.length);
-  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
-  return bytes;
-}
+export { base64ToBytes };
 
 async function inflate(zlibBytes: Uint8Array): Promise<Uint8Array> {
   if (typeof DecompressionStream === 'undefined') {

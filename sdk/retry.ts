@@ -1,7 +1,9 @@
 /**
- * When and how long to wait before trying a request again: only 429 and 503 are retried,
- * exponential backoff with jitter (half to all of each step), a server's Retry-After honoured
- * when it is within bounds.
+ * When and how long to wait before trying a request again: 429, 502, 503, 504, a network failure
+ * (status 0) and a 409 that carries Retry-After (the same Idempotency-Key still in progress) are
+ * retried, with exponential backoff and jitter (half to all of each step), a server's Retry-After
+ * honoured when it is within bounds. Which requests may be retried at all (GET; POST only with an
+ * Idempotency-Key) is the transport's rule (transport.ts).
  */
 
 export interface RetryOptions {
@@ -18,7 +20,12 @@ export interface RetryOptions {
   maxRetryAfterMs?: number;
 }
 
-export const RETRYABLE_STATUSES: ReadonlySet<number> = new Set([429, 503]);
+export const RETRYABLE_STATUSES: ReadonlySet<number> = new Set([429, 502, 503, 504]);
+
+/** Whether a failure of this status (0: no response) is worth another attempt. */
+export function isRetryable(status: number, retryAfterSeconds: number | undefined): boolean {
+  return status === 0 || RETRYABLE_STATUSES.has(status) || (status === 409 && retryAfterSeconds !== undefined);
+}
 
 export interface RetryPolicy {
   maxAttempts: number;
@@ -54,7 +61,7 @@ export function retryDelayMs(
   retryAfterSeconds: number | undefined,
   random: () => number = Math.random,
 ): number | null {
-  if (!RETRYABLE_STATUSES.has(status) || attempt >= policy.maxAttempts) return null;
+  if (!isRetryable(status, retryAfterSeconds) || attempt >= policy.maxAttempts) return null;
   if (retryAfterSeconds !== undefined) {
     const serverMs = retryAfterSeconds * 1000;
     return serverMs > policy.maxRetryAfterMs ? null : serverMs;

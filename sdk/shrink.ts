@@ -9,6 +9,7 @@
  *   Node          sharp, an optional peer dependency (imported only when a photo is shrunk)
  *   React Native  the app resizes (expo-image-manipulator, see the README) and passes `originalSize`
  */
+import { formDataTakesOnlyFiles } from './upload.js';
 import type { Size } from './wire.js';
 
 /** `'auto'` (default): shrink where this platform can; `true`: shrink or throw; `false`: send as is. */
@@ -139,9 +140,10 @@ export async function prepareUpload<T extends object>(image: T | Blob | Uint8Arr
   if (mode === false) return asIs;
   const isBlob = typeof Blob !== 'undefined' && image instanceof Blob;
   const isBytes = image instanceof Uint8Array || image instanceof ArrayBuffer;
-  if (!isBlob && !isBytes) {
-    // A React Native { uri } file: the app resizes it and passes originalSize (README).
-    if (mode === true) throw new TypeError('shrink: a file reference cannot be shrunk here; resize it in the app and pass originalSize');
+  const readable = isBytes || (isBlob && typeof (image as Blob).arrayBuffer === 'function');
+  if (!readable || formDataTakesOnlyFiles()) {
+    // React Native (a { uri } file, its Blob, its FormData): the app resizes and passes originalSize (README).
+    if (mode === true) throw new TypeError('shrink: this image cannot be shrunk here (React Native); resize it in the app and pass originalSize');
     return asIs as Upload<T>;
   }
   if (browserCanShrink()) {

@@ -3,10 +3,12 @@
  * to the sample's target, results come back by id, usage and models answer, errors are typed.
  */
 import { readFile } from 'node:fs/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pathToFileURL } from 'node:url';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import sharp from 'sharp';
 import { SegmentResultSchema, type SegmentResult } from '../../contract/segment.js';
 import { createClient, CrisError, decodePngMask, maskToBitmap, rleCounts, type Bitmap, type CrisClient } from '../../sdk/index.js';
+import { ReactNativeBlob, ReactNativeFileReader, ReactNativeFormData, reactNativeFetch } from '../helpers/react-native.js';
 import { area, bitmapIoU, expectTarget, readMaskFile } from '../helpers/stack-masks.js';
 import { createKey, samples, startStack, TEST_BUNDLE_DIR, TRAINED, type Stack } from '../helpers/stack.js';
 
@@ -129,5 +131,35 @@ describe('SDK against the local stack', () => {
     const error = await cris.segment({ image: await readFile(sample!.image), text: ' ' }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(CrisError);
     expect((error as CrisError).status).toBe(422);
+  });
+});
+
+describe('SDK in React Native (its Blob, FileReader and FormData: test/helpers/react-native.ts) against the stack', () => {
+  afterEach(() => vi.unstubAllGlobals());
+
+  it('a React Native Blob, bytes and a { uri } file all segment, each in a body React Native can send', async () => {
+    vi.stubGlobal('Blob', ReactNativeBlob);
+    vi.stubGlobal('FileReader', ReactNativeFileReader);
+    vi.stubGlobal('FormData', ReactNativeFormData);
+    const sent: Array<{ contentType: string | null; parts?: string[] }> = [];
+    const mobile = createClient({ endpoint: stack.origin, apiKey: stack.apiKey, fetch: reactNativeFetch(sent) });
+    const bytes = new Uint8Array(await readFile(sample!.image));
+    const target = await readMaskFile(sample!.mask);
+    const blob = ReactNativeBlob.fromNative(bytes, 'image/png');
+    expect(() => new ReactNativeBlob([bytes as never])).toThrow(/not supported/); // as React Native's own
+    expect((blob as unknown as Blob).arrayBuffer).toBeUndefined();
+
+    const fromBlob = await mobile.segment({ image: blob as unknown as Blob, text: sample!.phrase, format: 'rle' });
+    const fromBytes = await mobile.segment({ image: bytes, text: [sample!.phrase, 'the smallest object'], format: 'rle' });
+    const fromFile = await mobile.segment({ image: { uri: pathToFileURL(sample!.image).href, name: 'scene.png', type: 'image/png' }, text: sample!.phrase, format: 'rle' });
+    for (const answer of [fromBlob, fromBytes, fromFile]) {
+      expect(answer.image_id).toBe(fromBlob.image_id); // the same bytes arrived every time
+      expectTarget(await maskToBitmap(answer.results[0]!.mask, answer.width, answer.height), target);
+    }
+    expect(sent).toEqual([
+      { contentType: 'application/json' }, // the Blob, read with FileReader.readAsDataURL, as base64
+      { contentType: 'application/json' }, // bytes: React Native cannot make a Blob of them
+      { contentType: 'multipart/form-data', parts: ['image', 'text', 'format'] }, // the file part by its uri
+    ]);
   });
 });

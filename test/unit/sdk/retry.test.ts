@@ -80,8 +80,31 @@ describe('SDK retries', () => {
     expect(calls).toHaveLength(1);
   });
 
+  it('retries 502 and 504 of a GET, and of a POST with its one Idempotency-Key', async () => {
+    for (const status of [502, 504]) {
+      const failing = () => jsonResponse(status, { error: { code: 'some_code', message: 'upstream' } });
+      const { client, calls } = clientWith([failing, failing, () => jsonResponse(200, RESULT)]);
+      expect((await client.getResult('abc')).id).toBe(RESULT.id);
+      expect(calls).toHaveLength(3);
+      const post = clientWith([failing, failing, () => jsonResponse(200, RESULT)]);
+      await post.client.segment({ image, text: 'x' });
+      const keys = post.calls.map((call) => new Headers(call.init.headers).get('idempotency-key'));
+      expect(keys).toHaveLength(3);
+      expect(keys[0]).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+      expect(new Set(keys).size).toBe(1);
+    }
+  });
+
+  it('never retries a POST without an Idempotency-Key', async () => {
+    const { client, calls } = clientWith([() => jsonResponse(503, { error: { code: 'unavailable', message: 'no' } })]);
+    const error = (await client.segment({ image, text: 'x', idempotencyKey: false }).catch((e: unknown) => e)) as CrisError;
+    expect(error.status).toBe(503);
+    expect(calls).toHaveLength(1);
+    expect(new Headers(calls[0]!.init.headers).has('idempotency-key')).toBe(false);
+  });
+
   it('never retries other errors', async () => {
-    for (const status of [400, 401, 413, 422, 500, 502, 504]) {
+    for (const status of [400, 401, 409, 413, 422, 500]) {
       const { client, calls } = clientWith([() => jsonResponse(status, { error: { code: 'some_code', message: 'no' } })]);
       const error = (await client.getResult('abc').catch((e: unknown) => e)) as CrisError;
       expect(error.status).toBe(status);
@@ -91,21 +114,25 @@ describe('SDK retries', () => {
   });
 
   it('keeps the status when the error body is not JSON', async () => {
-    const { client } = clientWith([() => new Response('gateway exploded', { status: 502, statusText: 'Bad Gateway' })]);
+    const { client } = clientWith([() => new Response('gateway exploded', { status: 502, statusText: 'Bad Gateway' })], { maxAttempts: 1 });
     const error = (await client.models().catch((e: unknown) => e)) as CrisError;
     expect(error.status).toBe(502);
     expect(error.code).toBe('http_502');
   });
 
-  it('reports network failures as CrisError network_error', async () => {
+  it('reports network failures as CrisError network_error, after retrying them', async () => {
+    let attempts = 0;
     const client = createClient({
       endpoint: 'http://api.test',
       apiKey: 'k',
       fetch: (async () => {
+        attempts++;
         throw new TypeError('connection refused');
       }) as typeof fetch,
+      sleep: async () => {},
     });
     await expect(client.usage()).rejects.toMatchObject({ code: 'network_error', status: 0 });
+    expect(attempts).toBe(4);
   });
 
   it('sends several phrases and the threshold, and GETs results by id', async () => {
