@@ -76,26 +76,42 @@ const EnvSchema = z.object({
   CRIS_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
 });
 
-export interface ServiceConfig {
-  host: string;
-  port: number;
-  bundleDir: string;
-  provider: ProviderChoice;
-  threads: number;
-  ortSpinning: boolean;
-  workers: number;
-  imagingWorkers: number;
-  /** undefined only with `insecureNoAuth`. */
-  hmacSecret?: string;
-  insecureNoAuth: boolean;
-  s3?: S3Config;
-  batcher: { maxBatch: number; maxQueueDelayMs: number; maxQueueSize: number };
-  featureCache: { maxEntries: number; maxBytes: number };
-  costBudget: { perTenant: number; global: number };
-  requestTimeoutMs: number;
-  shutdownTimeoutMs: number;
-  logLevel: 'debug' | 'info' | 'warn' | 'error';
-}
+/** The environment -> the service's configuration: its one definition (ServiceConfig is inferred from it). */
+const ServiceConfigSchema = EnvSchema.transform((e) => ({
+  host: e.CRIS_HOST,
+  port: e.CRIS_PORT,
+  bundleDir: e.CRIS_BUNDLE_DIR,
+  provider: e.CRIS_PROVIDER,
+  threads: e.CRIS_THREADS,
+  ortSpinning: e.CRIS_ORT_SPINNING,
+  workers: e.CRIS_WORKERS,
+  imagingWorkers: e.CRIS_IMAGING_WORKERS,
+  /** undefined only with `insecureNoAuth` (loadConfig refuses it otherwise). */
+  hmacSecret: e.CRIS_HMAC_SECRET,
+  insecureNoAuth: e.CRIS_INSECURE_NO_AUTH,
+  s3: e.CRIS_S3_BUCKET
+    ? ({
+        endpoint: e.CRIS_S3_ENDPOINT,
+        bucket: e.CRIS_S3_BUCKET,
+        region: e.CRIS_S3_REGION,
+        accessKeyId: e.CRIS_S3_ACCESS_KEY_ID,
+        secretAccessKey: e.CRIS_S3_SECRET_ACCESS_KEY,
+        forcePathStyle: e.CRIS_S3_FORCE_PATH_STYLE,
+        timeoutMs: e.CRIS_S3_TIMEOUT_MS,
+      } satisfies S3Config)
+    : undefined,
+  batcher: {
+    maxBatch: e.CRIS_MAX_BATCH,
+    maxQueueDelayMs: e.CRIS_MAX_QUEUE_DELAY_MS,
+    maxQueueSize: e.CRIS_MAX_QUEUE_SIZE,
+  },
+  featureCache: { maxEntries: e.CRIS_FEATURE_CACHE_ENTRIES, maxBytes: e.CRIS_FEATURE_CACHE_MB * 1024 * 1024 },
+  costBudget: { perTenant: e.CRIS_TENANT_COST_BUDGET, global: e.CRIS_GLOBAL_COST_BUDGET },
+  requestTimeoutMs: e.CRIS_REQUEST_TIMEOUT_MS,
+  shutdownTimeoutMs: e.CRIS_SHUTDOWN_TIMEOUT_MS,
+  logLevel: e.CRIS_LOG_LEVEL,
+}));
+export type ServiceConfig = z.output<typeof ServiceConfigSchema>;
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -103,51 +119,19 @@ export class ConfigError extends Error {
 
 /** Parses the environment (process.env by default); throws ConfigError naming each bad variable. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): ServiceConfig {
-  const parsed = EnvSchema.safeParse(env);
+  const parsed = ServiceConfigSchema.safeParse(env);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
     throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
   }
-  const e = parsed.data;
-  if (!e.CRIS_HMAC_SECRET && !e.CRIS_INSECURE_NO_AUTH) {
+  const config = parsed.data;
+  if (!config.hmacSecret && !config.insecureNoAuth) {
     throw new ConfigError(
       'invalid configuration: CRIS_HMAC_SECRET is required (set CRIS_INSECURE_NO_AUTH=1 for local development only)',
     );
   }
-  if (e.CRIS_HMAC_SECRET && e.CRIS_HMAC_SECRET.length < 16) {
+  if (config.hmacSecret && config.hmacSecret.length < 16) {
     throw new ConfigError('invalid configuration: CRIS_HMAC_SECRET must be at least 16 characters');
   }
-  return {
-    host: e.CRIS_HOST,
-    port: e.CRIS_PORT,
-    bundleDir: e.CRIS_BUNDLE_DIR,
-    provider: e.CRIS_PROVIDER,
-    threads: e.CRIS_THREADS,
-    ortSpinning: e.CRIS_ORT_SPINNING,
-    workers: e.CRIS_WORKERS,
-    imagingWorkers: e.CRIS_IMAGING_WORKERS,
-    hmacSecret: e.CRIS_HMAC_SECRET,
-    insecureNoAuth: e.CRIS_INSECURE_NO_AUTH,
-    s3: e.CRIS_S3_BUCKET
-      ? {
-          endpoint: e.CRIS_S3_ENDPOINT,
-          bucket: e.CRIS_S3_BUCKET,
-          region: e.CRIS_S3_REGION,
-          accessKeyId: e.CRIS_S3_ACCESS_KEY_ID,
-          secretAccessKey: e.CRIS_S3_SECRET_ACCESS_KEY,
-          forcePathStyle: e.CRIS_S3_FORCE_PATH_STYLE,
-          timeoutMs: e.CRIS_S3_TIMEOUT_MS,
-        }
-      : undefined,
-    batcher: {
-      maxBatch: e.CRIS_MAX_BATCH,
-      maxQueueDelayMs: e.CRIS_MAX_QUEUE_DELAY_MS,
-      maxQueueSize: e.CRIS_MAX_QUEUE_SIZE,
-    },
-    featureCache: { maxEntries: e.CRIS_FEATURE_CACHE_ENTRIES, maxBytes: e.CRIS_FEATURE_CACHE_MB * 1024 * 1024 },
-    costBudget: { perTenant: e.CRIS_TENANT_COST_BUDGET, global: e.CRIS_GLOBAL_COST_BUDGET },
-    requestTimeoutMs: e.CRIS_REQUEST_TIMEOUT_MS,
-    shutdownTimeoutMs: e.CRIS_SHUTDOWN_TIMEOUT_MS,
-    logLevel: e.CRIS_LOG_LEVEL,
-  };
+  return config;
 }

@@ -17,7 +17,7 @@ export const SERVICE_FLOORS: readonly { name: string; parts: readonly string[] }
   { name: 'parts', parts: ['bundle', 'tokenizer', 'imaging', 'masks', 'inference', 'batcher', 'admission', 'storage', 'metrics'] },
   { name: 'pipeline', parts: ['pipeline'] },
   { name: 'threads, HTTP, tools', parts: ['worker', 'server', 'eval', 'cli'] },
-  { name: 'composition root', parts: ['main.ts', 'config.ts'] },
+  { name: 'composition root', parts: ['main.ts', 'config.ts', 'boot'] },
 ];
 
 const SERVICE = 'gpu-service/src/';

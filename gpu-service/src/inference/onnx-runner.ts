@@ -21,7 +21,6 @@ import { checkGraphMetadata, checkGraphSignature, readOnnxMetadata, type Session
 import type { GraphSpec } from '../bundle/schema.js';
 import type { ExecutionProvider, HeadOutput, ImageFeatures, ModelRunner, ProviderChoice } from '../core/types.js';
 
-export type { ProviderChoice } from '../core/types.js';
 
 /** What 'auto' tries, in order (see the file comment). */
 const AUTO_ORDER: readonly ExecutionProvider[] = ['cuda', 'cpu'];
@@ -40,9 +39,7 @@ export interface RunnerOptions {
   log?: (message: string) => void;
 }
 
-type Provider = ExecutionProvider;
-
-function sessionOptions(provider: Provider, options: RunnerOptions, quiet: boolean): ort.InferenceSession.SessionOptions {
+function sessionOptions(provider: ExecutionProvider, options: RunnerOptions, quiet: boolean): ort.InferenceSession.SessionOptions {
   const { threads, spinning } = options;
   return {
     executionProviders: [provider === 'cuda' ? { name: 'cuda', deviceId: 0 } : { name: provider }],
@@ -74,7 +71,7 @@ function cudaProviderMissing(): string | null {
   return installed ? null : `a CPU-only onnxruntime-node: no libonnxruntime_providers_cuda.so in ${binDir}`;
 }
 
-async function createSessions(bundle: Bundle, provider: Provider, runnerOptions: RunnerOptions, quiet = false) {
+async function createSessions(bundle: Bundle, provider: ExecutionProvider, runnerOptions: RunnerOptions, quiet = false) {
   const graphs = bundle.manifest.graphs;
   const options = sessionOptions(provider, runnerOptions, quiet);
   const encoder = await ort.InferenceSession.create(bundle.path(graphs.image_encoder.file), options);
@@ -111,9 +108,9 @@ export async function createOnnxRunner(bundle: Bundle, options: RunnerOptions): 
   if (problems.length > 0) throw new BundleError(bundle.dir, problems.join('; '));
 
   const auto = options.provider === 'auto';
-  const order = auto ? AUTO_ORDER : [options.provider as Provider];
+  const order = auto ? AUTO_ORDER : [options.provider as ExecutionProvider];
   let sessions: Awaited<ReturnType<typeof createSessions>> | undefined;
-  let provider: Provider = order[0];
+  let provider: ExecutionProvider = order[0];
   for (const [index, candidate] of order.entries()) {
     provider = candidate;
     const last = index === order.length - 1;
@@ -142,7 +139,7 @@ export async function createOnnxRunner(bundle: Bundle, options: RunnerOptions): 
 
 class OnnxRunner implements ModelRunner {
   constructor(
-    readonly provider: Provider,
+    readonly provider: ExecutionProvider,
     private readonly encoder: ort.InferenceSession,
     private readonly head: ort.InferenceSession,
     private readonly encoderSpec: GraphSpec,
