@@ -1,9 +1,12 @@
 """Referring-shapes (or any dataset in our refs.jsonl format) as in-memory training tensors.
 
-Preprocessing is the service's and the reference's: letterbox to S x S keeping the aspect ratio
-(scale = min(S/h, S/w), centred), bicubic affine warp, border = CLIP mean * 255, then
-RGB / 255, minus mean, over std. Images are cached letterboxed as uint8 [N,S,S,3]; target masks
-as soft masks at the output stride [T,S/4,S/4] (area average of the letterboxed mask).
+Preprocessing is the service's, byte for byte (models/imaging, a numpy port of
+gpu-service/src/imaging; test/python/test_letterbox_parity.py): letterbox to S x S keeping the
+aspect ratio (scale = min(S/h, S/w), centred, the reference's matrix), OpenCV 4.6's fixed-point
+bicubic warp, border = CLIP mean * 255, then RGB / 255, minus mean, over std. Images are decoded
+as the service decodes them (EXIF orientation applied, grey and alpha to RGB, 16-bit >> 8) and
+cached letterboxed as uint8 [N,S,S,3]; target masks as soft masks at the output stride
+[T,S/4,S/4] (area average of the letterboxed mask).
 """
 from __future__ import annotations
 
@@ -12,10 +15,11 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
 import torch
+from PIL import Image, ImageOps
 
+from models.imaging import letterbox_matrix, letterbox_rgb, warp_affine_nearest_u8
 from models.tokenizer.clip_bpe import ClipBpe
 
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
@@ -23,24 +27,16 @@ CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
 PAD_RGB = tuple(m * 255 for m in CLIP_MEAN)
 
 
-def letterbox_matrix(width: int, height: int, size: int) -> np.ndarray:
-    """[2,3] affine: network (u, v) = scale * (x, y) + offset, centred (the reference's getTransformMat)."""
-    scale = min(size / height, size / width)
-    new_w, new_h = width * scale, height * scale
-    return np.array([[scale, 0, (size - new_w) / 2], [0, scale, (size - new_h) / 2]], dtype=np.float64)
-
-
 def letterbox_image(rgb: np.ndarray, size: int) -> np.ndarray:
-    """[H,W,3] uint8 -> [S,S,3] uint8, bicubic, border = CLIP mean colour."""
-    mat = letterbox_matrix(rgb.shape[1], rgb.shape[0], size)
-    return cv2.warpAffine(rgb, mat, (size, size), flags=cv2.INTER_CUBIC, borderValue=PAD_RGB)
+    """[H,W,3] uint8 -> [S,S,3] uint8, bicubic, border = CLIP mean colour (the service's letterbox)."""
+    return letterbox_rgb(rgb, size, PAD_RGB)
 
 
 def soft_mask(mask: np.ndarray, size: int, stride: int) -> np.ndarray:
     """[H,W] 0/255 -> [S/stride, S/stride] float32 in [0,1]: letterboxed (nearest), then area-averaged."""
-    mat = letterbox_matrix(mask.shape[1], mask.shape[0], size)
-    boxed = cv2.warpAffine(mask, mat, (size, size), flags=cv2.INTER_NEAREST, borderValue=0)
-    return cv2.resize(boxed.astype(np.float32) / 255.0, (size // stride, size // stride), interpolation=cv2.INTER_AREA)
+    boxed = warp_affine_nearest_u8(mask, letterbox_matrix(mask.shape[1], mask.shape[0], size), size, size)
+    cells = boxed.astype(np.float32).reshape(size // stride, stride, size // stride, stride) / 255.0
+    return cells.mean(axis=(1, 3), dtype=np.float32)
 
 
 def normalise(images_u8: torch.Tensor) -> torch.Tensor:
@@ -52,17 +48,19 @@ def normalise(images_u8: torch.Tensor) -> torch.Tensor:
 
 
 def read_rgb(path: Path) -> np.ndarray:
-    bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if bgr is None:
-        raise FileNotFoundError(path)
-    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+    """[H,W,3] uint8 as the service decodes an upload (gpu-service/src/imaging/decode.ts)."""
+    with Image.open(path) as image:
+        image = ImageOps.exif_transpose(image)
+        if image.mode.startswith("I"):  # 16-bit grey: the high byte, as cv2 and the service do
+            grey = (np.asarray(image).astype(np.uint32) >> 8).astype(np.uint8)
+            return np.repeat(grey[:, :, None], 3, axis=2)
+        return np.asarray(image.convert("RGB"))
 
 
 def read_mask(path: Path) -> np.ndarray:
-    mask = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
-    if mask is None:
-        raise FileNotFoundError(path)
-    return mask
+    """[H,W] uint8 of a single-channel mask PNG."""
+    with Image.open(path) as image:
+        return np.asarray(image.convert("L"))
 
 
 def read_refs(folder: Path, limit: int | None = None) -> list[dict]:

@@ -2,7 +2,7 @@
 v1 sets, gRefCOCO's (gIoU, cIoU, N-acc, T-acc) plus v1 metrics by kind on v2 sets (metrics.py).
 
 Post-processing as the service: sigmoid, bicubic upsample to S (align corners), inverse letterbox
-(bicubic) to the original size, threshold; with a presence head, a phrase whose presence
+(bicubic, the service's float warp: models/imaging) to the original size, threshold; with a presence head, a phrase whose presence
 probability is at or below the presence threshold answers "not found" (an empty mask).
 
     python -m models.train.evaluate --data data/shapes/test-s3003 --checkpoint runs/x/last.pt --json
@@ -15,12 +15,13 @@ import argparse
 import json
 from pathlib import Path
 
-import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .data import letterbox_image, letterbox_matrix, normalise, read_mask, read_refs, read_rgb
+from models.imaging import inverse_letterbox_matrix, warp_affine_cubic_f32
+
+from .data import letterbox_image, normalise, read_mask, read_refs, read_rgb
 from .metrics import choose_presence_threshold, is_v2, summarise, summarise_v2
 
 PRESENCE_THRESHOLD = 0.5
@@ -39,11 +40,9 @@ def predict(model, rgb: np.ndarray, tokens: np.ndarray, size: int,
         # sigmoid first, then upsample: the reference's order (and the service's)
         probs = F.interpolate(torch.sigmoid(logits.float()), (size, size), mode="bicubic", align_corners=True)[:, 0]
         probs = probs.cpu()
-    inverse = cv2.invertAffineTransform(letterbox_matrix(rgb.shape[1], rgb.shape[0], size))
-    out = []
-    for p in probs.numpy():
-        back = cv2.warpAffine(p, inverse, (rgb.shape[1], rgb.shape[0]), flags=cv2.INTER_CUBIC, borderValue=0.0)
-        out.append(back > threshold)
+    height, width = rgb.shape[:2]
+    inverse = inverse_letterbox_matrix(width, height, size)  # network -> original, the service's
+    out = [warp_affine_cubic_f32(p, inverse, width, height, 0.0) > threshold for p in probs.numpy()]
     probs_presence = torch.sigmoid(presence.float())[:, 0].tolist() if presence is not None else [None] * n
     return out, probs_presence
 

@@ -14,24 +14,29 @@ within a size limit. Soft masks as uint8 (x 255, rounded: at most 0.002 off).
 from __future__ import annotations
 
 import argparse
+import io
 import sys
 import time
 from pathlib import Path
 
-import cv2
 import numpy as np
 import torch
+from PIL import Image
 
 from .data import ShapesTensors, concat_tensors
 
 
+def _encode(rgb: np.ndarray, webp_quality: int) -> np.ndarray:
+    """[S,S,3] uint8 -> WebP bytes (libwebp through Pillow: lossy output is byte-identical to the
+    OpenCV encoder this used before, lossless decodes to the same pixels)."""
+    out = io.BytesIO()
+    lossless = webp_quality > 100
+    Image.fromarray(rgb).save(out, "WEBP", lossless=lossless, quality=80 if lossless else webp_quality)
+    return np.frombuffer(out.getvalue(), dtype=np.uint8)
+
+
 def pack_tensors(data: ShapesTensors, out: Path, webp_quality: int = 101) -> None:
-    encoded = []
-    for rgb in data.images.numpy():
-        ok, buf = cv2.imencode(".webp", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_WEBP_QUALITY, webp_quality])
-        if not ok:
-            raise RuntimeError("WebP encoding failed")
-        encoded.append(buf.ravel())
+    encoded = [_encode(rgb, webp_quality) for rgb in data.images.numpy()]
     offsets = np.cumsum([0] + [len(b) for b in encoded]).astype(np.int64)  # [N+1]
     out.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(
@@ -43,16 +48,15 @@ def pack_tensors(data: ShapesTensors, out: Path, webp_quality: int = 101) -> Non
 
 
 def _decode(buf: np.ndarray) -> np.ndarray:
-    bgr = cv2.imdecode(buf, cv2.IMREAD_COLOR)
-    if bgr is None:
-        raise RuntimeError("this OpenCV cannot decode WebP")
-    return bgr
+    """WebP bytes -> [S,S,3] uint8 RGB (the same pixels OpenCV decodes from the same bytes)."""
+    with Image.open(io.BytesIO(buf.tobytes())) as image:
+        return np.asarray(image.convert("RGB"))
 
 
 def load_packed(path: Path) -> ShapesTensors:
     with np.load(path) as z:
         webp, offsets = z["image_webp"], z["image_offsets"]
-        images = [cv2.cvtColor(_decode(webp[offsets[i]:offsets[i + 1]]), cv2.COLOR_BGR2RGB) for i in range(len(offsets) - 1)]
+        images = [_decode(webp[offsets[i]:offsets[i + 1]]) for i in range(len(offsets) - 1)]
         return ShapesTensors(
             images=torch.from_numpy(np.stack(images)),  # [N,S,S,3] uint8
             masks=torch.from_numpy(z["masks"]).half() / 255,  # [T,S/4,S/4]
