@@ -1,18 +1,24 @@
 /**
  * The README runs as written: its SDK example is sdk/examples/segment.ts verbatim and runs against
  * the local stack with the command the README gives; every curl example that uses $KEY answers
- * (port and key substituted, nothing else).
+ * (port and key substituted, nothing else); its sample answer is the real answer to the curl
+ * above it (ids, times and shortening aside: test/helpers/readme-sample.ts), and what it says of
+ * the shipped bundle's input size is the manifest's. `npm run docs:readme-sample` (this test with
+ * UPDATE_README_SAMPLE=1) rewrites the sample answer from a real one.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { asShown, comparable, formatSample } from '../helpers/readme-sample.js';
 import { readMaskFile } from '../helpers/stack-masks.js';
-import { ROOT, samples, startStack, type Stack } from '../helpers/stack.js';
+import { createKey, ROOT, samples, startStack, type Stack } from '../helpers/stack.js';
 
 const run = promisify(execFile);
-const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
+const README_PATH = join(ROOT, 'README.md');
+const README = readFileSync(README_PATH, 'utf8');
+const SHIPPED_BUNDLE = join(ROOT, 'models', 'cris-shapes-s');
 const PORT = 18360;
 let stack: Stack;
 
@@ -85,5 +91,28 @@ describe('README', () => {
       expect(answer.error, curl).toBeUndefined();
       if (curl.includes('/v1/segment')) expect(Array.isArray(answer.results), curl).toBe(true);
     }
+  });
+
+  it('shows the real answer to the curl above its sample answer', async () => {
+    const json = /^```json\n([\s\S]*?)^```$/m.exec(README)!;
+    const before = README.slice(0, json.index);
+    const curl = commands(before.slice(before.lastIndexOf('```sh\n') + 6, before.lastIndexOf('```'))).find((line) => line.startsWith('curl'));
+    expect(curl).toContain('$KEY');
+    // A key of its own: answers are cached per key, and the README shows a first answer.
+    const real = asShown(JSON.parse((await shell(curl!, { KEY: await createKey(stack, 'pro') })).stdout));
+    if (process.env.UPDATE_README_SAMPLE === '1') {
+      const current = readFileSync(README_PATH, 'utf8');
+      writeFileSync(README_PATH, current.replace(json[1]!, formatSample(real)));
+      return;
+    }
+    expect(comparable(JSON.parse(json[1]!)), 'README sample answer: run npm run docs:readme-sample').toEqual(comparable(real));
+    expect(json[1]).toBe(formatSample({ ...real, timing: JSON.parse(json[1]!).timing }));
+  });
+
+  it("states the shipped bundle's input size as its manifest does", () => {
+    const manifest = JSON.parse(readFileSync(join(SHIPPED_BUNDLE, 'manifest.json'), 'utf8')) as { id: string; input: { size: number } };
+    expect(README).not.toMatch(/letterbox \d+/);
+    expect(README).toContain(`letterbox to the bundle's input (${manifest.input.size} px for ${manifest.id})`);
+    expect(README).toContain(`input ${manifest.input.size};`);
   });
 });
