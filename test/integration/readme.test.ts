@@ -70,6 +70,16 @@ describe('README', () => {
     expect(stdout).toMatch(new RegExp(`^mask ${width}x${height}, result [0-9a-f]{64}, cached (true|false), [\\d.]+ ms$`, 'm'));
   });
 
+  it('includes sdk/examples/async.ts verbatim, and it runs as the README says (202, then polled)', async () => {
+    const example = readFileSync(join(ROOT, 'sdk', 'examples', 'async.ts'), 'utf8');
+    expect(blocks('ts')).toContain(example);
+    const runLine = /^Run it: `([^`]*sdk\/examples\/async\.ts[^`]*)`/m.exec(README)?.[1];
+    expect(runLine).toBeDefined();
+    const [, second] = samples(); // a scene the other example did not ask about: computed in the background
+    const { stdout } = await shell(runLine!.replace(/functions\/public\/samples\/\S+ "[^"]+"/, `functions/public/samples/${second!.file} "${second!.phrase}"`), { KEY: stack.apiKey, CRIS_ENDPOINT: stack.origin });
+    expect(stdout).toMatch(/^computed in the background: result [0-9a-f]{64}, \d+ px$/m);
+  });
+
   it('every curl example that uses $KEY answers without an error', async () => {
     const curls = blocks('sh').flatMap(commands).filter((line) => line.startsWith('curl') && line.includes('$KEY'));
     expect(curls.length).toBeGreaterThanOrEqual(6);

@@ -3,6 +3,8 @@
  * to the sample's target, results come back by id, usage and models answer, errors are typed.
  */
 import { readFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import sharp from 'sharp';
@@ -122,6 +124,34 @@ describe('SDK against the local stack', () => {
     expect(new Set(answers.map((answer) => answer.id)).size).toBe(1);
     expect(waits.length).toBeGreaterThanOrEqual(3); // the requests beyond the burst waited
     expect(Math.min(...waits)).toBeGreaterThanOrEqual(1000); // Retry-After is whole seconds
+  });
+
+  it('an answer lost on the way back: the retry carries the same Idempotency-Key and the edge replays the first answer', async () => {
+    // a proxy in front of the edge passes the first POST on, lets the edge compute and answer, then drops the connection
+    const posts: Array<{ key: string | undefined; replayed: string | null; status: number }> = [];
+    const proxy = createServer(async (req, res) => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of req) chunks.push(chunk as Buffer);
+      const headers = Object.fromEntries(['authorization', 'content-type', 'accept', 'idempotency-key', 'prefer'].flatMap((name) => (req.headers[name] ? [[name, String(req.headers[name])]] : [])));
+      const upstream = await fetch(`${stack.origin}${req.url}`, { method: req.method, headers, body: req.method === 'POST' ? Buffer.concat(chunks) : undefined });
+      const body = Buffer.from(await upstream.arrayBuffer());
+      if (req.method === 'POST') posts.push({ key: req.headers['idempotency-key'] as string | undefined, replayed: upstream.headers.get('idempotent-replayed'), status: upstream.status });
+      if (req.method === 'POST' && posts.length === 1) return void req.socket.destroy();
+      res.writeHead(upstream.status, { 'content-type': upstream.headers.get('content-type') ?? 'application/json' }).end(body);
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    try {
+      const client = createClient({ endpoint: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`, apiKey: stack.apiKey, retry: { baseDelayMs: 50 } });
+      const result = await client.segment({ image: await readFile(second!.image), text: 'the shape nearest the bottom edge', format: 'rle' });
+      expect(posts.map((post) => post.status)).toEqual([200, 200]);
+      expect(posts[0]!.key).toMatch(/^[0-9a-f-]{36}$/);
+      expect(posts[1]!.key).toBe(posts[0]!.key);
+      expect(posts.map((post) => post.replayed)).toEqual([null, 'true']); // the second answer is the stored first one
+      expect(result.results[0]!.text).toBe('the shape nearest the bottom edge');
+    } finally {
+      proxy.closeAllConnections();
+      await new Promise((resolve) => proxy.close(resolve));
+    }
   });
 
   it('throws typed errors: an unknown key, an unknown result, a bad phrase', async () => {
