@@ -1,4 +1,5 @@
 """`npm run bench:model`: CPU latency of an RN50-shaped CRIS bundle (random weights), batch 1.
+(`npm run bench:model -- --shapes`: the shipped bundle fp32 vs int8 instead, bench_shapes_int8.py.)
 
 Measures, all in one run, median of REPEATS after WARMUP runs (round-robin, see interleaved_medians):
   (a) our two graphs in onnxruntime per image-phrase, split into image encoder and head
@@ -49,18 +50,24 @@ class Progress:
         print(f"  [{self.done:3d}/{self.total}] {label:<28} {seconds:7.3f}s   ETA {eta:5.0f}s", flush=True)
 
 
-def interleaved_medians(runs: list[tuple[str, Callable[[], object]]], progress: Progress) -> dict[str, float]:
+def interleaved_medians(runs: list[tuple[str, Callable[[], object]]], progress: Progress, repeats: int = REPEATS,
+                        cpu_seconds: dict[str, float] | None = None) -> dict[str, float]:
     """Runs every measurement once per round (round-robin), so that load from other processes on
-    a shared machine falls on all of them alike; returns each one's median after the warm-up."""
+    a shared machine falls on all of them alike; returns each one's median wall time after the
+    warm-up (and fills cpu_seconds, when given, with each one's median process CPU time)."""
     times: dict[str, list[float]] = {label: [] for label, _ in runs}
-    for round_index in range(WARMUP + REPEATS):
+    cpu: dict[str, list[float]] = {label: [] for label, _ in runs}
+    for round_index in range(WARMUP + repeats):
         for label, run in runs:
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), time.process_time()
             run()
-            elapsed = time.perf_counter() - started
+            elapsed, cpu_elapsed = time.perf_counter() - started, time.process_time() - cpu_started
             progress.tick(f"{label}{' (warm-up)' if round_index < WARMUP else ''}", elapsed)
             if round_index >= WARMUP:
                 times[label].append(elapsed)
+                cpu[label].append(cpu_elapsed)
+    if cpu_seconds is not None:
+        cpu_seconds.update({label: statistics.median(values) for label, values in cpu.items()})
     return {label: statistics.median(values) for label, values in times.items()}
 
 
@@ -103,6 +110,10 @@ def masks_iou(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def main() -> int:
+    if "--shapes" in sys.argv[1:]:  # the shipped bundle's architecture, fp32 vs int8 (bench_shapes_int8.py)
+        from models.bench.bench_shapes_int8 import main as shapes_main
+
+        return shapes_main(sys.argv[1:])
     shared = Path(os.environ.get("CRIS_SHARED_DIR") or ROOT.parent / "shared")  # golden data, CLIP merges
     golden = shared / "golden" / "official-mini"
     merges = shared / "clip-bpe" / "bpe_simple_vocab_16e6.txt.gz"

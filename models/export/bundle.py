@@ -115,14 +115,16 @@ def verify(model: CRIS, out_dir: Path, input_size: int, word_len: int, batch: in
 def export_bundle(model: CRIS, out_dir: str | Path, merges_path: str | Path, *, bundle_id: str, version: str,
                   provenance: Optional[Mapping] = None, word_len: Optional[int] = None,
                   input_size: Optional[int] = None, precision: str = "fp32",
-                  calibration_images: Optional[np.ndarray] = None, threshold: float = THRESHOLD,
+                  calibration_images: Optional[np.ndarray] = None, calibration_tokens: Optional[np.ndarray] = None,
+                  threshold: float = THRESHOLD,
                   presence_threshold: float = PRESENCE_THRESHOLD, tolerance: Optional[float] = None) -> dict:
     """Exports model into out_dir as a cris-bundle/1 folder and returns the manifest written.
 
     provenance: extra fields (source, checkpoint, training, metrics, licence...) merged into the
     manifest's provenance. calibration_images: [N,3,S,S] normalised images for int8 calibration
-    (synthetic images are used when None). presence_threshold: the default "found" probability
-    of a model with a presence head (choose it on validation data); ignored without the head.
+    (synthetic images are used when None), calibration_tokens: [N,L] a phrase about each of them.
+    presence_threshold: the default "found" probability of a model with a presence head (choose it
+    on validation data); ignored without the head.
     tolerance: a max |logit diff| replacing the measured gate (models/export/tolerance.py), with a
     warning printed and recorded under provenance.verification.tolerance_override.
     """
@@ -150,7 +152,8 @@ def export_bundle(model: CRIS, out_dir: str | Path, merges_path: str | Path, *, 
     elif precision == "int8":
         from .quantize import quantize_bundle_graphs
 
-        quantize_bundle_graphs(model, image_path, head_path, input_size, word_len, calibration_images)
+        quantize_bundle_graphs(model, image_path, head_path, input_size, word_len, calibration_images,
+                               calibration_tokens)
     specs = graph_specs(model, input_size, word_len)
     stamp = {"cris.id": bundle_id, "cris.version": version, "cris.format": FORMAT}
     for path, spec in ((image_path, specs["image_encoder"]), (head_path, specs["head"])):

@@ -8,6 +8,9 @@ records evaluation metrics in its manifest.
     python -m models.train.export_shapes --record-metrics runs/eval.json --out models/cris-shapes-s \
         --measured-by "npm run -s eval -- --data data/shapes/test-s3003 --model models/cris-shapes-s --json"
 
+    python -m models.train.export_shapes --checkpoint runs/recovered/shipped.pt --out .cache/cris-shapes-s-int8 \
+        --threshold 0.55 --int8 --calibration-data data/shapes/calib-s1501   # int8, calibrated on training images
+
 Without --record-metrics the manifest carries the Python evaluator's numbers on --test-data
 (labelled as such); --record-metrics replaces them with the given JSON (e.g. the TS eval CLI's),
 under referring-shapes-v2/test when the JSON is a v2 evaluation (it has gIoU), else v1's.
@@ -28,6 +31,7 @@ from models.digest import file_sha256
 from models.export.bundle import THRESHOLD, export_bundle
 
 from .checkpointing import load_checkpoint_file, load_model_for_eval
+from .data import load_tensors, normalise
 from .evaluate import evaluate
 
 TASK = "referring-shapes-v1"
@@ -99,8 +103,22 @@ def export(args: argparse.Namespace) -> dict:
             worst_cases_png(args.test_data, rows, model, tokenizer, meta, args.worst, threshold=args.threshold)
         provenance["metrics"] = {f"{metrics_task(metrics)}/test": {**metrics, "data": dataset_meta(args.test_data),
                                                                    "measured_by": "models/train/evaluate.py (Python)"}}
+    calibration = int8_calibration(args.calibration_data, tokenizer, meta, args.calibration_samples) if args.int8 else {}
+    if calibration:
+        provenance["int8_calibration"] = {"data": dataset_meta(args.calibration_data), "samples": args.calibration_samples}
     return export_bundle(model, args.out, meta["merges"], bundle_id=args.out.name, version=args.version,
-                         provenance=provenance, threshold=args.threshold, presence_threshold=args.presence_threshold)
+                         provenance=provenance, threshold=args.threshold, presence_threshold=args.presence_threshold,
+                         precision="int8" if args.int8 else "fp32", **calibration)
+
+
+def int8_calibration(folder: Path | None, tokenizer, meta: dict, samples: int) -> dict:
+    """The first `samples` (image, phrase) pairs of a training folder, as export_bundle's calibration."""
+    if folder is None:
+        raise SystemExit("--int8 needs --calibration-data (a training dataset folder)")
+    data = load_tensors(folder, tokenizer, meta["input_size"], meta["word_len"], limit=samples)
+    rows = torch.arange(min(samples, len(data.sample_target)))
+    images = normalise(data.images[data.target_image[data.sample_target[rows]]])  # [N,3,S,S]
+    return {"calibration_images": images.numpy(), "calibration_tokens": data.tokens[rows, 0].numpy()}  # tokens [N,L]
 
 
 def record_metrics(args: argparse.Namespace) -> dict:
@@ -131,6 +149,9 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--machine", help="where it was trained (default: as the checkpoint says)")
     ap.add_argument("--record-metrics", type=Path, help="JSON metrics to store in the manifest")
     ap.add_argument("--measured-by", default="npm run -s eval")
+    ap.add_argument("--int8", action="store_true", help="int8 graphs (onnxruntime static quantisation)")
+    ap.add_argument("--calibration-data", type=Path, help="with --int8: a training dataset folder to calibrate on")
+    ap.add_argument("--calibration-samples", type=int, default=128, help="(image, phrase) pairs to calibrate on")
     args = ap.parse_args(argv)
     torch.set_num_threads(2)
     if args.record_metrics:

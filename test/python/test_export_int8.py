@@ -32,3 +32,23 @@ def test_int8_bundle_is_sound(int8_bundle) -> None:
     for name in ("image_encoder.onnx", "head.onnx"):
         ops = {node.op_type for node in onnx.load(str(out / name)).graph.node}
         assert {"QuantizeLinear", "DequantizeLinear"} <= ops
+
+
+def test_int8_head_reads_c5_in_float32(int8_bundle) -> None:
+    # C5 (the attention pool's unnormalised output) loses its small values in uint8: its readers stay float32
+    out, _, _ = int8_bundle
+    head = onnx.load(str(out / "head.onnx")).graph
+    readers = [node for node in head.node if "c5" in node.input]
+    assert readers and all(node.op_type not in ("QuantizeLinear", "DequantizeLinear") for node in readers)
+    assert any(node.op_type == "QuantizeLinear" and node.input[0] in ("c3", "c4") for node in head.node)
+
+
+def test_int8_calibration_takes_one_phrase_per_image(tmp_path: Path) -> None:
+    import numpy as np
+
+    from models.export.quantize import quantize_bundle_graphs
+
+    model = random_cris(PRESETS["small"], seed=3)
+    images, tokens = np.zeros((3, 3, 64, 64), np.float32), np.zeros((2, 17), np.int64)
+    with pytest.raises(ValueError, match="2 calibration phrases for 3 images"):
+        quantize_bundle_graphs(model, tmp_path / "a.onnx", tmp_path / "b.onnx", 64, 17, images, tokens)
