@@ -15,7 +15,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { decodeRle } from '../gpu-service/src/masks/rle.js';
+import { decodeRle } from '../contract/rle.js';
 import { REPO_ROOT, defaultTestBundle, startService } from '../test/helpers/service-process.js';
 import { segmentInit } from '../test/helpers/service-requests.js';
 import { combine, load, scene, type LoadResult } from './load.js';

@@ -3,6 +3,7 @@
  * typed arrays (PNG decoding needs DecompressionStream: browsers, Node 18+, not Hermes).
  */
 import { base64ToBytes } from '../contract/base64.js';
+import { decodeRle as decodeRleMask, stringToRuns } from '../contract/rle.js';
 import type { Mask } from './wire.js';
 
 /** A binary mask: [height * width] 0/1, row-major. */
@@ -12,47 +13,13 @@ export interface Bitmap {
   data: Uint8Array;
 }
 
-/** COCO compressed RLE counts (pycocotools' string form) -> run lengths, zeros first. */
-export function rleCounts(counts: string): number[] {
-  const runs: number[] = [];
-  let position = 0;
-  while (position < counts.length) {
-    let value = 0;
-    let chunk = 0;
-    let more = true;
-    while (more) {
-      if (position >= counts.length) throw new Error('RLE counts end inside a number');
-      const c = counts.charCodeAt(position++) - 48;
-      value += (c & 0x1f) * 32 ** chunk;
-      more = (c & 0x20) !== 0;
-      chunk++;
-      if (!more && (c & 0x10) !== 0) value -= 32 ** chunk; // sign extension
-    }
-    if (runs.length > 2) value += runs[runs.length - 2]!;
-    runs.push(value);
-  }
-  return runs;
-}
+/** COCO compressed RLE counts (pycocotools' string form) -> run lengths, zeros first (contract/rle.ts). */
+export const rleCounts: (counts: string) => number[] = stringToRuns;
 
 /** COCO RLE (column-major runs) -> row-major bitmap. */
 export function decodeRle(rle: { size: [number, number]; counts: string }): Bitmap {
   const [height, width] = rle.size;
-  const data = new Uint8Array(width * height);
-  let columnMajorIndex = 0;
-  let inside = false;
-  for (const run of rleCounts(rle.counts)) {
-    if (run < 0 || columnMajorIndex + run > width * height) throw new Error('RLE runs overflow the mask size');
-    if (inside) {
-      for (let i = columnMajorIndex; i < columnMajorIndex + run; i++) {
-        const x = Math.floor(i / height);
-        const y = i - x * height;
-        data[y * width + x] = 1;
-      }
-    }
-    columnMajorIndex += run;
-    inside = !inside;
-  }
-  return { width, height, data };
+  return { width, height, data: decodeRleMask(rle) };
 }
 
 /**

@@ -3,9 +3,10 @@
  * Errors: 415 for other media types, 400 for a missing image or malformed body, 422 for bad
  * phrases or options.
  */
+import { base64ToBytes } from '../../../contract/base64.js';
 import { ApiError } from '../../../contract/errors.js';
 import { IMAGE_ID_PATTERN } from '../../../contract/images.js';
-import { LIMITS } from '../../../contract/limits.js';
+import { checkPhrases } from '../../../contract/phrases.js';
 import { SegmentOptionsSchema, type SegmentOptions } from '../../../contract/segment.js';
 
 export interface SegmentRequest {
@@ -19,22 +20,6 @@ export interface SegmentRequest {
   /** As sent, trimmed. */
   phrases: string[];
   options: SegmentOptions;
-}
-
-function checkPhrases(raw: unknown[]): string[] {
-  if (raw.length === 0) throw new ApiError('invalid_text', 'Send at least one phrase in `text`.');
-  if (raw.length > LIMITS.maxPhrases) {
-    throw new ApiError('too_many_phrases', `At most ${LIMITS.maxPhrases} phrases per request (got ${raw.length}).`);
-  }
-  return raw.map((value, index) => {
-    if (typeof value !== 'string') throw new ApiError('invalid_text', `text[${index}] must be a string.`);
-    const phrase = value.trim();
-    if (phrase.length === 0) throw new ApiError('invalid_text', `text[${index}] is empty.`);
-    if (phrase.length > LIMITS.maxPhraseChars) {
-      throw new ApiError('invalid_text', `text[${index}] has ${phrase.length} characters; at most ${LIMITS.maxPhraseChars}.`);
-    }
-    return phrase;
-  });
 }
 
 function checkOptions(raw: Record<string, unknown>): SegmentOptions {
@@ -56,14 +41,12 @@ function decodeBase64Image(value: unknown): { image: Uint8Array; imageType: stri
   if (typeof value !== 'string' || value.length === 0) throw new ApiError('missing_image', 'Send the image as base64 in `image`.');
   const dataUrl = /^data:([^;,]+)?;base64,/.exec(value);
   const payload = (dataUrl ? value.slice(dataUrl[0].length) : value).replace(/\s+/g, '');
-  let binary: string;
+  let image: Uint8Array;
   try {
-    binary = atob(payload);
+    image = base64ToBytes(payload);
   } catch {
     throw new ApiError('invalid_image', '`image` is not valid base64.');
   }
-  const image = new Uint8Array(binary.length);
-  for (let i = 0; i < binary.length; i++) image[i] = binary.charCodeAt(i);
   if (image.length === 0) throw new ApiError('missing_image', '`image` is empty.');
   return { image, imageType: dataUrl?.[1] ?? 'application/octet-stream' };
 }

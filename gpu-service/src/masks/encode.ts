@@ -3,7 +3,7 @@ import type { Mask, MaskFormat } from '../../../contract/segment.js';
 import type { EncodeMask, PhraseMask } from '../core/types.js';
 import { maskToPng } from './png.js';
 import { maskToPolygons } from './polygon.js';
-import { encodeRle } from './rle.js';
+import { encodeRle } from '../../../contract/rle.js';
 
 export const encodeMask: EncodeMask = async (phrase: PhraseMask, format: MaskFormat): Promise<Mask> => {
   switch (format) {

@@ -1,5 +1,5 @@
 export * from './postprocess.js';
-export * from './rle.js';
+export * from '../../../contract/rle.js';
 export * from './polygon.js';
 export * from './png.js';
 export { encodeMask } from './encode.js';

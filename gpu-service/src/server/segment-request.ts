@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { ApiError } from '../../../contract/errors.js';
-import { LIMITS } from '../../../contract/limits.js';
+import { checkPhrases } from '../../../contract/phrases.js';
 import { resultKey } from '../../../contract/result-key.js';
 import { ForwardOptionsSchema, type SegmentOptions } from '../../../contract/segment.js';
 import type { SegmentRequest } from '../core/jobs.js';
@@ -15,22 +15,6 @@ import { MultipartError, multipartBoundary, parseMultipart, type MultipartPart }
 const UTF8 = new TextDecoder();
 
 const OptionsFieldSchema = ForwardOptionsSchema.extend({ resultKey: ForwardOptionsSchema.shape.resultKey.optional() });
-
-/** Validates phrases: 1..maxPhrases, each 1..maxPhraseChars characters after trimming. */
-export function validatePhrases(raw: readonly string[]): string[] {
-  if (raw.length === 0) throw new ApiError('invalid_text', 'at least one `text` field is required');
-  if (raw.length > LIMITS.maxPhrases) {
-    throw new ApiError('too_many_phrases', `at most ${LIMITS.maxPhrases} phrases per request, got ${raw.length}`);
-  }
-  return raw.map((text, index) => {
-    const phrase = text.trim();
-    if (phrase.length === 0) throw new ApiError('invalid_text', `text[${index}] is empty`);
-    if ([...phrase].length > LIMITS.maxPhraseChars) {
-      throw new ApiError('invalid_text', `text[${index}] is longer than ${LIMITS.maxPhraseChars} characters`);
-    }
-    return phrase;
-  });
-}
 
 export async function parseSegmentRequest(body: Uint8Array, contentType: string | undefined, model: string): Promise<SegmentRequest> {
   if (!contentType || !/^multipart\/form-data\s*;/i.test(contentType)) {
@@ -54,7 +38,7 @@ export async function parseSegmentRequest(body: Uint8Array, contentType: string 
     throw new ApiError('invalid_text', '`text` fields must be plain strings, not files');
   }
   const texts = textParts.map((part) => UTF8.decode(part.data));
-  const phrases = validatePhrases(texts);
+  const phrases = checkPhrases(texts);
 
   const options = parseOptions(parts.find((part) => part.name === 'options'));
   const imageBytes = image.data; // a view into the body: no copy

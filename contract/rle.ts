@@ -1,4 +1,5 @@
 /**
+ * The COCO RLE codec, the one the service (encoding), the SDK (decoding) and the tools share.
  * COCO run-length encoding, as pycocotools' maskApi.c: runs over the mask in column-major order
  * (down each column, then the next column), starting with a run of zeros; compressed to a string
  * of 5-bit groups (+48) with runs from the fourth on stored as differences to the run two before.
@@ -96,7 +97,7 @@ export function decodeRle(rle: CocoRle): Uint8Array {
   let index = 0; // column-major position
   let value = 0;
   for (const run of runs) {
-    if (run < 0 || index + run > width * height) throw new Error('RLE runs do not fit the mask size');
+    if (run < 0 || index + run > width * height) throw new Error('RLE runs overflow the mask size');
     if (value) {
       for (let i = index; i < index + run; i++) mask[(i % height) * width + Math.floor(i / height)] = 1;
     }
