@@ -15,7 +15,7 @@ const els = {
 };
 const params = new URLSearchParams(location.search);
 const KEY_STORAGE = 'cris.apiKey';
-/** Photos above these are re-encoded smaller before upload (the model sees 416 px anyway). */
+/** Photos above these are re-encoded smaller before upload (the model sees its input size, a few hundred px, anyway). */
 const MAX_UPLOAD_BYTES = 8 * 1024 * 1024;
 const MAX_UPLOAD_SIDE = 2048;
 const RUN_LABEL = 'Segment';
