@@ -28,13 +28,14 @@ import torch
 
 from models.cris import PRESETS, build_from_state_dict, random_cris
 from models.export.bundle import export_bundle
+from models.thresholds import THRESHOLD
 from models.export.check_bundle import sample_inputs
 
 ROOT = Path(__file__).resolve().parents[2]
 CACHE = ROOT / ".cache"
 WORK = CACHE / "bench-rn50"
 WARMUP, REPEATS, PHRASES, THREADS = 2, 10, 5, int(os.environ.get("BENCH_THREADS", "2"))
-THRESHOLD_LOGIT = float(np.log(0.35 / 0.65))
+THRESHOLD_LOGIT = float(np.log(THRESHOLD / (1 - THRESHOLD)))  # the bundle's default threshold, as a logit
 
 
 class Progress:

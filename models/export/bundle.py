@@ -1,7 +1,7 @@
 """Writes a `cris-bundle/1` folder: two ONNX graphs, the merges file and manifest.json.
 
 export_bundle(model, out_dir, merges_path, bundle_id=..., version=..., provenance=..., word_len=17,
-              input_size=416, precision="fp32", presence_threshold=0.5) -> manifest dict
+              input_size=416, precision="fp32", presence_threshold=PRESENCE_THRESHOLD) -> manifest dict
 checks the merges file against the model's token embedding, exports, stamps cris.* metadata into
 each graph (a model with a presence head gets the head's second output `presence` and the
 manifest a top-level `presence_threshold`), runs both graphs in onnxruntime against PyTorch eager (recorded under
@@ -23,6 +23,8 @@ import torch
 from models.cris import CRIS
 from models.digest import file_sha256
 
+from models.thresholds import PRESENCE_THRESHOLD, THRESHOLD
+
 from . import graphs
 from .tolerance import judge
 from .vocab import BUNDLE_MERGES_FILE, check_merges, copy_merges
@@ -33,8 +35,6 @@ HEAD_FILE = "head.onnx"
 PRECISIONS = ("fp32", "fp16", "int8")
 MEAN = [0.48145466, 0.4578275, 0.40821073]
 STD = [0.26862954, 0.26130258, 0.27577711]
-THRESHOLD = 0.35
-PRESENCE_THRESHOLD = 0.5
 OUTPUT_STRIDE = 4
 ID_PATTERN = re.compile(r"^[a-z0-9-]+$")
 

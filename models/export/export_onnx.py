@@ -31,6 +31,7 @@ from pathlib import Path
 from models.cris import PRESETS, CheckpointError, load_checkpoint, random_cris
 from models.export.bundle import ExportError, export_bundle
 from models.export.vocab import VocabError
+from models.thresholds import PRESENCE_THRESHOLD
 
 __all__ = ["export_bundle", "main"]
 
@@ -64,7 +65,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         help="max |logit diff| vs PyTorch to accept instead of the measured gate "
                              "(models/export/tolerance.py); printed and recorded in the manifest as a warning")
     parser.add_argument("--presence", action="store_true", help="with --random-init: add a presence head")
-    parser.add_argument("--presence-threshold", type=float, default=0.5,
+    parser.add_argument("--presence-threshold", type=float, default=PRESENCE_THRESHOLD,
                         help="the manifest's default presence threshold (a bundle with a presence head)")
     return parser.parse_args(argv)
 

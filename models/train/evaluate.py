@@ -17,42 +17,15 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
-from models.imaging import inverse_letterbox_matrix, warp_affine_cubic_f32
+from models.thresholds import PRESENCE_THRESHOLD, THRESHOLD
 
-from .data import letterbox_image, normalise, read_mask, read_refs, read_rgb
+from .data import read_mask, read_refs, read_rgb
 from .metrics import choose_presence_threshold, is_v2, summarise, summarise_v2
-
-PRESENCE_THRESHOLD = 0.5
-
-
-def predict(model, rgb: np.ndarray, tokens: np.ndarray, size: int,
-            threshold: float) -> tuple[list[np.ndarray], list[float | None]]:
-    """One image [H,W,3] uint8, tokens [N,L] -> N bool masks [H,W], N presence probabilities (None without the head)."""
-    device = next(model.parameters()).device
-    boxed = torch.from_numpy(letterbox_image(rgb, size))[None].to(device)  # [1,S,S,3]
-    with torch.no_grad():
-        feats = model.encode_image(normalise(boxed))
-        n = tokens.shape[0]
-        feats = [f.expand(n, -1, -1, -1) for f in feats]
-        logits, presence = model.head_outputs(*feats, torch.from_numpy(tokens).to(device))  # [N,1,S/4,S/4], [N,1]
-        # sigmoid first, then upsample: the reference's order (and the service's)
-        probs = F.interpolate(torch.sigmoid(logits.float()), (size, size), mode="bicubic", align_corners=True)[:, 0]
-        probs = probs.cpu()
-    height, width = rgb.shape[:2]
-    inverse = inverse_letterbox_matrix(width, height, size)  # network -> original, the service's
-    out = [warp_affine_cubic_f32(p, inverse, width, height, 0.0) > threshold for p in probs.numpy()]
-    probs_presence = torch.sigmoid(presence.float())[:, 0].tolist() if presence is not None else [None] * n
-    return out, probs_presence
+from .predict import predict, predict_masks  # noqa: F401  (predict_masks: evaluate's name for it before predict.py)
 
 
-def predict_masks(model, rgb: np.ndarray, tokens: np.ndarray, size: int, threshold: float) -> list[np.ndarray]:
-    """One image [H,W,3] uint8, tokens [N,L] -> N bool masks [H,W] (presence not applied)."""
-    return predict(model, rgb, tokens, size, threshold)[0]
-
-
-def evaluate(model, folder: Path, tokenizer, size: int, word_len: int, threshold: float = 0.35,
+def evaluate(model, folder: Path, tokenizer, size: int, word_len: int, threshold: float = THRESHOLD,
              limit: int | None = None, presence_threshold: float = PRESENCE_THRESHOLD) -> tuple[dict, list[dict]]:
     """Metrics (v1's on a v1 set, v2's on a set with no-target or group targets) and per-sentence
     rows (with paths, for worst-case pictures; with presence, for choosing its threshold)."""
@@ -91,7 +64,7 @@ def main() -> None:
     ap.add_argument("--data", required=True)
     ap.add_argument("--checkpoint", required=True)
     ap.add_argument("--limit", type=int)
-    ap.add_argument("--threshold", type=float, default=0.35)
+    ap.add_argument("--threshold", type=float, default=THRESHOLD)
     ap.add_argument("--presence-threshold", type=float, default=PRESENCE_THRESHOLD)
     ap.add_argument("--choose-presence-threshold", action="store_true",
                     help="report the presence threshold with the best N-acc + T-acc on this set (use a validation set)")

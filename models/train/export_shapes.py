@@ -28,7 +28,8 @@ from pathlib import Path
 import torch
 
 from models.digest import file_sha256
-from models.export.bundle import THRESHOLD, export_bundle
+from models.thresholds import PRESENCE_THRESHOLD, THRESHOLD
+from models.export.bundle import export_bundle
 
 from .checkpointing import load_checkpoint_file, load_model_for_eval
 from .data import load_tensors, normalise
@@ -144,7 +145,7 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--worst", type=Path, help="with --test-data: write a worst-cases overlay PNG here")
     ap.add_argument("--threshold", type=float, default=THRESHOLD,
                     help="the bundle's default mask threshold (the reference's 0.35; choose on validation data)")
-    ap.add_argument("--presence-threshold", type=float, default=0.5,
+    ap.add_argument("--presence-threshold", type=float, default=PRESENCE_THRESHOLD,
                     help="a presence head's default found probability (choose on validation data)")
     ap.add_argument("--machine", help="where it was trained (default: as the checkpoint says)")
     ap.add_argument("--record-metrics", type=Path, help="JSON metrics to store in the manifest")

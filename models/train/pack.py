@@ -69,12 +69,12 @@ def load_packed(path: Path) -> ShapesTensors:
 def main(argv: list[str]) -> int:
     from models.tokenizer.clip_bpe import ClipBpe
     from .data import load_tensors
-    from .train_shapes import DEFAULT_MERGES
+    from models.tokenizer import SHAPES_MERGES
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", type=Path, nargs="+", required=True, help="one or more dataset folders")
     ap.add_argument("--out", type=Path, required=True)
-    ap.add_argument("--merges", type=Path, default=DEFAULT_MERGES)
+    ap.add_argument("--merges", type=Path, default=SHAPES_MERGES)
     ap.add_argument("--size", type=int, default=160)
     ap.add_argument("--word-len", type=int, default=17)
     ap.add_argument("--limit", type=int)

@@ -10,8 +10,10 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from models.thresholds import THRESHOLD  # noqa: E402
+
 from .data import read_mask, read_rgb  # noqa: E402
-from .evaluate import predict_masks  # noqa: E402
+from .predict import predict_masks  # noqa: E402
 
 
 def training_curve_png(log_path: Path, out: Path) -> None:
@@ -53,7 +55,7 @@ def training_curve_png(log_path: Path, out: Path) -> None:
 
 
 def worst_cases_png(folder: Path, rows: list[dict], model, tokenizer, meta: dict, out: Path, count: int = 12,
-                    threshold: float = 0.35) -> None:
+                    threshold: float = THRESHOLD) -> None:
     """Lowest-IoU sentences: ground truth in green, prediction in red, overlap yellow."""
     worst = sorted(rows, key=lambda r: r["iou"])[:count]
     cols = 4

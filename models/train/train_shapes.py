@@ -33,6 +33,7 @@ from pathlib import Path
 import torch
 
 from models.cris import CRIS, CrisConfig
+from models.tokenizer import SHAPES_MERGES
 from models.tokenizer.clip_bpe import ClipBpe
 
 from .checkpointing import load_checkpoint_file, save_checkpoint
@@ -42,7 +43,7 @@ from .evaluate import evaluate
 from .losses import segmentation_loss
 
 ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_MERGES = ROOT / "models" / "tokenizer" / "shapes_merges.txt.gz"
+DEFAULT_MERGES = SHAPES_MERGES
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
