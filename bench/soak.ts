@@ -2,7 +2,11 @@
  * `npm run soak`: the whole stack on loopback (s3rver, the GPU service on CPU with
  * models/cris-shapes-s, the edge under `wrangler dev`) under a steady mixed load (misses, repeats
  * that are cache hits, result reads, usage reads) for a while, then at rest; the resident memory
- * (RSS) of the service process and of workerd is sampled every few seconds. Prints progress with
+ * (RSS) of the service process and of workerd is sampled every few seconds, and so is the edge
+ * Worker's own JavaScript heap (bench/worker-heap.ts, through wrangler's inspector), with a
+ * post-GC reading and its largest holders at the end of warm-up and at the end (after the last
+ * RSS sample, since a snapshot costs workerd memory of its own):
+ * what our code keeps, apart from the local runtime's memory. Prints progress with
  * an ETA, writes bench/results/soak-<date>.json and docs/soak-memory.png (bench/soak_plot.py,
  * matplotlib from models/.venv), and says whether memory is flat after warm-up.
  *
@@ -19,6 +23,7 @@ import sharp from 'sharp';
 import { edgeVars, REPO_ROOT, seedApiKey, startEdge } from '../test/helpers/edge-process.js';
 import { startS3rver, startService, TRAINED_BUNDLE } from '../test/helpers/service-process.js';
 import { commandLine, descendants } from '../test/helpers/stack-processes.js';
+import { connectWorkerHeap, type RetainedHeap } from './worker-heap.js';
 
 const PORTS = { s3: 18400, service: 18401, edge: 18402 };
 const SECRET = 'soak-secret-0123456789abcdef';
@@ -69,6 +74,8 @@ interface Sample {
   phase: 'load' | 'rest';
   serviceMb: number;
   workerdMb: number;
+  /** The edge Worker isolate's JS heap in use (garbage included). */
+  workerHeapMb: number;
   requests: number;
 }
 
@@ -132,6 +139,9 @@ async function main(): Promise<void> {
   ]);
   const servicePids = () => [service.child.pid!, ...descendants(service.child.pid!)];
   const workerdPids = () => descendants(edge.child.pid!).filter((pid) => /workerd/.test(commandLine(pid)));
+  const heap = await connectWorkerHeap(PORTS.edge + 1); // startEdge's inspector port
+  let workerHeapMb = await heap.usedMb();
+  const retained: Array<{ at: string; seconds: number; workerdMbBefore: number; workerdMbAfter: number } & RetainedHeap> = [];
   console.log(`stack up in ${((Date.now() - started) / 1000).toFixed(0)} s; workerd pids ${workerdPids().join(',')}, service pid ${service.child.pid}`);
 
   const images = await scenes(48);
@@ -190,19 +200,35 @@ async function main(): Promise<void> {
   const samples: Sample[] = [];
   const sample = () => {
     const seconds = (Date.now() - loadStart) / 1000;
-    const row: Sample = { seconds, phase: Date.now() < loadEnd ? 'load' : 'rest', serviceMb: rssMb(servicePids()), workerdMb: rssMb(workerdPids()), requests: counts.segment + counts.reads };
+    const row: Sample = { seconds, phase: Date.now() < loadEnd ? 'load' : 'rest', serviceMb: rssMb(servicePids()), workerdMb: rssMb(workerdPids()), workerHeapMb, requests: counts.segment + counts.reads };
     samples.push(row);
+    void heap.usedMb().then((mb) => (workerHeapMb = mb), () => {});
     const etaS = Math.max(0, (end - Date.now()) / 1000);
-    console.log(`[${(seconds / 60).toFixed(1)}/${MINUTES} min, ETA ${Math.floor(etaS / 60)}m${String(Math.round(etaS % 60)).padStart(2, '0')}s] ${row.phase} service ${row.serviceMb.toFixed(0)} MB, workerd ${row.workerdMb.toFixed(0)} MB; requests ${row.requests} (miss ${counts.miss}, hit ${counts.hit}, reads ${counts.reads}, errors ${JSON.stringify(counts.errors)})`);
+    console.log(`[${(seconds / 60).toFixed(1)}/${MINUTES} min, ETA ${Math.floor(etaS / 60)}m${String(Math.round(etaS % 60)).padStart(2, '0')}s] ${row.phase} service ${row.serviceMb.toFixed(0)} MB, workerd ${row.workerdMb.toFixed(0)} MB (Worker JS heap ${row.workerHeapMb.toFixed(1)} MB); requests ${row.requests} (miss ${counts.miss}, hit ${counts.hit}, reads ${counts.reads}, errors ${JSON.stringify(counts.errors)})`);
   };
   sample();
   const timer = setInterval(sample, SAMPLE_S * 1000);
+  /** The Worker's heap after a GC (a snapshot) at `atMs`, with its largest holders. */
+  const retainedAt = async (at: string, atMs: number) => {
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, atMs - Date.now())));
+    const workerdMbBefore = rssMb(workerdPids());
+    const reading = await heap.retained();
+    const workerdMbAfter = rssMb(workerdPids()); // a snapshot costs workerd memory of its own
+    retained.push({ at, seconds: (Date.now() - loadStart) / 1000, workerdMbBefore, workerdMbAfter, ...reading });
+    console.log(`Worker JS heap after GC, ${at}: ${reading.usedMb.toFixed(2)} MB (workerd ${workerdMbBefore.toFixed(0)} -> ${workerdMbAfter.toFixed(0)} MB across the snapshot); largest: ${reading.top.map((t) => `${t.name || '(anonymous)'} ${t.mb} MB (${t.count})`).join(', ')}`);
+  };
   try {
-    await Promise.all(Array.from({ length: CONCURRENCY }, (_, k) => client(k)));
+    await Promise.all([
+      ...Array.from({ length: CONCURRENCY }, (_, k) => client(k)),
+      // Inside the warm-up, so the snapshot's own cost is not counted as growth.
+      retainedAt('end of warm-up', loadStart + warmupEndS * 1000 - 10_000),
+    ]);
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, end - Date.now())));
     sample();
+    await retainedAt('at the end (rest)', Date.now());
   } finally {
     clearInterval(timer);
+    heap.close();
     await edge.stop();
     await service.stop(10_000);
     await s3.close();
@@ -221,6 +247,7 @@ async function main(): Promise<void> {
     machine: { cpus: cpus().length, loadAverageAtEnd: loadavg() },
     counts,
     verdict,
+    workerHeapRetained: retained,
     samples,
   };
   mkdirSync(join(REPO_ROOT, 'bench', 'results'), { recursive: true });
@@ -231,6 +258,7 @@ async function main(): Promise<void> {
   for (const [name, v] of Object.entries(verdict)) {
     console.log(`${name}: ${v.firstSteadyMb.toFixed(0)} MB after warm-up -> ${v.lastSteadyMb.toFixed(0)} MB at the end of the load (${v.growthMb >= 0 ? '+' : ''}${v.growthMb.toFixed(1)} MB, slope ${v.slopeMbPerMin.toFixed(2)} MB/min), ${v.restMedianMb.toFixed(0)} MB at rest: ${v.flat ? 'flat' : 'GROWING'}`);
   }
+  if (retained.length > 0) console.log(`Worker JS heap after GC: ${retained.map((r) => `${r.usedMb.toFixed(2)} MB ${r.at}`).join(', ')}`);
   console.log(`wrote ${jsonPath} and ${png}`);
 }
 

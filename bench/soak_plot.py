@@ -18,6 +18,12 @@ def soak_png(report_path: Path, out: Path) -> None:
     fig, ax = plt.subplots(figsize=(9, 4))
     ax.plot(minutes, [s["serviceMb"] for s in samples], label="GPU service (node + onnxruntime, CPU)")
     ax.plot(minutes, [s["workerdMb"] for s in samples], label="edge (workerd, wrangler dev)")
+    if all("workerHeapMb" in s for s in samples):
+        ax.plot(minutes, [s["workerHeapMb"] for s in samples], label="edge Worker's JS heap (in use, garbage included)")
+    retained = report.get("workerHeapRetained", [])
+    if retained:
+        ax.scatter([r["seconds"] / 60 for r in retained], [r["usedMb"] for r in retained], color="black", s=14, zorder=3,
+                   label="edge Worker's JS heap after GC")
     load_end = report["minutes"] - report["restMinutes"]
     ax.axvspan(0, report["warmupEndSeconds"] / 60, color="grey", alpha=0.12, label="warm-up")
     ax.axvspan(load_end, report["minutes"], color="tab:green", alpha=0.08, label="at rest")
@@ -31,7 +37,7 @@ def soak_png(report_path: Path, out: Path) -> None:
         fontsize=10,
     )
     ax.grid(alpha=0.3)
-    ax.legend(loc="lower right", fontsize=8)
+    ax.legend(loc="upper left", fontsize=8)
     fig.tight_layout()
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=110)
