@@ -97,13 +97,14 @@ describe('imaging threads are shared fairly between keys (real service process)'
 
   it('a request whose deadline passes while its imaging job waits is answered 504, and its image is never decoded', async () => {
     const heavyImage = new Uint8Array(await largeImage(2400, 1800, 22));
-    const heavyInits = await Promise.all(Array.from({ length: 10 }, (_, i) => signed(heavyImage, [`backlog ${i}`], 'key_heavy', 110_000)));
+    const heavyInits = await Promise.all(Array.from({ length: 20 }, (_, i) => signed(heavyImage, [`backlog ${i}`], 'key_heavy', 110_000)));
     const scene = samples()[0];
     const heavy = heavyInits.map((init) => send(init));
-    await imagingBacklog(6);
+    await imagingBacklog(15);
     const droppedBefore = await metric('cris_dropped_requests_total');
-    // The backlog's own tenant (FIFO within a key): this small job waits behind 6 large decodes, past its 1 s.
-    const late = await send(signed(new Uint8Array(readFileSync(scene.image)), ['too late'], 'key_heavy', 1000));
+    // The backlog's own tenant (FIFO within a key): this small job waits behind 15 large decodes
+    // (at least 150 ms each on a quiet core), past its 1.5 s.
+    const late = await send(signed(new Uint8Array(readFileSync(scene.image)), ['too late'], 'key_heavy', 1500));
     expect(late.status).toBe(504);
     await Promise.all(heavy);
     expect((await metric('cris_dropped_requests_total')) - droppedBefore).toBe(1);
