@@ -9,7 +9,7 @@ import { BatchScheduler, type ScheduledResult } from '../../gpu-service/src/batc
 import type { PreparedImage } from '../../gpu-service/src/core/types.js';
 import { createServiceMetrics } from '../../gpu-service/src/metrics/service-metrics.js';
 import { createApp, type AppDeps } from '../../gpu-service/src/server/app.js';
-import { silentLogger } from '../../gpu-service/src/core/logger.js';
+import { silentLogger } from './service-reference.js';
 import { createSegmentPipeline } from '../../gpu-service/src/pipeline/segment-pipeline.js';
 import { ServiceState } from '../../gpu-service/src/server/service-state.js';
 import type { ResultStore } from '../../gpu-service/src/storage/result-store.js';

@@ -33,9 +33,6 @@ export const PLANS: Record<string, KeyLimits> = {
   bench: { ratePerSecond: 1_000_000, burst: 1_000_000, monthlyQuota: 1_000_000_000 },
 };
 
-/** API keys look like `cris_live_<32 base62 chars>`; the id is public, the key is not. */
-export const API_KEY_PATTERN = /^cris_(live|test)_[A-Za-z0-9]{32}$/;
-
 export async function hashApiKey(apiKey: string): Promise<string> {
   const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(apiKey));
   return [...new Uint8Array(digest)].map((byte) => byte.toString(16).padStart(2, '0')).join('');

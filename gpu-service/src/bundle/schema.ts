@@ -110,10 +110,6 @@ export const BundleManifestSchema = z
 export type BundleManifest = z.infer<typeof BundleManifestSchema>;
 
 
-/** Whether the bundle's head answers a presence logit per phrase. */
-export function hasPresence(manifest: BundleManifest): boolean {
-  return manifest.graphs.head.outputs.some((spec) => spec.name === PRESENCE_OUTPUT.name);
-}
 
 function expectSpec(
   issue: (path: Array<string | number>, message: string) => void,

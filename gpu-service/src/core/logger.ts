@@ -17,5 +17,3 @@ export function createLogger(level: LogLevel, write: (line: string) => void = (l
   };
   return { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') };
 }
-
-export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };

@@ -53,15 +53,6 @@ export function ringArea(ring: Ring): number {
   return Math.abs(sum) / 2;
 }
 
-/** Area of a MultiPolygon: exteriors minus holes. */
-export function multiPolygonArea(polygons: MultiPolygonCoordinates): number {
-  let area = 0;
-  for (const [outer, ...holes] of polygons) {
-    area += ringArea(outer);
-    for (const hole of holes) area -= ringArea(hole);
-  }
-  return area;
-}
 
 /** Douglas-Peucker on a closed ring (first point repeated last); keeps it closed. */
 export function simplifyRing(ring: Ring, tolerance: number): Ring {

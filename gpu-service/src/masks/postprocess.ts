@@ -79,13 +79,6 @@ export function probabilityAtNetworkSize(logits: Float32Array, size: number): Fl
   return upsampleBicubicAlignCorners(sigmoid(logits), grid, grid, size, size);
 }
 
-/** [S, S] probability -> [height, width] on the original image (inverse letterbox, border 0). */
-export function probabilityOnOriginal(prob: Float32Array, transform: LetterboxTransform): Float32Array {
-  return warpAffineCubicF32(
-    { src: prob, width: transform.size, height: transform.size, channels: 1 },
-    { matrix: inverseLetterboxMatrix(transform), dstWidth: transform.width, dstHeight: transform.height, border: [0] },
-  );
-}
 
 /**
  * Thresholds a probability map (strictly greater, as `pred > 0.35`) and measures the mask

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { countRegions, maskToPolygons, multiPolygonArea, ringArea, simplifyRing } from '../../../gpu-service/src/masks/index.js';
+import { countRegions, maskToPolygons, ringArea, simplifyRing } from '../../../gpu-service/src/masks/index.js';
+import { multiPolygonArea } from '../../helpers/service-reference.js';
 import { expectValidPolygons, pixelsDiffering, rasterizeByCentres } from '../../helpers/geojson-polygons.js';
 
 function drawMask(width: number, height: number, inside: (x: number, y: number) => boolean): Uint8Array {

@@ -3,9 +3,9 @@ import { inverseLetterboxMatrix, letterboxTransform, warpAffineCubicF32 } from '
 import {
   logitsToPhraseMask,
   probabilityAtNetworkSize,
-  probabilityOnOriginal,
   thresholdMask,
 } from '../../../gpu-service/src/masks/index.js';
+import { probabilityOnOriginal } from '../../helpers/service-reference.js';
 import { maxAbsDiff, preprocessNpy as npy, readPreprocessGolden } from '../../helpers/golden.js';
 
 const golden = readPreprocessGolden();

@@ -5,7 +5,7 @@ import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SegmentResult } from '../../../contract/segment.js';
 import { resultObjectKey } from '../../../contract/segment.js';
-import { silentLogger } from '../../../gpu-service/src/core/logger.js';
+import { silentLogger } from '../../helpers/service-reference.js';
 import { S3ResultStore, createS3Client, pngObjectKey } from '../../../gpu-service/src/storage/result-store.js';
 import { WriteRetryQueue } from '../../../gpu-service/src/storage/write-retry.js';
 import { startS3rver, type S3rverHandle } from '../../helpers/service-process.js';
