@@ -6,7 +6,7 @@
  *                       (Libraries/Network/FormData.js), and its Blob has no arrayBuffer() or
  *                       stream() and cannot be built from bytes (Libraries/Blob/Blob.js,
  *                       BlobManager.js): a `{ uri }` file goes as a multipart part as it is; bytes
- *                       and Blobs go as JSON with the image in base64 (a Blob read with
+ *                       and Blobs go as JSON with the image as a base64 data: URL (a Blob read with
  *                       FileReader.readAsDataURL, which React Native implements natively)
  *
  * Each call of the returned factory builds a fresh body (one per attempt).
@@ -54,17 +54,20 @@ export function formDataTakesOnlyFiles(): boolean {
   return typeof FormData !== 'undefined' && typeof (FormData.prototype as { getParts?: unknown }).getParts === 'function';
 }
 
-/** A Blob's bytes as base64: arrayBuffer() where the Blob has it, else FileReader (React Native). */
-export async function blobToBase64(blob: Blob): Promise<string> {
-  if (typeof blob.arrayBuffer === 'function') return bytesToBase64(new Uint8Array(await blob.arrayBuffer()));
+/** A Blob as a data: URL: arrayBuffer() where the Blob has it, else FileReader (React Native). */
+export async function blobToDataUrl(blob: Blob): Promise<string> {
+  if (typeof blob.arrayBuffer === 'function') return bytesToDataUrl(new Uint8Array(await blob.arrayBuffer()), blob.type);
   if (typeof FileReader === 'undefined') throw new TypeError('segment: this Blob has no arrayBuffer() and there is no FileReader to read it');
-  const dataUrl = await new Promise<string>((resolve, reject) => {
+  return new Promise<string>((resolve, reject) => {
     const reader = new FileReader();
     reader.onload = () => resolve(String(reader.result));
     reader.onerror = () => reject(reader.error ?? new Error('FileReader failed'));
     reader.readAsDataURL(blob);
   });
-  return dataUrl.slice(dataUrl.indexOf(',') + 1);
+}
+
+function bytesToDataUrl(bytes: Uint8Array, type?: string): string {
+  return `data:${type || sniffImageType(bytes)};base64,${bytesToBase64(bytes)}`;
 }
 
 function multipart(image: Blob | Uint8Array | FileReference | undefined, fields: SegmentFields): BodyFactory {
@@ -85,9 +88,9 @@ function multipart(image: Blob | Uint8Array | FileReference | undefined, fields:
   };
 }
 
-function json(imageBase64: string, fields: SegmentFields): BodyFactory {
+function json(imageDataUrl: string, fields: SegmentFields): BodyFactory {
   const text = JSON.stringify({
-    image: imageBase64,
+    image: imageDataUrl,
     text: fields.phrases,
     format: fields.format,
     threshold: fields.threshold,
@@ -103,5 +106,5 @@ export async function segmentBody(image: ImageInput | undefined, fields: Segment
   if (image === undefined || isFileReference(image)) return multipart(image, fields);
   const bytes = image instanceof ArrayBuffer ? new Uint8Array(image) : image;
   if (!formDataTakesOnlyFiles() && (bytes instanceof Uint8Array || typeof (bytes as Blob).arrayBuffer === 'function')) return multipart(bytes, fields);
-  return json(bytes instanceof Uint8Array ? bytesToBase64(bytes) : await blobToBase64(bytes), fields);
+  return json(bytes instanceof Uint8Array ? bytesToDataUrl(bytes) : await blobToDataUrl(bytes), fields);
 }

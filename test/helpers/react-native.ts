@@ -145,7 +145,7 @@ function readUri(uri: string): Uint8Array {
 }
 
 /** React Native's networking as seen from a server: what it sends for each body kind. */
-export function reactNativeFetch(record: Array<{ contentType: string | null; parts?: string[] }>): typeof fetch {
+export function reactNativeFetch(record: Array<{ contentType: string | null; parts?: string[]; image?: string }>): typeof fetch {
   return (async (url: string | URL | Request, init: RequestInit = {}) => {
     const headers = new Headers(init.headers);
     if (init.body instanceof ReactNativeFormData) {
@@ -160,7 +160,8 @@ export function reactNativeFetch(record: Array<{ contentType: string | null; par
       return fetch(url, { ...init, headers, body: form });
     }
     if (typeof init.body !== 'string' && init.body !== undefined) throw new Error(`React Native's fetch cannot send this body: ${Object.prototype.toString.call(init.body)}`);
-    record.push({ contentType: headers.get('content-type') });
+    const image = typeof init.body === 'string' ? (JSON.parse(init.body) as { image?: string }).image : undefined;
+    record.push({ contentType: headers.get('content-type'), ...(image ? { image: `${image.slice(0, image.indexOf(',') + 1)}...` } : {}) });
     return fetch(url, { ...init, headers });
   }) as typeof fetch;
 }

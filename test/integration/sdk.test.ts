@@ -172,7 +172,7 @@ describe('SDK in React Native (its Blob, FileReader and FormData: test/helpers/r
     vi.stubGlobal('Blob', ReactNativeBlob);
     vi.stubGlobal('FileReader', ReactNativeFileReader);
     vi.stubGlobal('FormData', ReactNativeFormData);
-    const sent: Array<{ contentType: string | null; parts?: string[] }> = [];
+    const sent: Array<{ contentType: string | null; parts?: string[]; image?: string }> = [];
     const mobile = createClient({ endpoint: stack.origin, apiKey: stack.apiKey, fetch: reactNativeFetch(sent) });
     const bytes = new Uint8Array(await readFile(sample!.image));
     const target = await readMaskFile(sample!.mask);
@@ -188,8 +188,8 @@ describe('SDK in React Native (its Blob, FileReader and FormData: test/helpers/r
       expectTarget(await maskToBitmap(answer.results[0]!.mask, answer.width, answer.height), target);
     }
     expect(sent).toEqual([
-      { contentType: 'application/json' }, // the Blob, read with FileReader.readAsDataURL, as base64
-      { contentType: 'application/json' }, // bytes: React Native cannot make a Blob of them
+      { contentType: 'application/json', image: 'data:image/png;base64,...' }, // the Blob, read with FileReader.readAsDataURL
+      { contentType: 'application/json', image: 'data:image/png;base64,...' }, // bytes: React Native cannot make a Blob of them
       { contentType: 'multipart/form-data', parts: ['image', 'text', 'format'] }, // the file part by its uri
     ]);
   });
