@@ -14,11 +14,15 @@ class PresenceHead(nn.Module):
         self.mlp = nn.Sequential(nn.Linear(2 * vis_dim + word_dim + 2, hidden), nn.ReLU(inplace=True),
                                  nn.Linear(hidden, 1))
 
-    def forward(self, fq: torch.Tensor, state: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
-        """fq [B,D,h,w] decoder output, state [B,E], logits [B,1,H,W] -> presence logit [B,1]."""
+    @staticmethod
+    def features(fq: torch.Tensor, state: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
+        """fq [B,D,h,w] decoder output, state [B,E], logits [B,1,H,W] -> pooled features [B,2D+E+2]."""
         pixels = fq.flatten(2)  # [B,D,h*w]
         flat = logits.flatten(1)  # [B,H*W]
         peak = flat.amax(1, keepdim=True)  # [B,1]
         mean = flat.mean(1, keepdim=True)  # [B,1]
-        features = torch.cat([pixels.mean(2), pixels.amax(2), state, peak, mean], dim=1)  # [B,2D+E+2]
-        return self.mlp(features)
+        return torch.cat([pixels.mean(2), pixels.amax(2), state, peak, mean], dim=1)  # [B,2D+E+2]
+
+    def forward(self, fq: torch.Tensor, state: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
+        """fq [B,D,h,w] decoder output, state [B,E], logits [B,1,H,W] -> presence logit [B,1]."""
+        return self.mlp(self.features(fq, state, logits))
