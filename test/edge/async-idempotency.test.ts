@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { installFakeUpstream, type FakeUpstream } from './fake-upstream.js';
+import { MAX_REPLAY_BYTES } from '../../functions/src/http/idempotency.js';
 import { base64, expectError, get, jsonSegment, multipartSegment, seedKey, uniqueImage } from './harness.js';
 
 let fake: FakeUpstream;
@@ -93,6 +94,25 @@ describe('Idempotency-Key', () => {
     expect(fake.computed).toBe(calls + 1);
     const report = (await (await get('/v1/usage', key)).json()) as { totals: unknown };
     expect(report.totals).toEqual({ requests: 1, billable: 2, cached: 0 });
+  });
+
+  it('an answer too large to keep is still answered whole; its retry runs again instead of replaying', async () => {
+    const { apiKey: key } = await seedKey();
+    const image = base64(uniqueImage());
+    fake.pngMaskBytes = MAX_REPLAY_BYTES + 1000;
+    try {
+      const body = { image, text: 'the circle', format: 'png' };
+      const first = await jsonSegment(key, body, { 'idempotency-key': 'big-1' });
+      expect(first.status).toBe(200);
+      const answer = (await first.json()) as { results: { mask: { data: string } }[] };
+      expect(answer.results[0].mask.data.length).toBeGreaterThan((MAX_REPLAY_BYTES * 4) / 3);
+      const retry = await jsonSegment(key, body, { 'idempotency-key': 'big-1' });
+      expect(retry.status).toBe(200);
+      expect(retry.headers.get('idempotent-replayed')).toBeNull();
+      expect(((await retry.json()) as typeof answer).results[0].mask.data).toBe(answer.results[0].mask.data);
+    } finally {
+      fake.pngMaskBytes = null;
+    }
   });
 
   it('same key, different body -> 409 idempotency_conflict', async () => {

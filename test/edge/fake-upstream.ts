@@ -53,6 +53,8 @@ export class FakeUpstream {
   readonly attemptIds: (string | null)[] = [];
   /** Resolves answers the fake GPU holds back (for async tests). */
   gate: Promise<void> | null = null;
+  /** When set, every PNG mask answered holds this many bytes (large answers). */
+  pngMaskBytes: number | null = null;
 
   setAll(mode: GpuMode): void {
     for (const host of GPU_HOSTS) this.modes.set(host, mode);
@@ -144,7 +146,7 @@ export class FakeUpstream {
         regions: 1,
         mask:
           options.format === 'png'
-            ? { format: 'png', data: btoa(`PNG-${text}`) }
+            ? { format: 'png', data: this.pngMaskBytes ? 'A'.repeat(Math.ceil(this.pngMaskBytes / 3) * 4) : btoa(`PNG-${text}`) }
             : options.format === 'rle'
               ? { format: 'rle', size: [3, 4], counts: '0a' }
               : { format: 'polygon', coordinates: [[[[index, 0], [index + 1, 0], [index + 1, 1]]]] },

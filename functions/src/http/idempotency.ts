@@ -2,7 +2,10 @@
  * `Idempotency-Key`: the first request with a key runs and its response is stored in the key's
  * Durable Object; the same key with the same request replays that response; the same key with a
  * different request is 409 `idempotency_conflict`. Failures worth retrying (429, 5xx) are not
- * stored, so a retry runs again. Records live 24 hours.
+ * stored, so a retry runs again. Records live 24 hours. An answer over MAX_REPLAY_BYTES (a PNG mask of
+ * a large photo, say) is answered but not kept: a Durable Object's SQLite value holds at most 2 MB
+ * and base64 adds a third, so its retry runs again (a result-cache hit) instead of failing the
+ * answer already computed and billed; so does an answer whose storing fails.
  */
 import { ApiError } from '../../../contract/errors.js';
 import type { KeyMeter, StoredResponse } from '../meter/key-meter.js';
@@ -10,9 +13,10 @@ import { errorResponse } from './errors.js';
 import { base64ToBytes, bytesToBase64 } from '../../../contract/base64.js';
 
 const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
+export const MAX_REPLAY_BYTES = 1_000_000;
 const REPLAYED_HEADERS = ['content-type', 'x-cache', 'x-result-id', 'location', 'preference-applied', 'retry-after', 'etag'];
 
-async function store(response: Response): Promise<{ stored: StoredResponse; response: Response }> {
+async function store(response: Response): Promise<{ stored: StoredResponse; response: Response; body: Uint8Array }> {
   const body = new Uint8Array(await response.arrayBuffer());
   const headers: Record<string, string> = {};
   for (const name of REPLAYED_HEADERS) {
@@ -22,6 +26,7 @@ async function store(response: Response): Promise<{ stored: StoredResponse; resp
   return {
     stored: { status: response.status, headers, body: bytesToBase64(body) },
     response: new Response(body, { status: response.status, headers: response.headers }),
+    body,
   };
 }
 
@@ -58,6 +63,11 @@ export async function withIdempotency(
     return response;
   }
   const kept = await store(response);
-  await meter.idempotencyComplete(key, kept.stored);
+  try {
+    if (kept.body.byteLength > MAX_REPLAY_BYTES) throw new RangeError('too large to replay');
+    await meter.idempotencyComplete(key, kept.stored);
+  } catch {
+    await meter.idempotencyRelease(key);
+  }
   return kept.response;
 }
