@@ -25,6 +25,7 @@ import torch
 from torch import nn
 
 from models.cris import CRIS, CrisConfig
+from models.thresholds import PRESENCE_THRESHOLD
 from models.tokenizer.clip_bpe import ClipBpe
 
 from .checkpointing import ROOT, load_checkpoint_file, save_checkpoint
@@ -87,7 +88,7 @@ def fold_standardisation(head: nn.Sequential, mean: torch.Tensor, scale: torch.T
         first.weight /= scale
 
 
-def accuracies(logits: torch.Tensor, labels: torch.Tensor, threshold: float = 0.5) -> dict:
+def accuracies(logits: torch.Tensor, labels: torch.Tensor, threshold: float = PRESENCE_THRESHOLD) -> dict:
     found = torch.sigmoid(logits) >= threshold
     return {"N-acc": float((~found[~labels]).float().mean()), "T-acc": float(found[labels].float().mean())}
 
@@ -142,10 +143,10 @@ def main(argv: list[str]) -> int:
              "init_from": {"checkpoint": str(args.init), **{k: start.get(k) for k in ("step", "init_from", "recovered_from")}},
              "presence_training": {"frozen": "every weight but presence.*", "epochs": args.epochs, "lr": args.lr,
                                    "mirrors": args.mirrors, "train_features": len(x), "val": " ".join(map(str, args.val)),
-                                   "val_at_0.5": accuracies(model.presence.mlp(vx)[:, 0], vy)},
+                                   "val_at_default_threshold": accuracies(model.presence.mlp(vx)[:, 0], vy)},
              "args": {k: str(v) for k, v in vars(args).items()}}
     save_checkpoint(args.out / "last.pt", model, None, state)
-    print(json.dumps({"checkpoint": str(args.out / "last.pt"), **state["presence_training"]["val_at_0.5"]}))
+    print(json.dumps({"checkpoint": str(args.out / "last.pt"), **state["presence_training"]["val_at_default_threshold"]}))
     return 0
 
 

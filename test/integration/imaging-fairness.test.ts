@@ -103,8 +103,8 @@ describe('imaging threads are shared fairly between keys (real service process)'
     await imagingBacklog(15);
     const droppedBefore = await metric('cris_dropped_requests_total');
     // The backlog's own tenant (FIFO within a key): this small job waits behind 15 large decodes
-    // (at least 150 ms each on a quiet core), past its 1.5 s.
-    const late = await send(signed(new Uint8Array(readFileSync(scene.image)), ['too late'], 'key_heavy', 1500));
+    // (at least 60 ms each even on a quiet core, so 0.9 s or more), past its 0.4 s.
+    const late = await send(signed(new Uint8Array(readFileSync(scene.image)), ['too late'], 'key_heavy', 400));
     expect(late.status).toBe(504);
     await Promise.all(heavy);
     expect((await metric('cris_dropped_requests_total')) - droppedBefore).toBe(1);
