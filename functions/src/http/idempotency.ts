@@ -16,18 +16,14 @@ const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
 export const MAX_REPLAY_BYTES = 1_000_000;
 const REPLAYED_HEADERS = ['content-type', 'x-cache', 'x-result-id', 'location', 'preference-applied', 'retry-after', 'etag'];
 
-async function store(response: Response): Promise<{ stored: StoredResponse; response: Response; body: Uint8Array }> {
-  const body = new Uint8Array(await response.arrayBuffer());
+/** What a replay needs of an answer: its status, the headers clients read, its body (base64). */
+function replayable(response: Response, body: Uint8Array): StoredResponse {
   const headers: Record<string, string> = {};
   for (const name of REPLAYED_HEADERS) {
     const value = response.headers.get(name);
     if (value !== null) headers[name] = value;
   }
-  return {
-    stored: { status: response.status, headers, body: bytesToBase64(body) },
-    response: new Response(body, { status: response.status, headers: response.headers }),
-    body,
-  };
+  return { status: response.status, headers, body: bytesToBase64(body) };
 }
 
 function replay(stored: StoredResponse): Response {
@@ -62,12 +58,16 @@ export async function withIdempotency(
     await meter.idempotencyRelease(key);
     return response;
   }
-  const kept = await store(response);
-  try {
-    if (kept.body.byteLength > MAX_REPLAY_BYTES) throw new RangeError('too large to replay');
-    await meter.idempotencyComplete(key, kept.stored);
-  } catch {
-    await meter.idempotencyRelease(key);
+  const body = new Uint8Array(await response.arrayBuffer());
+  const answer = new Response(body, { status: response.status, headers: response.headers });
+  if (body.byteLength <= MAX_REPLAY_BYTES) {
+    try {
+      await meter.idempotencyComplete(key, replayable(response, body));
+      return answer;
+    } catch {
+      // not kept: released below, like an answer too large to keep
+    }
   }
-  return kept.response;
+  await meter.idempotencyRelease(key);
+  return answer;
 }
