@@ -28,14 +28,19 @@ def build_model(config: dict) -> CRIS:
     return CRIS(CrisConfig.from_dict(config))
 
 
+def checkpoint_merges(ckpt: dict) -> Path:
+    """The merges file a checkpoint names: relative to the repository, since checkpoints travel between machines."""
+    merges = Path(ckpt["merges"])
+    return merges if merges.is_absolute() else ROOT / merges
+
+
 def load_model_for_eval(path: Path) -> tuple[CRIS, ClipBpe, dict]:
     """(model in eval mode, its tokenizer, {input_size, word_len, merges, ...})."""
     ckpt = load_checkpoint_file(path)
     model = build_model(ckpt["config"])
     model.load_state_dict(ckpt["model"])
     model.eval()
-    merges = Path(ckpt["merges"])  # relative to the repository since checkpoints travel between machines
-    merges = merges if merges.is_absolute() else ROOT / merges
+    merges = checkpoint_merges(ckpt)
     meta = {"input_size": ckpt["config"]["input_size"], "word_len": ckpt["config"]["word_len"],
             "merges": merges, "step": ckpt.get("step"), "elapsed_s": ckpt.get("elapsed_s")}
     return model, ClipBpe.from_file(merges), meta

@@ -28,8 +28,9 @@ from models.cris import CRIS, CrisConfig
 from models.thresholds import PRESENCE_THRESHOLD
 from models.tokenizer.clip_bpe import ClipBpe
 
-from .checkpointing import ROOT, load_checkpoint_file, save_checkpoint
+from .checkpointing import checkpoint_merges, load_checkpoint_file, save_checkpoint
 from .data import concat_tensors, load_tensors, normalise
+from .train_shapes import load_start_weights
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -100,12 +101,9 @@ def main(argv: list[str]) -> int:
     start = load_checkpoint_file(args.init)
     cfg = dataclasses.replace(CrisConfig.from_dict(start["config"]), presence=True)
     model = CRIS(cfg)
-    missing, unexpected = model.load_state_dict(start["model"], strict=False)
-    if unexpected or any(not k.startswith("presence.") for k in missing):
-        raise SystemExit(f"starting weights do not fit: missing {missing}, unexpected {unexpected}")
+    load_start_weights(model, start["model"])
     model.eval().requires_grad_(False)
-    merges = Path(start["merges"])
-    tokenizer = ClipBpe.from_file(merges if merges.is_absolute() else ROOT / merges)
+    tokenizer = ClipBpe.from_file(checkpoint_merges(start))
 
     x, y = presence_features(model, args.data, tokenizer, args.mirrors)
     vx, vy = presence_features(model, args.val, tokenizer, False)
