@@ -7,16 +7,21 @@ import { z } from 'zod';
 
 const Count = z.number().int().nonnegative();
 
-/** Booked requests of one UTC day. */
-export const UsageDaySchema = z.object({
-  /** YYYY-MM-DD (UTC). */
-  date: z.string(),
+/** Booked phrases of a day or of a whole report. */
+const UsageCountsSchema = z.object({
   /** Phrases asked. */
   requests: Count,
   /** Phrases computed by the GPU tier: billed. */
   billable: Count,
   /** Phrases answered from the result cache: counted, not billed. */
   cached: Count,
+});
+
+/** Booked requests of one UTC day. */
+export const UsageDaySchema = z.object({
+  /** YYYY-MM-DD (UTC). */
+  date: z.string(),
+  ...UsageCountsSchema.shape,
 });
 export type UsageDay = z.infer<typeof UsageDaySchema>;
 
@@ -28,7 +33,7 @@ export const UsageReportSchema = z.object({
   from: z.string(),
   to: z.string(),
   days: z.array(UsageDaySchema),
-  totals: z.object({ requests: Count, billable: Count, cached: Count }),
+  totals: UsageCountsSchema,
   /** `GET /v1/results/{id}` and `GET /v1/usage` calls in [from, to], this one included (rate-limited, no quota). */
   reads: Count,
   quota: z.object({
