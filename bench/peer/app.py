@@ -62,37 +62,33 @@ def error(status, code, message):
     return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
 
 
-async def segment(request):
-    t0 = time.perf_counter()
-    form = await request.form()
-    upload = form.get("image")
-    texts = [t.strip() for t in form.getlist("text")]
-    opts = json.loads(form.get("options") or "{}")
-    if upload is None or isinstance(upload, str):
-        return error(400, "missing_image", "an `image` file field is required")
-    if not texts or not all(texts):
-        return error(422, "invalid_text", "at least one non-empty `text` field is required")
-    data = await upload.read()
-    threshold = float(opts.get("threshold", THRESHOLD))
-
+def prepare(data):
+    """Image bytes -> network input [1, 3, S, S], the size and the network -> image matrix; None if undecodable."""
     bgr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
     if bgr is None:
-        return error(422, "invalid_image", "the image could not be decoded")
+        return None
     rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
     h, w = rgb.shape[:2]
     mat, mat_inv = letterbox_matrices(w, h)
     boxed = cv2.warpAffine(rgb, mat, (SIZE, SIZE), flags=cv2.INTER_CUBIC, borderValue=PAD)
     x = ((boxed.astype(np.float32) / 255 - MEAN) / STD).transpose(2, 0, 1)[None]  # [1, 3, S, S]
-    t1 = time.perf_counter()
+    return np.ascontiguousarray(x), w, h, mat_inv
 
-    c3, c4, c5 = encoder.run(None, {"image": np.ascontiguousarray(x)})
-    t2 = time.perf_counter()
+
+def encode(x):
+    return encoder.run(None, {"image": x})  # c3, c4, c5
+
+
+def run_head(features, texts):
+    c3, c4, c5 = features
     tokens = tokenizer.tokenize(texts, WORD_LEN)  # [N, L]
     n = len(texts)
     feeds = {"c3": np.repeat(c3, n, 0), "c4": np.repeat(c4, n, 0), "c5": np.repeat(c5, n, 0), "tokens": tokens}
     (logits,) = head.run(None, feeds)  # [N, 1, G, G]
-    t3 = time.perf_counter()
+    return logits
 
+
+def postprocess(texts, logits, w, h, mat_inv, threshold):
     results = []
     for text, row in zip(texts, logits[:, 0]):
         prob = 1 / (1 + np.exp(-row))
@@ -113,6 +109,32 @@ async def segment(request):
             "area": area,
             "mask": {"format": "rle", "size": [h, w], "counts": rle["counts"].decode("ascii")},
         })
+    return results
+
+
+async def segment(request):
+    t0 = time.perf_counter()
+    form = await request.form()
+    upload = form.get("image")
+    texts = [t.strip() for t in form.getlist("text")]
+    opts = json.loads(form.get("options") or "{}")
+    if upload is None or isinstance(upload, str):
+        return error(400, "missing_image", "an `image` file field is required")
+    if not texts or not all(texts):
+        return error(422, "invalid_text", "at least one non-empty `text` field is required")
+    data = await upload.read()
+    threshold = float(opts.get("threshold", THRESHOLD))
+
+    prepared = prepare(data)
+    if prepared is None:
+        return error(422, "invalid_image", "the image could not be decoded")
+    x, w, h, mat_inv = prepared
+    t1 = time.perf_counter()
+    features = encode(x)
+    t2 = time.perf_counter()
+    logits = run_head(features, texts)
+    t3 = time.perf_counter()
+    results = postprocess(texts, logits, w, h, mat_inv, threshold)
     t4 = time.perf_counter()
     ms = lambda a, b: round((b - a) * 1000, 2)  # noqa: E731
     return JSONResponse({
