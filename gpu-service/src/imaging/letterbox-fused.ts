@@ -7,6 +7,7 @@
  * warped byte goes through its channel's normalisation table straight into the output plane.
  */
 import { cvRound, INTER_BITS, TAB_SIZE } from './cubic-table.js';
+import { warpCubicU8ToChwSimd } from './letterbox-simd.js';
 import { axisAlignedSamples, cubicWindowRgb, edgePixelU8, type WarpInput, type WarpOptions } from './warp.js';
 
 /** Per channel: byte value -> normalised float32 ((v / 255 - mean) / std, each step in float32). */
@@ -22,9 +23,19 @@ export function normaliseTables(mean: readonly number[], std: readonly number[])
 /**
  * [3, dstH, dstW] float32 = tables[c][warp(input)[y, x, c]]; null when the map is not
  * axis-aligned (then use warpAffineCubicU8 + normaliseToChw). `input` must be 3-channel.
+ * Computed by the WebAssembly SIMD kernel (letterbox-simd.ts), or by warpCubicU8ToChwJs when the
+ * layout is too large for it; the two agree to the bit.
  */
 export function warpCubicU8ToChw(input: WarpInput<Uint8Array>, opts: WarpOptions, tables: readonly Float32Array[]): Float32Array | null {
   if (input.channels !== 3) throw new Error('warpCubicU8ToChw takes packed RGB');
+  const samples = axisAlignedSamples(opts);
+  if (!samples) return null;
+  return warpCubicU8ToChwSimd(input, opts, samples, tables) ?? warpCubicU8ToChwJs(input, opts, tables);
+}
+
+/** The reference form of warpCubicU8ToChw in plain JS (what the SIMD kernel is tested against). */
+export function warpCubicU8ToChwJs(input: WarpInput<Uint8Array>, opts: WarpOptions, tables: readonly Float32Array[]): Float32Array | null {
+  if (input.channels !== 3) throw new Error('warpCubicU8ToChwJs takes packed RGB');
   const samples = axisAlignedSamples(opts);
   if (!samples) return null;
   const { src, width, height } = input;
