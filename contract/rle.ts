@@ -11,33 +11,94 @@ export interface CocoRle {
   counts: string;
 }
 
+/** [x, y, w, h] */
+export type MaskBox = readonly [number, number, number, number];
+
 /**
- * Run lengths of a row-major [height, width] 0/1 mask, read column-major. The mask is scanned row
- * by row (sequential memory) collecting, per column, the rows where the value changes; runs are
- * the gaps between those change points in column-major order.
+ * The bounding box [x, y, w, h] of the set (non-zero) pixels of a row-major [height, width]
+ * mask; zeros when none is set. The first and last set pixels (found four bytes at a time) give
+ * the rows; the rows between are read from each end only as far as the box's sides so far.
  */
-export function maskToRuns(mask: Uint8Array, width: number, height: number): number[] {
-  const changes: number[][] = Array.from({ length: width }, () => []);
-  for (let x = 0; x < width; x++) {
-    // Column-major order continues from the bottom of the previous column (0 before the first).
-    const before = x === 0 ? 0 : mask[(height - 1) * width + x - 1] ? 1 : 0;
-    if ((mask[x] ? 1 : 0) !== before) changes[x].push(0);
+export function maskBox(mask: Uint8Array, width: number, height: number): MaskBox {
+  const n = Math.min(mask.length, width * height);
+  const head = Math.min(n, (4 - (mask.byteOffset & 3)) & 3); // bytes before the first aligned word
+  const words = n - head >= 4 ? new Uint32Array(mask.buffer, mask.byteOffset + head, (n - head) >> 2) : new Uint32Array(0);
+  const tail = head + words.length * 4; // bytes from here on are after the last word
+  let first = 0;
+  while (first < head && !mask[first]) first++;
+  if (first === head) {
+    let k = 0;
+    while (k < words.length && words[k] === 0) k++;
+    first = head + k * 4;
+    while (first < n && !mask[first]) first++;
   }
-  for (let y = 1; y < height; y++) {
+  if (first >= n) return [0, 0, 0, 0];
+  let last = n - 1;
+  while (last >= tail && !mask[last]) last--;
+  if (last < tail) {
+    let k = words.length - 1;
+    while (k >= 0 && words[k] === 0) k--;
+    last = head + k * 4 + 3;
+    while (!mask[last]) last--;
+  }
+  const minY = Math.floor(first / width);
+  const maxY = Math.floor(last / width);
+  let minX = first - minY * width;
+  let maxX = last - maxY * width;
+  if (minX > maxX) [minX, maxX] = [maxX, minX];
+  for (let y = minY; y <= maxY; y++) {
     const row = y * width;
-    const prev = row - width;
-    for (let x = 0; x < width; x++) {
-      if ((mask[row + x] ? 1 : 0) !== (mask[prev + x] ? 1 : 0)) changes[x].push(y);
+    for (let x = 0; x < minX; x++) {
+      if (mask[row + x]) {
+        minX = x;
+        break;
+      }
+    }
+    for (let x = width - 1; x > maxX; x--) {
+      if (mask[row + x]) {
+        maxX = x;
+        break;
+      }
     }
   }
+  return [minX, minY, maxX - minX + 1, maxY - minY + 1];
+}
+
+/**
+ * Run lengths of a row-major [height, width] 0/1 mask, read column-major: only `box` is read,
+ * down each of its columns. `box` must hold every set pixel (maskBox's by default; a PhraseMask's
+ * bbox). Runs are the gaps between the positions where the value changes, in column-major order,
+ * from a run of 0.
+ */
+export function maskToRuns(mask: Uint8Array, width: number, height: number, box: MaskBox = maskBox(mask, width, height)): number[] {
+  const [x0, y0, w, h] = box;
   const runs: number[] = [];
-  let last = 0;
-  for (let x = 0; x < width; x++) {
-    for (const y of changes[x]) {
-      const position = x * height + y;
-      runs.push(position - last);
-      last = position;
+  let last = 0; // column-major position of the last change
+  let value = 0;
+  const y1 = y0 + h;
+  for (let x = x0; x < x0 + w; x++) {
+    const column = x * height;
+    // Ones down to the bottom of the previous column end at this column's top when the box starts lower.
+    if (value && y0 > 0) {
+      runs.push(column - last);
+      last = column;
+      value = 0;
     }
+    for (let y = y0, p = y0 * width + x; y < y1; y++, p += width) {
+      if ((mask[p] ? 1 : 0) === value) continue;
+      runs.push(column + y - last);
+      last = column + y;
+      value ^= 1;
+    }
+    if (value && y1 < height) {
+      runs.push(column + y1 - last);
+      last = column + y1;
+      value = 0;
+    }
+  }
+  if (value && x0 + w < width) {
+    runs.push((x0 + w) * height - last);
+    last = (x0 + w) * height;
   }
   runs.push(width * height - last);
   return runs;
@@ -85,8 +146,9 @@ export function stringToRuns(counts: string): number[] {
   return runs;
 }
 
-export function encodeRle(mask: Uint8Array, width: number, height: number): CocoRle {
-  return { size: [height, width], counts: runsToString(maskToRuns(mask, width, height)) };
+/** `box`: as maskToRuns. */
+export function encodeRle(mask: Uint8Array, width: number, height: number, box?: MaskBox): CocoRle {
+  return { size: [height, width], counts: runsToString(maskToRuns(mask, width, height, box)) };
 }
 
 /** Decodes a COCO RLE to a row-major [height, width] 0/1 mask; throws if the runs do not fill it. */

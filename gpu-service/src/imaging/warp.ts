@@ -213,17 +213,22 @@ function warpSeparableF32(
   const W = region.width;
   const tx = axisTaps(samples.x.subarray(region.x, region.x + region.width), width);
   const ty = axisTaps(samples.y.subarray(region.y, region.y + region.height), height);
-  const rows = new Float32Array(height * W); // [srcH, regionW]: each source row sampled at the output x
+  // [srcH, regionW]: each source row sampled at the output x; only the rows the vertical taps read.
+  const rows = new Float32Array(height * W);
+  const needed = new Uint8Array(height);
+  for (let i = 0; i < ty.index.length; i++) needed[ty.index[i]] = 1;
+  const xi = tx.index;
+  const xw = tx.weight;
   for (let sy = 0; sy < height; sy++) {
+    if (!needed[sy]) continue;
     const srcRow = sy * width;
     const outRow = sy * W;
-    for (let x = 0; x < W; x++) {
-      const t = x * 4;
+    for (let x = 0, t = 0; x < W; x++, t += 4) {
       rows[outRow + x] =
-        tx.weight[t] * (src[srcRow + tx.index[t]] - cv) +
-        tx.weight[t + 1] * (src[srcRow + tx.index[t + 1]] - cv) +
-        tx.weight[t + 2] * (src[srcRow + tx.index[t + 2]] - cv) +
-        tx.weight[t + 3] * (src[srcRow + tx.index[t + 3]] - cv);
+        xw[t] * (src[srcRow + xi[t]] - cv) +
+        xw[t + 1] * (src[srcRow + xi[t + 1]] - cv) +
+        xw[t + 2] * (src[srcRow + xi[t + 2]] - cv) +
+        xw[t + 3] * (src[srcRow + xi[t + 3]] - cv);
     }
   }
   const out = new Float32Array(W * region.height); // [regionH, regionW]

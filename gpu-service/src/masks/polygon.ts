@@ -7,6 +7,7 @@
  * exactly the mask's pixel centres: rasterised by pixel centre (even-odd), they give the mask
  * back pixel for pixel, and no part of the mask is ever dropped, however thin.
  */
+import { maskBox, type MaskBox } from '../../../contract/rle.js';
 import { tracePolygons, type Ring } from './polygon-trace.js';
 
 export type { Ring } from './polygon-trace.js';
@@ -24,25 +25,12 @@ export function maskToPolygons(
   width: number,
   height: number,
   tolerance: number = POLYGON_TOLERANCE,
+  box: MaskBox = maskBox(mask, width, height),
 ): MultiPolygonCoordinates {
-  // Outlines are traced on the mask's bounding box only (phone photos: 12 MP masks).
-  let minX = width;
-  let minY = height;
-  let maxX = -1;
-  let maxY = -1;
-  for (let y = 0; y < height; y++) {
-    const row = y * width;
-    for (let x = 0; x < width; x++) {
-      if (mask[row + x]) {
-        if (x < minX) minX = x;
-        if (x > maxX) maxX = x;
-        if (y < minY) minY = y;
-        maxY = y;
-      }
-    }
-  }
-  if (maxX < 0) return [];
-  const traced = tracePolygons(mask, width, minX, minY, maxX - minX + 1, maxY - minY + 1);
+  // Outlines are traced on the bounding box only (phone photos: 12 MP masks); `box` holds every set pixel.
+  const [minX, minY, w, h] = box;
+  if (w === 0) return [];
+  const traced = tracePolygons(mask, width, minX, minY, w, h);
   return traced.map((rings) => rings.map((ring) => simplifyRing(ring, tolerance)));
 }
 

@@ -53,21 +53,29 @@ export function upsampleBicubicAlignCorners(
 ): Float32Array {
   const tx = alignCornersTaps(inW, outW);
   const ty = alignCornersTaps(inH, outH);
+  const xi = tx.index;
+  const xw = tx.weight;
+  // Each sum adds its four products left to right from 0, in float64: the taps written out.
   const rows = new Float64Array(inH * outW); // [inH, outW]: horizontal pass first
   for (let y = 0; y < inH; y++) {
-    for (let x = 0; x < outW; x++) {
-      let sum = 0;
-      for (let j = 0; j < 4; j++) sum += tx.weight[x * 4 + j] * src[y * inW + tx.index[x * 4 + j]];
-      rows[y * outW + x] = sum;
+    const s = y * inW;
+    const o = y * outW;
+    for (let x = 0, t = 0; x < outW; x++, t += 4) {
+      rows[o + x] = 0 + xw[t] * src[s + xi[t]] + xw[t + 1] * src[s + xi[t + 1]] + xw[t + 2] * src[s + xi[t + 2]] + xw[t + 3] * src[s + xi[t + 3]];
     }
   }
   const out = new Float32Array(outH * outW); // [outH, outW]
-  for (let y = 0; y < outH; y++) {
-    for (let x = 0; x < outW; x++) {
-      let sum = 0;
-      for (let j = 0; j < 4; j++) sum += ty.weight[y * 4 + j] * rows[ty.index[y * 4 + j] * outW + x];
-      out[y * outW + x] = sum;
-    }
+  for (let y = 0, t = 0; y < outH; y++, t += 4) {
+    const w0 = ty.weight[t];
+    const w1 = ty.weight[t + 1];
+    const w2 = ty.weight[t + 2];
+    const w3 = ty.weight[t + 3];
+    const r0 = ty.index[t] * outW;
+    const r1 = ty.index[t + 1] * outW;
+    const r2 = ty.index[t + 2] * outW;
+    const r3 = ty.index[t + 3] * outW;
+    const o = y * outW;
+    for (let x = 0; x < outW; x++) out[o + x] = 0 + w0 * rows[r0 + x] + w1 * rows[r1 + x] + w2 * rows[r2 + x] + w3 * rows[r3 + x];
   }
   return out;
 }
@@ -102,21 +110,29 @@ export function thresholdMask(
   let minY = height;
   let maxX = -1;
   let maxY = -1;
+  const W = region.width;
   for (let ry = 0; ry < region.height; ry++) {
     const y = ry + region.y;
-    for (let rx = 0; rx < region.width; rx++) {
-      const p = prob[ry * region.width + rx];
+    const row = ry * W;
+    const maskRow = y * width + region.x;
+    const areaBefore = area;
+    let first = W;
+    let last = -1;
+    for (let rx = 0; rx < W; rx++) {
+      const p = prob[row + rx];
       if (p > threshold) {
-        const x = rx + region.x;
-        mask[y * width + x] = 1;
+        mask[maskRow + rx] = 1;
         area++;
         probSum += p < 1 ? p : 1; // the bicubic kernels overshoot past 1 at sharp edges: score stays a probability
-        if (x < minX) minX = x;
-        if (x > maxX) maxX = x;
-        if (y < minY) minY = y;
-        if (y > maxY) maxY = y;
+        if (first === W) first = rx;
+        last = rx;
       }
     }
+    if (area === areaBefore) continue;
+    if (first + region.x < minX) minX = first + region.x;
+    if (last + region.x > maxX) maxX = last + region.x;
+    if (minY === height) minY = y;
+    maxY = y;
   }
   const bbox: [number, number, number, number] = area > 0 ? [minX, minY, maxX - minX + 1, maxY - minY + 1] : [0, 0, 0, 0];
   const regions = countRegions(mask, width, bbox);

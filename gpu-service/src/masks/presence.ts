@@ -26,37 +26,80 @@ export function notFound(width: number, height: number, presence: number | null)
 
 /**
  * Connected parts of a 0/1 [height, width] mask, 8-connectivity (pixels that touch at an edge or
- * a corner are one part). Only the bbox [x, y, w, h] is scanned.
+ * a corner are one part). Only the bbox [x, y, w, h] is scanned, row by row: each row's runs of
+ * set pixels are joined (union-find) with the runs of the row above that they touch, diagonally
+ * included; the parts are the runs less the joins.
  */
 export function countRegions(mask: Uint8Array, width: number, bbox: readonly [number, number, number, number]): number {
   const [x0, y0, w, h] = bbox;
   if (w === 0 || h === 0) return 0;
-  const seen = new Uint8Array(w * h); // [h, w] over the bbox
-  const stack = new Int32Array(w * h); // bbox-local indices still to visit
-  let regions = 0;
-  for (let start = 0; start < w * h; start++) {
-    if (seen[start] || !mask[(y0 + Math.floor(start / w)) * width + x0 + (start % w)]) continue;
-    regions++;
-    seen[start] = 1;
-    let top = 0;
-    stack[top++] = start;
-    while (top > 0) {
-      const at = stack[--top];
-      const ax = at % w;
-      const ay = Math.floor(at / w);
-      for (let dy = -1; dy <= 1; dy++) {
-        const ny = ay + dy;
-        if (ny < 0 || ny >= h) continue;
-        for (let dx = -1; dx <= 1; dx++) {
-          const nx = ax + dx;
-          if (nx < 0 || nx >= w) continue;
-          const next = ny * w + nx;
-          if (seen[next] || !mask[(y0 + ny) * width + x0 + nx]) continue;
-          seen[next] = 1;
-          stack[top++] = next;
-        }
-      }
+  let runs = new RowRuns(Math.max(64, 2 * w));
+  let joins = 0;
+  let above = 0; // first run of the row above
+  let here = 0; // first run of this row
+  for (let y = 0; y < h; y++) {
+    const row = (y0 + y) * width + x0;
+    here = runs.count;
+    for (let x = 0; x < w; x++) {
+      if (!mask[row + x]) continue;
+      const start = x;
+      while (x + 1 < w && mask[row + x + 1]) x++;
+      if (runs.count === runs.capacity) runs = runs.grown();
+      const run = runs.add(start, x);
+      // Runs above, in order, that touch [start - 1, x + 1]: join each.
+      while (above < here && runs.end[above] < start - 1) above++;
+      for (let a = above; a < here && runs.start[a] <= x + 1; a++) if (runs.union(a, run)) joins++;
+      // The last run above that reached past this one may touch the next run of this row too.
+      while (above < here && runs.end[above] <= x) above++;
     }
+    above = here;
   }
-  return regions;
+  return runs.count - joins;
+}
+
+/** Row runs [start, end] (inclusive, bbox columns) with a union-find over them. */
+class RowRuns {
+  readonly start: Int32Array;
+  readonly end: Int32Array;
+  readonly parent: Int32Array;
+  count = 0;
+
+  constructor(readonly capacity: number) {
+    this.start = new Int32Array(capacity);
+    this.end = new Int32Array(capacity);
+    this.parent = new Int32Array(capacity);
+  }
+
+  add(start: number, end: number): number {
+    const run = this.count++;
+    this.start[run] = start;
+    this.end[run] = end;
+    this.parent[run] = run;
+    return run;
+  }
+
+  /** Joins the parts of runs a and b; false when they already were one. */
+  union(a: number, b: number): boolean {
+    const ra = this.root(a);
+    const rb = this.root(b);
+    if (ra === rb) return false;
+    if (ra < rb) this.parent[rb] = ra;
+    else this.parent[ra] = rb;
+    return true;
+  }
+
+  private root(a: number): number {
+    const parent = this.parent;
+    while (parent[a] !== a) a = parent[a] = parent[parent[a]];
+    return a;
+  }
+
+  grown(): RowRuns {
+    const next = new RowRuns(this.capacity * 2);
+    next.start.set(this.start);
+    next.end.set(this.end);
+    next.parent.set(this.parent);
+    next.count = this.count;
+    return next;
+  }
 }
