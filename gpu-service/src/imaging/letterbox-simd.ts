@@ -2,8 +2,10 @@
  * The fused letterbox (warpCubicU8ToChwJs in letterbox-fused.ts) in WebAssembly SIMD: the same
  * [3, S, S] float32 values to the bit, several times faster (letterbox-simd.wat). This side lays
  * the work out in the module's memory: the weight table (once), the normalisation tables, the
- * per-column and per-row window offsets, and the source rows the windows read, each copied
- * between gaps of the border colour so that windows across an edge need no special case.
+ * per-column and per-row window offsets, and the source staged in one copy; the module's
+ * `layout` then places the rows the windows read between gaps of the border colour, so that
+ * windows across an edge need no special case. The memory grows to the largest layout seen by
+ * its thread (about 2x the source bytes) and is reused.
  */
 import { cvRound, INTER_BITS, TAB_SIZE, TABLES } from './cubic-table.js';
 import { LETTERBOX_SIMD_WASM } from './letterbox-simd-bytes.js';
@@ -20,6 +22,7 @@ const PAGE = 65536;
 
 interface Exports {
   memory: WebAssembly.Memory;
+  layout(stage: number, rowBytes: number, rowOf: number, n: number, slots: number, c0: number, c1: number, c2: number): void;
   letterbox(cols: number, W: number, rows: number, H: number, lut: number, out: number, pad0: number, pad1: number, pad2: number): void;
 }
 
@@ -63,15 +66,19 @@ class SimdLetterbox {
     }
     const rowBytes = width * 3;
     const slotStride = rowBytes + GAP;
+    // Most rows read (all of them when the map shrinks by less than 4): the source is staged
+    // whole in one copy, else only the rows read, one copy each.
+    const stageWhole = used.length * 2 >= height;
     const colsAt = PARAMS_AT;
     const rowsAt = colsAt + 8 * W;
-    const outAt = align16(rowsAt + 32 * H);
+    const rowOfAt = rowsAt + 32 * H;
+    const outAt = align16(rowOfAt + 4 * used.length);
     const srcAt = align16(outAt + 12 * W * H);
     const borderSlot = used.length; // a row of the border colour, for taps above or below the source
-    const end = srcAt + GAP + (borderSlot + 1) * slotStride + READ_SLACK;
+    const stageAt = align16(srcAt + GAP + (borderSlot + 1) * slotStride + READ_SLACK);
+    const end = stageAt + (stageWhole ? height : used.length) * rowBytes;
     if (end > MAX_BYTES) return null;
     const buffer = this.reserve(end);
-    const bytes = new Uint8Array(buffer);
     const i32 = new Int32Array(buffer);
     // The weights are per (fy, fx): row y's phase row fy * 1024 bytes, column x's offset fx * 32.
     for (let x = 0; x < W; x++) {
@@ -92,18 +99,17 @@ class SimdLetterbox {
       i32[p + 4] = (samples.y[y] & mask) * TAB_SIZE * 32;
     }
     for (let c = 0; c < 3; c++) new Float32Array(buffer, LUT_AT + c * 1024, 256).set(tables[c]);
-    for (let k = 0; k < used.length; k++) {
-      bytes.set(src.subarray(used[k] * rowBytes, (used[k] + 1) * rowBytes), srcAt + GAP + k * slotStride);
-    }
-    const fill = (at: number, pixels: number) => {
-      for (let i = 0; i < pixels * 3; i += 3) {
-        bytes[at + i] = cval[0];
-        bytes[at + i + 1] = cval[1];
-        bytes[at + i + 2] = cval[2];
+    const bytes = new Uint8Array(buffer);
+    if (stageWhole) {
+      bytes.set(src.subarray(0, height * rowBytes), stageAt);
+      for (let k = 0; k < used.length; k++) i32[(rowOfAt >> 2) + k] = used[k];
+    } else {
+      for (let k = 0; k < used.length; k++) {
+        bytes.set(src.subarray(used[k] * rowBytes, (used[k] + 1) * rowBytes), stageAt + k * rowBytes);
+        i32[(rowOfAt >> 2) + k] = k;
       }
-    };
-    fill(srcAt + GAP + borderSlot * slotStride, width);
-    for (let k = 0; k <= borderSlot + 1; k++) fill(srcAt + k * slotStride, GAP / 3);
+    }
+    this.exports.layout(stageAt, rowBytes, rowOfAt, used.length, srcAt, cval[0], cval[1], cval[2]);
     const [lut0, lut1, lut2] = tables;
     this.exports.letterbox(colsAt, W, rowsAt, H, LUT_AT, outAt, lut0[cval[0]], lut1[cval[1]], lut2[cval[2]]);
     return new Float32Array(buffer, outAt, 3 * W * H).slice(); // [3, H, W]

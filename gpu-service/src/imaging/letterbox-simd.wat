@@ -12,6 +12,7 @@
 ;;   rows     per output row y, 8 i32: the 4 source rows' first bytes (r0 = -1: the window lies
 ;;            wholly outside), fy * 1024 (the weights' phase row), 3 unused
 ;;   out      [3, H, W] f32
+;;   slots    the source rows the windows read (written by $layout), then the staged source rows
 ;; Source rows hold packed RGB with at least 3 pixels of the border colour before and after them
 ;; and 4 readable bytes after that (a window of 4 pixels is 12 bytes; it is read as 16), so a window
 ;; that straddles an edge is read like an interior one (the sum is then the same as OpenCV's
@@ -19,6 +20,45 @@
 ;; of the border colour.
 (module
   (memory (export "memory") 1)
+
+  ;; 3 bytes c0 c1 c2 repeated n times from $at.
+  (func $fill_rgb (param $at i32) (param $n i32) (param $c0 i32) (param $c1 i32) (param $c2 i32)
+    (local $end i32)
+    (local.set $end (i32.add (local.get $at) (i32.mul (local.get $n) (i32.const 3))))
+    (block $done
+      (loop $px
+        (br_if $done (i32.ge_u (local.get $at) (local.get $end)))
+        (i32.store8 (local.get $at) (local.get $c0))
+        (i32.store8 offset=1 (local.get $at) (local.get $c1))
+        (i32.store8 offset=2 (local.get $at) (local.get $c2))
+        (local.set $at (i32.add (local.get $at) (i32.const 3)))
+        (br $px))))
+
+  ;; Slot k (k < n) at $slots + 9 + k * (rowBytes + 9) := staged row $rowOf[k] ($stage + i * rowBytes);
+  ;; slot n := a row of the border colour; the 9-byte gaps before every slot and after the last
+  ;; := the border colour.
+  (func (export "layout")
+    (param $stage i32) (param $rowBytes i32) (param $rowOf i32) (param $n i32) (param $slots i32)
+    (param $c0 i32) (param $c1 i32) (param $c2 i32)
+    (local $k i32) (local $stride i32) (local $at i32)
+    (local.set $stride (i32.add (local.get $rowBytes) (i32.const 9)))
+    (block $done
+      (loop $slot
+        (local.set $at (i32.add (local.get $slots) (i32.mul (local.get $k) (local.get $stride))))
+        (call $fill_rgb (local.get $at) (i32.const 3) (local.get $c0) (local.get $c1) (local.get $c2))
+        (br_if $done (i32.gt_s (local.get $k) (local.get $n)))
+        (if (i32.lt_s (local.get $k) (local.get $n))
+          (then
+            (memory.copy
+              (i32.add (local.get $at) (i32.const 9))
+              (i32.add (local.get $stage)
+                (i32.mul (i32.load (i32.add (local.get $rowOf) (i32.shl (local.get $k) (i32.const 2)))) (local.get $rowBytes)))
+              (local.get $rowBytes)))
+          (else
+            (call $fill_rgb (i32.add (local.get $at) (i32.const 9)) (i32.div_u (local.get $rowBytes) (i32.const 3))
+              (local.get $c0) (local.get $c1) (local.get $c2))))
+        (local.set $k (i32.add (local.get $k) (i32.const 1)))
+        (br $slot))))
 
   (func (export "letterbox")
     (param $cols i32) (param $W i32) (param $rows i32) (param $H i32) (param $lut i32) (param $out i32)
@@ -75,21 +115,25 @@
                     (local.set $a1 (v128.load (i32.add (local.get $r1) (local.get $c))))
                     (local.set $a2 (v128.load (i32.add (local.get $r2) (local.get $c))))
                     (local.set $a3 (v128.load (i32.add (local.get $r3) (local.get $c))))
-                    ;; rows 0-1: [R row0 x4, R row1 x4 | G row0 x4, G row1 x4]
-                    (local.set $t (i8x16.shuffle 0 3 6 9 16 19 22 25 1 4 7 10 17 20 23 26 (local.get $a0) (local.get $a1)))
+                    ;; each row planar: [R x4, G x4, B x4, -]
+                    (local.set $a0 (i8x16.shuffle 0 3 6 9 1 4 7 10 2 5 8 11 0 0 0 0 (local.get $a0) (local.get $a0)))
+                    (local.set $a1 (i8x16.shuffle 0 3 6 9 1 4 7 10 2 5 8 11 0 0 0 0 (local.get $a1) (local.get $a1)))
+                    (local.set $a2 (i8x16.shuffle 0 3 6 9 1 4 7 10 2 5 8 11 0 0 0 0 (local.get $a2) (local.get $a2)))
+                    (local.set $a3 (i8x16.shuffle 0 3 6 9 1 4 7 10 2 5 8 11 0 0 0 0 (local.get $a3) (local.get $a3)))
+                    ;; rows 0-1: [R row0, R row1, G row0, G row1] and [B row0, B row1, -, -] (32-bit interleaves)
+                    (local.set $t (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $a0) (local.get $a1)))
+                    (local.set $u (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $a0) (local.get $a1)))
                     (local.set $vr (i32x4.dot_i16x8_s (i16x8.extend_low_i8x16_u (local.get $t)) (local.get $w01)))
                     (local.set $vg (i32x4.dot_i16x8_s (i16x8.extend_high_i8x16_u (local.get $t)) (local.get $w01)))
+                    (local.set $vb (i32x4.dot_i16x8_s (i16x8.extend_low_i8x16_u (local.get $u)) (local.get $w01)))
                     ;; rows 2-3
-                    (local.set $t (i8x16.shuffle 0 3 6 9 16 19 22 25 1 4 7 10 17 20 23 26 (local.get $a2) (local.get $a3)))
+                    (local.set $t (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $a2) (local.get $a3)))
+                    (local.set $u (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $a2) (local.get $a3)))
                     (local.set $vr (i32x4.add (local.get $vr)
                       (i32x4.dot_i16x8_s (i16x8.extend_low_i8x16_u (local.get $t)) (local.get $w23))))
                     (local.set $vg (i32x4.add (local.get $vg)
                       (i32x4.dot_i16x8_s (i16x8.extend_high_i8x16_u (local.get $t)) (local.get $w23))))
-                    ;; blue: [B row0 x4, B row1 x4] and [B row2 x4, B row3 x4]
-                    (local.set $t (i8x16.shuffle 2 5 8 11 18 21 24 27 2 5 8 11 18 21 24 27 (local.get $a0) (local.get $a1)))
-                    (local.set $u (i8x16.shuffle 2 5 8 11 18 21 24 27 2 5 8 11 18 21 24 27 (local.get $a2) (local.get $a3)))
-                    (local.set $vb (i32x4.add
-                      (i32x4.dot_i16x8_s (i16x8.extend_low_i8x16_u (local.get $t)) (local.get $w01))
+                    (local.set $vb (i32x4.add (local.get $vb)
                       (i32x4.dot_i16x8_s (i16x8.extend_low_i8x16_u (local.get $u)) (local.get $w23))))
                     ;; horizontal sums: [R, G, B, B]
                     (local.set $t (i32x4.add
