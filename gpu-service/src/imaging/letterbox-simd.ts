@@ -11,9 +11,6 @@ import { cvRound, INTER_BITS, TAB_SIZE, TABLES } from './cubic-table.js';
 import { LETTERBOX_SIMD_WASM } from './letterbox-simd-bytes.js';
 import type { WarpInput, WarpOptions } from './warp.js';
 
-const WEIGHTS_BYTES = TAB_SIZE * TAB_SIZE * 16 * 2; // [1024, 16] i16 at address 0
-const LUT_AT = WEIGHTS_BYTES; // [3, 256] f32
-const PARAMS_AT = LUT_AT + 3 * 256 * 4;
 const GAP = 3 * 3; // border-colour bytes between source rows: a window reaches 3 pixels past an edge
 const READ_SLACK = 16; // a window row of 12 bytes is read as 16
 /** Larger layouts take the JS path (addresses stay far below 2^31, where the module's sentinels live). */
@@ -23,7 +20,10 @@ const PAGE = 65536;
 interface Exports {
   memory: WebAssembly.Memory;
   layout(stage: number, rowBytes: number, rowOf: number, n: number, slots: number, c0: number, c1: number, c2: number): void;
-  letterbox(cols: number, W: number, rows: number, H: number, lut: number, out: number, pad0: number, pad1: number, pad2: number): void;
+  letterbox(cols: number, W: number, rows: number, H: number, out: number, pad0: number, pad1: number, pad2: number): void;
+  /** Where the [3, 256] f32 normalisation tables go, and where the per-call layout may start. */
+  lut_at: WebAssembly.Global;
+  params_at: WebAssembly.Global;
 }
 
 /** One compiled instance and its memory, per thread (created on first use). */
@@ -33,7 +33,7 @@ class SimdLetterbox {
   constructor() {
     const module = new WebAssembly.Module(Buffer.from(LETTERBOX_SIMD_WASM, 'base64'));
     this.exports = new WebAssembly.Instance(module, {}).exports as unknown as Exports;
-    const weights = new Int16Array(this.exports.memory.buffer, 0, TABLES.fixed.length);
+    const weights = new Int16Array(this.exports.memory.buffer, 0, TABLES.fixed.length); // [1024, 16] at 0
     weights.set(TABLES.fixed); // every weight fits in int16 (|w| <= 2^15 - 1)
   }
 
@@ -69,7 +69,8 @@ class SimdLetterbox {
     // Most rows read (all of them when the map shrinks by less than 4): the source is staged
     // whole in one copy, else only the rows read, one copy each.
     const stageWhole = used.length * 2 >= height;
-    const colsAt = PARAMS_AT;
+    const lutAt: number = this.exports.lut_at.value;
+    const colsAt: number = this.exports.params_at.value;
     const rowsAt = colsAt + 8 * W;
     const rowOfAt = rowsAt + 32 * H;
     const outAt = align16(rowOfAt + 4 * used.length);
@@ -98,7 +99,7 @@ class SimdLetterbox {
       }
       i32[p + 4] = (samples.y[y] & mask) * TAB_SIZE * 32;
     }
-    for (let c = 0; c < 3; c++) new Float32Array(buffer, LUT_AT + c * 1024, 256).set(tables[c]);
+    for (let c = 0; c < 3; c++) new Float32Array(buffer, lutAt + c * 1024, 256).set(tables[c]);
     const bytes = new Uint8Array(buffer);
     if (stageWhole) {
       bytes.set(src.subarray(0, height * rowBytes), stageAt);
@@ -111,7 +112,7 @@ class SimdLetterbox {
     }
     this.exports.layout(stageAt, rowBytes, rowOfAt, used.length, srcAt, cval[0], cval[1], cval[2]);
     const [lut0, lut1, lut2] = tables;
-    this.exports.letterbox(colsAt, W, rowsAt, H, LUT_AT, outAt, lut0[cval[0]], lut1[cval[1]], lut2[cval[2]]);
+    this.exports.letterbox(colsAt, W, rowsAt, H, outAt, lut0[cval[0]], lut1[cval[1]], lut2[cval[2]]);
     return new Float32Array(buffer, outAt, 3 * W * H).slice(); // [3, H, W]
   }
 }

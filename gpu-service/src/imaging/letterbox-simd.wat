@@ -4,9 +4,11 @@
 ;; each channel's byte through its normalisation table into the [3, H, W] float32 planes.
 ;; Assembled by gpu-service/deploy/assemble-wasm.mjs (wabt) into letterbox-simd-bytes.ts.
 ;;
-;; Memory, laid out by letterbox-simd.ts (byte offsets; everything little-endian):
-;;   0        weights: [1024, 16] i16, index (fy * 32 + fx) * 16 + row * 4 + col
-;;   lut      [3, 256] f32 normalisation tables
+;; Memory (byte offsets; everything little-endian). The fixed part, whose addresses are exported:
+;;   0        weights: [1024, 16] i16, index (fy * 32 + fx) * 16 + row * 4 + col (written by JS)
+;;   32768    [3, 256] f32 normalisation tables (written by JS per call)
+;;   35840    the kernel's vector constants (the data segment below)
+;; then, from params_at, laid out by letterbox-simd.ts per call:
 ;;   cols     per output column x, 2 i32: the window's first byte in a source row (-1: the window
 ;;            lies wholly outside the source), and fx * 32 (its weights' offset within a phase row)
 ;;   rows     per output row y, 8 i32: the 4 source rows' first bytes (r0 = -1: the window lies
@@ -60,101 +62,103 @@
         (local.set $k (i32.add (local.get $k) (i32.const 1)))
         (br $slot))))
 
+  (global (export "lut_at") i32 (i32.const 32768))
+  (global (export "params_at") i32 (i32.const 35904))
+  ;; Vector constants, loaded once per call: TurboFan would rebuild a v128.const in every iteration.
+  (data (i32.const 35840)
+    ;; byte shuffle making a row planar: [R x4, G x4, B x4, -]
+    "\00\03\06\09\01\04\07\0a\02\05\08\0b\80\80\80\80"
+    ;; 2^14 (rounding of the 15-bit fixed point) and 255 (the clamp), per i32 lane
+    "\00\40\00\00\00\40\00\00\00\40\00\00\00\40\00\00"
+    "\ff\00\00\00\ff\00\00\00\ff\00\00\00\ff\00\00\00")
+
   (func (export "letterbox")
-    (param $cols i32) (param $W i32) (param $rows i32) (param $H i32) (param $lut i32) (param $out i32)
+    (param $cols i32) (param $W i32) (param $rows i32) (param $H i32) (param $out i32)
     (param $pad0 f32) (param $pad1 f32) (param $pad2 f32)
-    (local $plane i32) (local $y i32) (local $x i32) (local $o i32) (local $rp i32) (local $cp i32)
+    (local $plane i32) (local $plane2 i32) (local $rp i32) (local $rend i32) (local $op i32) (local $cp i32) (local $cend i32)
     (local $r0 i32) (local $r1 i32) (local $r2 i32) (local $r3 i32) (local $wrow i32) (local $c i32) (local $w i32)
+    (local $planar v128) (local $half v128) (local $max v128) (local $zero v128)
     (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128) (local $w01 v128) (local $w23 v128)
-    (local $t v128) (local $u v128) (local $vr v128) (local $vg v128) (local $vb v128) (local $luts v128)
+    (local $t v128) (local $u v128) (local $vr v128) (local $vg v128) (local $vb v128)
+    (local.set $planar (v128.load (i32.const 35840)))
+    (local.set $half (v128.load (i32.const 35856)))
+    (local.set $max (v128.load (i32.const 35872)))
     (local.set $plane (i32.shl (i32.mul (local.get $W) (local.get $H)) (i32.const 2)))
-    ;; table addresses per lane: [lut, lut + 1 KiB, lut + 2 KiB, lut]
-    (local.set $luts
-      (i32x4.add (i32x4.splat (local.get $lut)) (v128.const i32x4 0 1024 2048 0)))
-    (block $rows_done
-      (loop $row
-        (br_if $rows_done (i32.ge_s (local.get $y) (local.get $H)))
-        (local.set $rp (i32.add (local.get $rows) (i32.shl (local.get $y) (i32.const 5))))
-        (local.set $r0 (i32.load (local.get $rp)))
-        (local.set $o (i32.add (local.get $out) (i32.shl (i32.mul (local.get $y) (local.get $W)) (i32.const 2))))
-        (local.set $x (i32.const 0))
-        (if (i32.lt_s (local.get $r0) (i32.const 0))
-          (then
-            ;; the whole row is padding
-            (block $fill_done
-              (loop $fill
-                (br_if $fill_done (i32.ge_s (local.get $x) (local.get $W)))
-                (local.set $c (i32.add (local.get $o) (i32.shl (local.get $x) (i32.const 2))))
-                (f32.store (local.get $c) (local.get $pad0))
-                (f32.store (i32.add (local.get $c) (local.get $plane)) (local.get $pad1))
-                (f32.store (i32.add (local.get $c) (i32.shl (local.get $plane) (i32.const 1))) (local.get $pad2))
-                (local.set $x (i32.add (local.get $x) (i32.const 1)))
-                (br $fill))))
-          (else
-            (local.set $r1 (i32.load offset=4 (local.get $rp)))
-            (local.set $r2 (i32.load offset=8 (local.get $rp)))
-            (local.set $r3 (i32.load offset=12 (local.get $rp)))
-            (local.set $wrow (i32.load offset=16 (local.get $rp)))
-            (block $cols_done
-              (loop $col
-                (br_if $cols_done (i32.ge_s (local.get $x) (local.get $W)))
-                (local.set $cp (i32.add (local.get $cols) (i32.shl (local.get $x) (i32.const 3))))
-                (local.set $c (i32.load (local.get $cp)))
-                (if (i32.lt_s (local.get $c) (i32.const 0))
-                  (then
-                    (local.set $c (i32.add (local.get $o) (i32.shl (local.get $x) (i32.const 2))))
-                    (f32.store (local.get $c) (local.get $pad0))
-                    (f32.store (i32.add (local.get $c) (local.get $plane)) (local.get $pad1))
-                    (f32.store (i32.add (local.get $c) (i32.shl (local.get $plane) (i32.const 1))) (local.get $pad2)))
-                  (else
-                    (local.set $w (i32.add (local.get $wrow) (i32.load offset=4 (local.get $cp))))
-                    (local.set $w01 (v128.load (local.get $w)))
-                    (local.set $w23 (v128.load offset=16 (local.get $w)))
-                    ;; bytes R0 G0 B0 R1 G1 B1 R2 G2 B2 R3 G3 B3 of the window's 4 rows
-                    (local.set $a0 (v128.load (i32.add (local.get $r0) (local.get $c))))
-                    (local.set $a1 (v128.load (i32.add (local.get $r1) (local.get $c))))
-                    (local.set $a2 (v128.load (i32.add (local.get $r2) (local.get $c))))
-                    (local.set $a3 (v128.load (i32.add (local.get $r3) (local.get $c))))
-                    ;; each row planar: [R x4, G x4, B x4, -]
-                    (local.set $a0 (i8x16.shuffle 0 3 6 9 1 4 7 10 2 5 8 11 0 0 0 0 (local.get $a0) (local.get $a0)))
-                    (local.set $a1 (i8x16.shuffle 0 3 6 9 1 4 7 10 2 5 8 11 0 0 0 0 (local.get $a1) (local.get $a1)))
-                    (local.set $a2 (i8x16.shuffle 0 3 6 9 1 4 7 10 2 5 8 11 0 0 0 0 (local.get $a2) (local.get $a2)))
-                    (local.set $a3 (i8x16.shuffle 0 3 6 9 1 4 7 10 2 5 8 11 0 0 0 0 (local.get $a3) (local.get $a3)))
-                    ;; rows 0-1: [R row0, R row1, G row0, G row1] and [B row0, B row1, -, -] (32-bit interleaves)
-                    (local.set $t (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $a0) (local.get $a1)))
-                    (local.set $u (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $a0) (local.get $a1)))
-                    (local.set $vr (i32x4.dot_i16x8_s (i16x8.extend_low_i8x16_u (local.get $t)) (local.get $w01)))
-                    (local.set $vg (i32x4.dot_i16x8_s (i16x8.extend_high_i8x16_u (local.get $t)) (local.get $w01)))
-                    (local.set $vb (i32x4.dot_i16x8_s (i16x8.extend_low_i8x16_u (local.get $u)) (local.get $w01)))
-                    ;; rows 2-3
-                    (local.set $t (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $a2) (local.get $a3)))
-                    (local.set $u (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $a2) (local.get $a3)))
-                    (local.set $vr (i32x4.add (local.get $vr)
-                      (i32x4.dot_i16x8_s (i16x8.extend_low_i8x16_u (local.get $t)) (local.get $w23))))
-                    (local.set $vg (i32x4.add (local.get $vg)
-                      (i32x4.dot_i16x8_s (i16x8.extend_high_i8x16_u (local.get $t)) (local.get $w23))))
-                    (local.set $vb (i32x4.add (local.get $vb)
-                      (i32x4.dot_i16x8_s (i16x8.extend_low_i8x16_u (local.get $u)) (local.get $w23))))
-                    ;; horizontal sums: [R, G, B, B]
-                    (local.set $t (i32x4.add
-                      (i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27 (local.get $vr) (local.get $vg))
-                      (i8x16.shuffle 4 5 6 7 12 13 14 15 20 21 22 23 28 29 30 31 (local.get $vr) (local.get $vg))))
-                    (local.set $u (i32x4.add
-                      (i8x16.shuffle 0 1 2 3 8 9 10 11 0 1 2 3 8 9 10 11 (local.get $vb) (local.get $vb))
-                      (i8x16.shuffle 4 5 6 7 12 13 14 15 4 5 6 7 12 13 14 15 (local.get $vb) (local.get $vb))))
-                    (local.set $t (i32x4.add
-                      (i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27 (local.get $t) (local.get $u))
-                      (i8x16.shuffle 4 5 6 7 12 13 14 15 20 21 22 23 28 29 30 31 (local.get $t) (local.get $u))))
-                    ;; bytes: (sum + 2^14) >> 15, clamped; then each lane's table entry address
-                    (local.set $t (i32x4.shr_s (i32x4.add (local.get $t) (v128.const i32x4 16384 16384 16384 16384)) (i32.const 15)))
-                    (local.set $t (i32x4.min_s (i32x4.max_s (local.get $t) (v128.const i32x4 0 0 0 0)) (v128.const i32x4 255 255 255 255)))
-                    (local.set $t (i32x4.add (i32x4.shl (local.get $t) (i32.const 2)) (local.get $luts)))
-                    (local.set $c (i32.add (local.get $o) (i32.shl (local.get $x) (i32.const 2))))
-                    (f32.store (local.get $c) (f32.load (i32x4.extract_lane 0 (local.get $t))))
-                    (f32.store (i32.add (local.get $c) (local.get $plane)) (f32.load (i32x4.extract_lane 1 (local.get $t))))
-                    (f32.store (i32.add (local.get $c) (i32.shl (local.get $plane) (i32.const 1)))
-                      (f32.load (i32x4.extract_lane 2 (local.get $t))))))
-                (local.set $x (i32.add (local.get $x) (i32.const 1)))
-                (br $col)))))
-        (local.set $y (i32.add (local.get $y) (i32.const 1)))
-        (br $row)))))
+    (local.set $plane2 (i32.shl (local.get $plane) (i32.const 1)))
+    (local.set $rp (local.get $rows))
+    (local.set $rend (i32.add (local.get $rows) (i32.shl (local.get $H) (i32.const 5))))
+    (local.set $op (local.get $out))
+    (local.set $cend (i32.add (local.get $cols) (i32.shl (local.get $W) (i32.const 3))))
+    (if (i32.eqz (i32.mul (local.get $W) (local.get $H))) (then (return)))
+    (loop $row
+      (local.set $r0 (i32.load (local.get $rp)))
+      (local.set $cp (local.get $cols))
+      (if (i32.lt_s (local.get $r0) (i32.const 0))
+        (then
+          ;; the whole row is padding
+          (loop $fill
+            (f32.store (local.get $op) (local.get $pad0))
+            (f32.store (i32.add (local.get $op) (local.get $plane)) (local.get $pad1))
+            (f32.store (i32.add (local.get $op) (local.get $plane2)) (local.get $pad2))
+            (local.set $op (i32.add (local.get $op) (i32.const 4)))
+            (local.set $cp (i32.add (local.get $cp) (i32.const 8)))
+            (br_if $fill (i32.lt_u (local.get $cp) (local.get $cend)))))
+        (else
+          (local.set $r1 (i32.load offset=4 (local.get $rp)))
+          (local.set $r2 (i32.load offset=8 (local.get $rp)))
+          (local.set $r3 (i32.load offset=12 (local.get $rp)))
+          (local.set $wrow (i32.load offset=16 (local.get $rp)))
+          (loop $col
+            (local.set $c (i32.load (local.get $cp)))
+            (if (i32.lt_s (local.get $c) (i32.const 0))
+              (then
+                (f32.store (local.get $op) (local.get $pad0))
+                (f32.store (i32.add (local.get $op) (local.get $plane)) (local.get $pad1))
+                (f32.store (i32.add (local.get $op) (local.get $plane2)) (local.get $pad2)))
+              (else
+                (local.set $w (i32.add (local.get $wrow) (i32.load offset=4 (local.get $cp))))
+                (local.set $w01 (v128.load (local.get $w)))
+                (local.set $w23 (v128.load offset=16 (local.get $w)))
+                ;; each of the window's 4 rows, R0 G0 B0 R1 G1 B1 R2 G2 B2 R3 G3 B3, made [R x4, G x4, B x4, -]
+                (local.set $a0 (i8x16.swizzle (v128.load (i32.add (local.get $r0) (local.get $c))) (local.get $planar)))
+                (local.set $a1 (i8x16.swizzle (v128.load (i32.add (local.get $r1) (local.get $c))) (local.get $planar)))
+                (local.set $a2 (i8x16.swizzle (v128.load (i32.add (local.get $r2) (local.get $c))) (local.get $planar)))
+                (local.set $a3 (i8x16.swizzle (v128.load (i32.add (local.get $r3) (local.get $c))) (local.get $planar)))
+                ;; rows 0-1: [R row0, R row1, G row0, G row1] and [B row0, B row1, -, -] (32-bit interleaves)
+                (local.set $t (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $a0) (local.get $a1)))
+                (local.set $u (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $a0) (local.get $a1)))
+                (local.set $vr (i32x4.dot_i16x8_s (i16x8.extend_low_i8x16_u (local.get $t)) (local.get $w01)))
+                (local.set $vg (i32x4.dot_i16x8_s (i16x8.extend_high_i8x16_u (local.get $t)) (local.get $w01)))
+                (local.set $vb (i32x4.dot_i16x8_s (i16x8.extend_low_i8x16_u (local.get $u)) (local.get $w01)))
+                ;; rows 2-3
+                (local.set $t (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $a2) (local.get $a3)))
+                (local.set $u (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $a2) (local.get $a3)))
+                (local.set $vr (i32x4.add (local.get $vr)
+                  (i32x4.dot_i16x8_s (i16x8.extend_low_i8x16_u (local.get $t)) (local.get $w23))))
+                (local.set $vg (i32x4.add (local.get $vg)
+                  (i32x4.dot_i16x8_s (i16x8.extend_high_i8x16_u (local.get $t)) (local.get $w23))))
+                (local.set $vb (i32x4.add (local.get $vb)
+                  (i32x4.dot_i16x8_s (i16x8.extend_low_i8x16_u (local.get $u)) (local.get $w23))))
+                ;; horizontal sums: [R, G, B, B]
+                (local.set $t (i32x4.add
+                  (i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27 (local.get $vr) (local.get $vg))
+                  (i8x16.shuffle 4 5 6 7 12 13 14 15 20 21 22 23 28 29 30 31 (local.get $vr) (local.get $vg))))
+                (local.set $u (i32x4.add
+                  (i8x16.shuffle 0 1 2 3 8 9 10 11 0 1 2 3 8 9 10 11 (local.get $vb) (local.get $vb))
+                  (i8x16.shuffle 4 5 6 7 12 13 14 15 4 5 6 7 12 13 14 15 (local.get $vb) (local.get $vb))))
+                (local.set $t (i32x4.add
+                  (i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27 (local.get $t) (local.get $u))
+                  (i8x16.shuffle 4 5 6 7 12 13 14 15 20 21 22 23 28 29 30 31 (local.get $t) (local.get $u))))
+                ;; bytes: (sum + 2^14) >> 15, clamped to 0..255; x4: offsets into each channel's table
+                (local.set $t (i32x4.shr_s (i32x4.add (local.get $t) (local.get $half)) (i32.const 15)))
+                (local.set $t (i32x4.min_s (i32x4.max_s (local.get $t) (local.get $zero)) (local.get $max)))
+                (local.set $t (i32x4.shl (local.get $t) (i32.const 2)))
+                (f32.store (local.get $op) (f32.load offset=32768 (i32x4.extract_lane 0 (local.get $t))))
+                (f32.store (i32.add (local.get $op) (local.get $plane)) (f32.load offset=33792 (i32x4.extract_lane 1 (local.get $t))))
+                (f32.store (i32.add (local.get $op) (local.get $plane2)) (f32.load offset=34816 (i32x4.extract_lane 2 (local.get $t))))))
+            (local.set $op (i32.add (local.get $op) (i32.const 4)))
+            (local.set $cp (i32.add (local.get $cp) (i32.const 8)))
+            (br_if $col (i32.lt_u (local.get $cp) (local.get $cend))))))
+      (local.set $rp (i32.add (local.get $rp) (i32.const 32)))
+      (br_if $row (i32.lt_u (local.get $rp) (local.get $rend)))))
+)
