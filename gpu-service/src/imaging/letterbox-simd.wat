@@ -9,10 +9,12 @@
 ;;   32768    [3, 256] f32 normalisation tables (written by JS per call)
 ;;   35840    the kernel's vector constants (the data segment below)
 ;; then, from params_at, laid out by letterbox-simd.ts per call:
-;;   cols     per output column x, 2 i32: the window's first byte in a source row (-1: the window
-;;            lies wholly outside the source), and fx * 32 (its weights' offset within a phase row)
-;;   rows     per output row y, 8 i32: the 4 source rows' first bytes (r0 = -1: the window lies
-;;            wholly outside), fy * 1024 (the weights' phase row), 3 unused
+;;   cols     per output column x, 2 i32: the window's first byte relative to a row address,
+;;            (sx + 3) * 3 (-1: the window lies wholly outside the source), and fx * 32 (its
+;;            weights' offset within a phase row)
+;;   rows     per output row y, 8 i32: the addresses of the window's 4 source rows (each 3 pixels
+;;            before the row's first byte; r0 = -1: the window lies wholly outside), fy * 1024
+;;            (the weights' phase row), 3 unused
 ;;   out      [3, H, W] f32
 ;;   slots    the source rows the windows read (written by $layout), then the staged source rows
 ;; Source rows hold packed RGB with at least 3 pixels of the border colour before and after them
