@@ -8,7 +8,9 @@
 import sharp from 'sharp';
 import { ApiError } from '../../../contract/errors.js';
 import { LIMITS } from '../../../contract/limits.js';
+import { imageDimensions } from '../admission/image-dimensions.js';
 import type { DecodedImage } from '../core/types.js';
+import { decodePngRgb } from './png-decode.js';
 
 export type ImageFormat = 'jpeg' | 'png' | 'webp';
 
@@ -64,16 +66,55 @@ export async function readImageHeader(bytes: Uint8Array, maxPixels: number = LIM
   return { format, width: swap ? meta.height : meta.width, height: swap ? meta.width : meta.height };
 }
 
-/** Decodes to packed RGB (uint8), EXIF-rotated, optionally shrunk on load. */
+/**
+ * Decodes to packed RGB (uint8), EXIF-rotated, optionally shrunk on load. A full-size decode
+ * whose header the JavaScript parser reads within the pixel limit skips sharp's header call: a
+ * PNG the JavaScript decoder covers never reaches sharp, other images take the single sharp
+ * pipeline. Anything refused on that way is decoded again the long way (sharp's header, then its
+ * pipeline), so refusals keep the codes they always had.
+ */
 export async function decodeImage(bytes: Uint8Array, options: DecodeOptions = {}): Promise<DecodedRgb> {
   const maxPixels = options.maxPixels ?? LIMITS.maxImagePixels;
+  if (!options.shrinkTo && !options.header) {
+    const fast = await decodeFullSize(bytes, maxPixels);
+    if (fast) return fast;
+  }
   const header = options.header ?? (await readImageHeader(bytes, maxPixels));
+  return decodeWithSharp(bytes, header.format, maxPixels, options.shrinkTo && { to: options.shrinkTo, from: header });
+}
+
+/** The full-size decode without sharp's header call; null where the long way must answer. */
+export async function decodeFullSize(bytes: Uint8Array, maxPixels: number = LIMITS.maxImagePixels): Promise<DecodedRgb | null> {
+  const format = sniffFormat(bytes);
+  const stored = format && imageDimensions(bytes);
+  if (!format || !stored || stored.width * stored.height > maxPixels) return null; // before any inflate
+  if (format === 'png') {
+    // Every PNG the JavaScript decoder leaves goes the long way: sharp's header call is stricter
+    // than its pipeline (a bad critical-chunk CRC), and that strictness is today's behaviour.
+    const rgb = decodePngRgb(bytes, stored);
+    return rgb && { ...stored, rgb, originalWidth: stored.width, originalHeight: stored.height, format };
+  }
+  try {
+    return await decodeWithSharp(bytes, format, maxPixels);
+  } catch {
+    return null;
+  }
+}
+
+interface Shrink {
+  to: { width: number; height: number };
+  /** The original's size after EXIF orientation. */
+  from: { width: number; height: number };
+}
+
+/** sharp's pipeline; the original size is the decoded one (after the EXIF rotation) unless shrunk. */
+async function decodeWithSharp(bytes: Uint8Array, format: ImageFormat, maxPixels: number, shrink?: Shrink): Promise<DecodedRgb> {
   let pipeline = sharp(bytes, { limitInputPixels: maxPixels, failOn: 'truncated', ignoreIcc: true })
     .rotate() // EXIF orientation
     .toColourspace('srgb')
     .removeAlpha();
-  if (options.shrinkTo) {
-    pipeline = pipeline.resize(options.shrinkTo.width, options.shrinkTo.height, {
+  if (shrink) {
+    pipeline = pipeline.resize(shrink.to.width, shrink.to.height, {
       fit: 'fill',
       kernel: 'linear',
       fastShrinkOnLoad: true,
@@ -91,9 +132,9 @@ export async function decodeImage(bytes: Uint8Array, options: DecodeOptions = {}
     width: info.width,
     height: info.height,
     rgb: new Uint8Array(data.buffer, data.byteOffset, data.length), // [height, width, 3]
-    originalWidth: header.width,
-    originalHeight: header.height,
-    format: header.format,
+    originalWidth: shrink ? shrink.from.width : info.width,
+    originalHeight: shrink ? shrink.from.height : info.height,
+    format,
   };
 }
 

@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import { ApiError } from '../../../contract/errors.js';
 import { sameAspectWithinRounding, type Size } from '../../../contract/images.js';
+import { imageDimensions } from '../admission/image-dimensions.js';
 import type { PreparedImage } from '../core/types.js';
 import { letterboxTransform } from './affine.js';
 import { decodeImage, readImageHeader, type DecodedRgb } from './decode.js';
@@ -50,11 +51,19 @@ export function asShrunkFrom(decoded: DecodedRgb, originalSize: Size): DecodedRg
   return { ...decoded, originalWidth: originalSize.width, originalHeight: originalSize.height };
 }
 
+/** Whether an image of this size is shrunk on load for a network input of `size` (see SHRINK_ABOVE). */
+export function shrinksOnLoad(image: Size, size: number): boolean {
+  return Math.min(size / image.height, size / image.width) * SHRINK_ABOVE < 1;
+}
+
 /** Decodes for the network: full size, or shrunk on load when much larger than `size`. */
 export async function decodeForNetwork(bytes: Uint8Array, size: number, options: PrepareOptions = {}): Promise<DecodedRgb> {
+  // The stored size decides as well as the oriented one (the rule is symmetric in width and height).
+  const stored = imageDimensions(bytes);
+  if (stored && (options.exact || !shrinksOnLoad(stored, size))) return decodeImage(bytes);
   const header = await readImageHeader(bytes);
+  if (options.exact || !shrinksOnLoad(header, size)) return decodeImage(bytes, { header });
   const scale = Math.min(size / header.height, size / header.width);
-  if (options.exact || scale * SHRINK_ABOVE >= 1) return decodeImage(bytes, { header });
   const k = SHRINK_TO * scale;
   return decodeImage(bytes, {
     header,
