@@ -9,7 +9,7 @@ import { inverseLetterboxMatrix, letterboxMatrix } from '../../gpu-service/src/i
 import { INTER_BITS, TAB_SIZE, TABLES } from '../../gpu-service/src/imaging/cubic-table.js';
 import { axisAlignedSamples, type WarpInput, type WarpOptions, type WarpRegion } from '../../gpu-service/src/imaging/warp.js';
 import { POLYGON_TOLERANCE, simplifyRing, type MultiPolygonCoordinates } from '../../gpu-service/src/masks/polygon.js';
-import { tracePolygons } from '../../gpu-service/src/masks/polygon-trace.js';
+import { ringsFromEdges } from '../../gpu-service/src/masks/polygon-trace.js';
 
 export function referenceSigmoid(logits: Float32Array): Float32Array {
   const out = new Float32Array(logits.length);
@@ -276,6 +276,38 @@ export function referenceMaskToPolygons(mask: Uint8Array, width: number, height:
     }
   }
   if (maxX < 0) return [];
-  const traced = tracePolygons(mask, width, minX, minY, maxX - minX + 1, maxY - minY + 1);
+  const traced = referenceTracePolygons(mask, width, minX, minY, maxX - minX + 1, maxY - minY + 1);
   return traced.map((rings) => rings.map((ring) => simplifyRing(ring, POLYGON_TOLERANCE)));
+}
+
+/** tracePolygons as it was: the edges from every pair of neighbouring pixels of the padded box, rings from every vertex. */
+export function referenceTracePolygons(mask: Uint8Array, width: number, x0: number, y0: number, w: number, h: number) {
+  const pw = w + 2;
+  const padded = new Uint8Array(pw * (h + 2));
+  for (let y = 0; y < h; y++) padded.set(mask.subarray((y + y0) * width + x0, (y + y0) * width + x0 + w), (y + 1) * pw + 1);
+  const vw = w + 1;
+  const out = new Uint8Array(vw * (h + 1));
+  for (let y = 0; y <= h; y++) {
+    const above = y * pw + 1;
+    const below = above + pw;
+    for (let x = 0; x < w; x++) {
+      const a = padded[above + x];
+      const b = padded[below + x];
+      if (a === b) continue;
+      if (b) out[y * vw + x] |= 1 << 0;
+      else out[y * vw + x + 1] |= 1 << 2;
+    }
+  }
+  for (let y = 0; y < h; y++) {
+    const row = (y + 1) * pw;
+    for (let x = 0; x <= w; x++) {
+      const left = padded[row + x];
+      const right = padded[row + x + 1];
+      if (left === right) continue;
+      if (right) out[(y + 1) * vw + x] |= 1 << 3;
+      else out[y * vw + x] |= 1 << 1;
+    }
+  }
+  const vertices = Int32Array.from({ length: out.length }, (_, v) => v);
+  return ringsFromEdges({ out, vertices }, () => padded, x0, y0, w, h);
 }

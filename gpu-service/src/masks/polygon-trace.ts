@@ -26,38 +26,135 @@ const DY = [0, 1, 0, -1];
  * scan: its exterior ring, then its holes, each closed (first point repeated last), in image pixels.
  */
 export function tracePolygons(mask: Uint8Array, width: number, x0: number, y0: number, w: number, h: number): Ring[][] {
-  const pw = w + 2; // the box with a 1-pixel empty border: [h + 2, w + 2], pixel (x, y) at (y + 1) * pw + x + 1
+  const edges = boundaryEdges(mask, width, x0, y0, w, h);
+  return ringsFromEdges(edges, () => paddedBox(mask, width, x0, y0, w, h), x0, y0, w, h);
+}
+
+/**
+ * The outline's edges on the lattice of pixel corners, [h + 1, w + 1] vertices: outgoing edges per
+ * vertex, one bit per direction, walking with the inside on the left (in the y-up reading of the
+ * numbers), so exteriors come out counter-clockwise.
+ */
+export interface BoundaryEdges {
+  out: Uint8Array;
+  /** The vertices with an edge, in increasing order (rings start at the first one left). */
+  vertices: Int32Array;
+}
+
+/**
+ * The boundary edges from the box's row runs: a vertical edge at each end of a run, horizontal
+ * edges where a run of one row is not covered by the row above or below (work in proportion to
+ * the runs and the outline, not to the box's area, beyond one read of its pixels).
+ */
+function boundaryEdges(mask: Uint8Array, width: number, x0: number, y0: number, w: number, h: number): BoundaryEdges {
+  const vw = w + 1; // lattice vertices: [h + 1, w + 1]
+  const out = new Uint8Array(vw * (h + 1));
+  const touched: number[] = [];
+  const mark = (v: number, bit: number) => {
+    if (out[v] === 0) touched.push(v);
+    out[v] |= bit;
+  };
+  const runs = boxRuns(mask, width, x0, y0, w, h);
+  for (let y = 0; y < h; y++) {
+    for (let r = runs.first[y]; r < runs.first[y + 1]; r++) {
+      mark((y + 1) * vw + runs.start[r], 1 << 3); // -y from (start, y + 1): outside on the left
+      mark(y * vw + runs.end[r], 1 << 1); // +y from (end, y): inside on the left
+    }
+  }
+  // Row y - 1 above the lattice row y, row y below (rows -1 and h are empty).
+  for (let y = 0; y <= h; y++) {
+    const above = y > 0 ? y - 1 : -1;
+    const below = y < h ? y : -1;
+    // Pixels set below but not above: +x from (x, y); set above but not below: -x from (x + 1, y).
+    uncovered(runs, below, above, (from, to) => {
+      for (let x = from; x < to; x++) mark(y * vw + x, 1 << 0);
+    });
+    uncovered(runs, above, below, (from, to) => {
+      for (let x = from; x < to; x++) mark(y * vw + x + 1, 1 << 2);
+    });
+  }
+  return { out, vertices: Int32Array.from(touched).sort() };
+}
+
+/** Runs of set pixels per box row: row y's runs are first[y] .. first[y + 1] - 1, [start, end) in box columns. */
+interface BoxRuns {
+  first: Int32Array;
+  start: Int32Array;
+  end: Int32Array;
+}
+
+function boxRuns(mask: Uint8Array, width: number, x0: number, y0: number, w: number, h: number): BoxRuns {
+  const first = new Int32Array(h + 1);
+  let start: Int32Array = new Int32Array(64);
+  let end: Int32Array = new Int32Array(64);
+  let count = 0;
+  for (let y = 0; y < h; y++) {
+    first[y] = count;
+    const row = (y0 + y) * width + x0;
+    for (let x = 0; x < w; x++) {
+      if (!mask[row + x]) continue;
+      const runStart = x;
+      while (x + 1 < w && mask[row + x + 1]) x++;
+      if (count === start.length) {
+        start = grown(start);
+        end = grown(end);
+      }
+      start[count] = runStart;
+      end[count] = x + 1;
+      count++;
+    }
+  }
+  first[h] = count;
+  return { first, start, end };
+}
+
+function grown(array: Int32Array): Int32Array {
+  const next = new Int32Array(array.length * 2);
+  next.set(array);
+  return next;
+}
+
+/** Calls take(from, to) for each part [from, to) of row p's runs that row q's runs do not cover (row -1: none). */
+function uncovered(runs: BoxRuns, p: number, q: number, take: (from: number, to: number) => void): void {
+  if (p < 0) return;
+  const qEnd = q < 0 ? 0 : runs.first[q + 1];
+  let j = q < 0 ? 0 : runs.first[q];
+  for (let r = runs.first[p]; r < runs.first[p + 1]; r++) {
+    const to = runs.end[r];
+    let at = runs.start[r];
+    while (j < qEnd && runs.end[j] <= at) j++;
+    for (let k = j; at < to; k++) {
+      if (k >= qEnd || runs.start[k] >= to) {
+        take(at, to);
+        break;
+      }
+      if (runs.start[k] > at) take(at, runs.start[k]);
+      at = Math.max(at, runs.end[k]);
+    }
+  }
+}
+
+/** The box with a 1-pixel empty border: [h + 2, w + 2], pixel (x, y) at (y + 1) * (w + 2) + x + 1. */
+function paddedBox(mask: Uint8Array, width: number, x0: number, y0: number, w: number, h: number): Uint8Array {
+  const pw = w + 2;
   const padded = new Uint8Array(pw * (h + 2));
   for (let y = 0; y < h; y++) padded.set(mask.subarray((y + y0) * width + x0, (y + y0) * width + x0 + w), (y + 1) * pw + 1);
-  const vw = w + 1; // lattice vertices: [h + 1, w + 1]
-  // Outgoing edges per vertex, one bit per direction; walking with the inside on the left
-  // (in the y-up reading of the numbers), so exteriors come out counter-clockwise.
-  const out = new Uint8Array(vw * (h + 1));
-  for (let y = 0; y <= h; y++) {
-    const above = y * pw + 1; // row y - 1 of the box
-    const below = above + pw; // row y
-    for (let x = 0; x < w; x++) {
-      const a = padded[above + x];
-      const b = padded[below + x];
-      if (a === b) continue;
-      if (b) out[y * vw + x] |= 1 << 0; // +x from (x, y)
-      else out[y * vw + x + 1] |= 1 << 2; // -x from (x + 1, y)
-    }
-  }
-  for (let y = 0; y < h; y++) {
-    const row = (y + 1) * pw; // pixel (x - 1, y) at row + x
-    for (let x = 0; x <= w; x++) {
-      const left = padded[row + x];
-      const right = padded[row + x + 1];
-      if (left === right) continue;
-      if (right) out[(y + 1) * vw + x] |= 1 << 3; // -y from (x, y + 1)
-      else out[y * vw + x] |= 1 << 1; // +y from (x, y)
-    }
-  }
+  return padded;
+}
+
+/**
+ * Follows every ring of `edges` (clearing them), first vertex first; sorts the rings into polygons
+ * (exteriors) and their holes. `padded` (paddedBox) is read only when holes must be matched to
+ * one of several parts.
+ */
+export function ringsFromEdges(edges: BoundaryEdges, padded: () => Uint8Array, x0: number, y0: number, w: number, h: number): Ring[][] {
+  const { out, vertices } = edges;
+  const vw = w + 1;
+  const pw = w + 2;
   // pixel: index (in the padded box) of an inside pixel along the ring, which names its part.
   const polygons: Array<{ rings: Ring[]; pixel: number }> = [];
   const holes: Array<{ ring: Ring; pixel: number }> = [];
-  for (let v = 0; v < out.length; v++) {
+  for (const v of vertices) {
     while (out[v]) {
       const startDir = 31 - Math.clz32(out[v] & -out[v]);
       const ring = followRing(out, vw, v, startDir, x0, y0);
@@ -70,7 +167,7 @@ export function tracePolygons(mask: Uint8Array, width: number, x0: number, y0: n
   if (holes.length > 0 && polygons.length === 1) polygons[0].rings.push(...holes.map((hole) => hole.ring));
   else if (holes.length > 0) {
     // A hole belongs to the part of the pixels along it (any one of them: they are 4-connected).
-    const labels = labelParts(padded, pw, h + 2);
+    const labels = labelParts(padded(), pw, h + 2);
     const polygonOfPart = new Map(polygons.map((polygon) => [labels[polygon.pixel], polygon]));
     for (const hole of holes) polygonOfPart.get(labels[hole.pixel])!.rings.push(hole.ring);
   }

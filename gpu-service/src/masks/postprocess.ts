@@ -7,6 +7,9 @@ import type { LetterboxTransform, PhraseMask, PresenceInput } from '../core/type
 import { inverseLetterboxMatrix, letterboxMatrix } from '../imaging/affine.js';
 import { warpAffineCubicF32, type WarpRegion } from '../imaging/warp.js';
 import { countRegions, NO_PRESENCE, notFound, presenceProbability, presenceRulesOut } from './presence.js';
+import { alignCornersTaps, upsampleBicubicAlignCorners, upsampleWindow, type CubicTaps, type Window } from './upsample.js';
+
+export { upsampleBicubicAlignCorners } from './upsample.js';
 
 export function sigmoid(logits: Float32Array): Float32Array {
   const out = new Float32Array(logits.length);
@@ -14,77 +17,17 @@ export function sigmoid(logits: Float32Array): Float32Array {
   return out;
 }
 
-interface CubicTaps {
-  /** [out, 4] source indices, clamped to the input. */
-  index: Int32Array;
-  /** [out, 4] weights. */
-  weight: Float64Array;
-}
-
-/** torch's bicubic (A = -0.75) taps for align_corners=True along one axis (float32 coordinates). */
-function alignCornersTaps(inSize: number, outSize: number): CubicTaps {
-  const f = Math.fround;
-  const A = -0.75;
-  const conv1 = (x: number) => ((A + 2) * x - (A + 3)) * x * x + 1;
-  const conv2 = (x: number) => ((A * x - 5 * A) * x + 8 * A) * x - 4 * A;
-  const scale = outSize > 1 ? f((inSize - 1) / (outSize - 1)) : 0;
-  const index = new Int32Array(outSize * 4);
-  const weight = new Float64Array(outSize * 4);
-  for (let o = 0; o < outSize; o++) {
-    const real = f(scale * o);
-    const base = Math.min(Math.max(Math.floor(real), 0), inSize - 1);
-    const t = Math.min(Math.max(f(real - base), 0), 1);
-    const w = [conv2(t + 1), conv1(t), conv1(1 - t), conv2(2 - t)];
-    for (let j = 0; j < 4; j++) {
-      index[o * 4 + j] = Math.min(Math.max(base - 1 + j, 0), inSize - 1);
-      weight[o * 4 + j] = w[j];
-    }
-  }
-  return { index, weight };
-}
-
-/** [inH, inW] -> [outH, outW] bicubic, align_corners=True (F.interpolate). */
-export function upsampleBicubicAlignCorners(
-  src: Float32Array,
-  inW: number,
-  inH: number,
-  outW: number,
-  outH: number,
-): Float32Array {
-  const tx = alignCornersTaps(inW, outW);
-  const ty = alignCornersTaps(inH, outH);
-  const xi = tx.index;
-  const xw = tx.weight;
-  // Each sum adds its four products left to right from 0, in float64: the taps written out.
-  const rows = new Float64Array(inH * outW); // [inH, outW]: horizontal pass first
-  for (let y = 0; y < inH; y++) {
-    const s = y * inW;
-    const o = y * outW;
-    for (let x = 0, t = 0; x < outW; x++, t += 4) {
-      rows[o + x] = 0 + xw[t] * src[s + xi[t]] + xw[t + 1] * src[s + xi[t + 1]] + xw[t + 2] * src[s + xi[t + 2]] + xw[t + 3] * src[s + xi[t + 3]];
-    }
-  }
-  const out = new Float32Array(outH * outW); // [outH, outW]
-  for (let y = 0, t = 0; y < outH; y++, t += 4) {
-    const w0 = ty.weight[t];
-    const w1 = ty.weight[t + 1];
-    const w2 = ty.weight[t + 2];
-    const w3 = ty.weight[t + 3];
-    const r0 = ty.index[t] * outW;
-    const r1 = ty.index[t + 1] * outW;
-    const r2 = ty.index[t + 2] * outW;
-    const r3 = ty.index[t + 3] * outW;
-    const o = y * outW;
-    for (let x = 0; x < outW; x++) out[o + x] = 0 + w0 * rows[r0 + x] + w1 * rows[r1 + x] + w2 * rows[r2 + x] + w3 * rows[r3 + x];
-  }
-  return out;
-}
-
 /** One head output row [G*G] -> probability map at the network size [S, S]. */
 export function probabilityAtNetworkSize(logits: Float32Array, size: number): Float32Array {
+  const grid = gridSide(logits);
+  return upsampleBicubicAlignCorners(sigmoid(logits), grid, grid, size, size);
+}
+
+/** G of a [G*G] logits row. */
+function gridSide(logits: Float32Array): number {
   const grid = Math.round(Math.sqrt(logits.length));
   if (grid * grid !== logits.length) throw new Error(`logits row of ${logits.length} values is not square`);
-  return upsampleBicubicAlignCorners(sigmoid(logits), grid, grid, size, size);
+  return grid;
 }
 
 
@@ -173,14 +116,128 @@ export function candidateRegion(prob: Float32Array, transform: LetterboxTransfor
       }
     }
   }
-  if (u1 < 0) return null;
+  return u1 < 0 ? null : regionOnOriginal({ x0: u0, y0: v0, x1: u1, y1: v1 }, transform);
+}
+
+/** Network pixels [u0, u1] x [v0, v1] -> the original pixels whose 4x4 source windows touch them (2-pixel margins). */
+function regionOnOriginal(box: Window, transform: LetterboxTransform): WarpRegion | null {
   const m = letterboxMatrix(transform); // original -> network
-  const x0 = Math.max(0, Math.floor((u0 - 2 - m[2]) / m[0]) - 2);
-  const x1 = Math.min(transform.width - 1, Math.ceil((u1 + 2 - m[2]) / m[0]) + 2);
-  const y0 = Math.max(0, Math.floor((v0 - 2 - m[5]) / m[4]) - 2);
-  const y1 = Math.min(transform.height - 1, Math.ceil((v1 + 2 - m[5]) / m[4]) + 2);
+  const x0 = Math.max(0, Math.floor((box.x0 - 2 - m[2]) / m[0]) - 2);
+  const x1 = Math.min(transform.width - 1, Math.ceil((box.x1 + 2 - m[2]) / m[0]) + 2);
+  const y0 = Math.max(0, Math.floor((box.y0 - 2 - m[5]) / m[4]) - 2);
+  const y1 = Math.min(transform.height - 1, Math.ceil((box.y1 + 2 - m[5]) / m[4]) + 2);
   if (x1 < x0 || y1 < y0) return null;
   return { x: x0, y: y0, width: x1 - x0 + 1, height: y1 - y0 + 1 };
+}
+
+/**
+ * Bounds of the align-corners upsample's 2-D weights (A = -0.75, per 4x4 taps): the positive ones
+ * sum to at most 1.1875^2 + 0.1875^2 = 1.41 and the negative ones to at least -2 * 1.1875 * 0.1875
+ * = -0.445 (half-pixel phase). The cells (sigmoids) are >= 0, so an upsampled value lies within
+ * [-0.5, 1.5] x the largest cell among its taps.
+ */
+const UPSAMPLE_POSITIVE_BOUND = 1.5;
+const UPSAMPLE_NEGATIVE_BOUND = 0.5;
+
+/**
+ * The probability at the network size where the warp can need it, and candidateRegion of it,
+ * without upsampling the whole map: the same region or a larger one (so the same mask), and the
+ * same values wherever the warp of that region reads (0 elsewhere, which only zero weights meet).
+ * Cells no larger than `hot` cannot lift an upsampled value above 1.5 * hot, the lowest floor
+ * candidateRegion can use; so only the outputs whose taps reach a hotter cell are upsampled, and
+ * their lowest value (or -0.5 * hot, the lowest any other can be) bounds candidateRegion's.
+ * A map with NaN (which zero weights do not cancel) is upsampled whole.
+ */
+export function probabilityAndRegion(logits: Float32Array, transform: LetterboxTransform, threshold: number): { prob: Float32Array; region: WarpRegion | null } {
+  const S = transform.size;
+  const grid = gridSide(logits);
+  const cells = sigmoid(logits); // [G, G]
+  let highest = 0;
+  let nan = false;
+  for (let i = 0; i < cells.length; i++) {
+    if (cells[i] > highest) highest = cells[i];
+    else if (cells[i] !== cells[i]) nan = true;
+  }
+  if (nan) {
+    const prob = upsampleBicubicAlignCorners(cells, grid, grid, S, S);
+    return { prob, region: candidateRegion(prob, transform, threshold) };
+  }
+  const prob = new Float32Array(S * S); // [S, S]
+  const lowestFloor = (threshold - NEGATIVE_WEIGHT_BOUND * UPSAMPLE_NEGATIVE_BOUND * highest) / POSITIVE_WEIGHT_BOUND;
+  const hot = lowestFloor / UPSAMPLE_POSITIVE_BOUND;
+  const hotCells = boxAbove(cells, grid, grid, hot, { x0: 0, y0: 0, x1: grid - 1, y1: grid - 1 });
+  if (!hotCells) return { prob, region: null };
+  const taps = alignCornersTaps(grid, S);
+  const window = { x0: firstTouching(taps, hotCells.x0), y0: firstTouching(taps, hotCells.y0), x1: lastTouching(taps, hotCells.x1), y1: lastTouching(taps, hotCells.y1) };
+  upsampleWindow(cells, grid, taps, taps, prob, S, window);
+  let lowest = Math.min(0, -UPSAMPLE_NEGATIVE_BOUND * hot);
+  for (let v = window.y0; v <= window.y1; v++) for (let u = window.x0; u <= window.x1; u++) if (prob[v * S + u] < lowest) lowest = prob[v * S + u];
+  const floor = (threshold - NEGATIVE_WEIGHT_BOUND * -lowest) / POSITIVE_WEIGHT_BOUND;
+  const above = boxAbove(prob, S, S, floor, window);
+  const region = above && regionOnOriginal(above, transform);
+  if (!region) return { prob, region: null };
+  // The network pixels the warp of the region reads (fixed-point positions within 1/16 pixel of the matrix's).
+  const m = letterboxMatrix(transform);
+  const reads = {
+    x0: Math.max(0, Math.floor(m[0] * region.x + m[2]) - 4),
+    y0: Math.max(0, Math.floor(m[4] * region.y + m[5]) - 4),
+    x1: Math.min(S - 1, Math.ceil(m[0] * (region.x + region.width - 1) + m[2]) + 4),
+    y1: Math.min(S - 1, Math.ceil(m[4] * (region.y + region.height - 1) + m[5]) + 4),
+  };
+  if (reads.x0 < window.x0 || reads.y0 < window.y0 || reads.x1 > window.x1 || reads.y1 > window.y1) {
+    upsampleWindow(cells, grid, taps, taps, prob, S, {
+      x0: Math.min(reads.x0, window.x0),
+      y0: Math.min(reads.y0, window.y0),
+      x1: Math.max(reads.x1, window.x1),
+      y1: Math.max(reads.y1, window.y1),
+    });
+  }
+  return { prob, region };
+}
+
+/** The box of the values above `floor` in `within` of a [height, width] map; null when none is. */
+function boxAbove(values: Float32Array, width: number, _height: number, floor: number, within: Window): Window | null {
+  let x0 = width;
+  let y0 = -1;
+  let x1 = -1;
+  let y1 = -1;
+  for (let y = within.y0; y <= within.y1; y++) {
+    const row = y * width;
+    let first = -1;
+    for (let x = within.x0; x <= within.x1; x++) {
+      if (values[row + x] > floor) {
+        first = x;
+        break;
+      }
+    }
+    if (first < 0) continue;
+    let last = first;
+    for (let x = within.x1; x > first; x--) {
+      if (values[row + x] > floor) {
+        last = x;
+        break;
+      }
+    }
+    if (first < x0) x0 = first;
+    if (last > x1) x1 = last;
+    if (y0 < 0) y0 = y;
+    y1 = y;
+  }
+  return y0 < 0 ? null : { x0, y0, x1, y1 };
+}
+
+/** The first output whose taps reach input `cell` or beyond. */
+function firstTouching(taps: CubicTaps, cell: number): number {
+  let o = 0;
+  while (taps.index[o * 4 + 3] < cell) o++;
+  return o;
+}
+
+/** The last output whose taps reach input `cell` or before. */
+function lastTouching(taps: CubicTaps, cell: number): number {
+  let o = taps.index.length / 4 - 1;
+  while (taps.index[o * 4] > cell) o--;
+  return o;
 }
 
 /**
@@ -197,8 +254,7 @@ export function logitsToPhraseMask(
 ): PhraseMask {
   const presence = presenceProbability(presenceInput);
   if (presenceRulesOut(presence, presenceInput.threshold)) return notFound(transform.width, transform.height, presence);
-  const prob = probabilityAtNetworkSize(logits, transform.size); // [S, S]
-  const region = candidateRegion(prob, transform, threshold);
+  const { prob, region } = probabilityAndRegion(logits, transform, threshold); // prob [S, S]
   if (!region) return notFound(transform.width, transform.height, presence);
   const probRegion = warpAffineCubicF32(
     { src: prob, width: transform.size, height: transform.size, channels: 1 },

@@ -8,11 +8,14 @@ import { describe, expect, it } from 'vitest';
 import { maskBox, maskToRuns, runsToString } from '../../../contract/rle.js';
 import type { LetterboxTransform, PhraseMask } from '../../../gpu-service/src/core/types.js';
 import { inverseLetterboxMatrix, letterboxTransform, warpAffineCubicF32 } from '../../../gpu-service/src/imaging/index.js';
-import { countRegions, encodeMask, logitsToPhraseMask, upsampleBicubicAlignCorners } from '../../../gpu-service/src/masks/index.js';
+import { axisAlignedSamples } from '../../../gpu-service/src/imaging/warp.js';
+import { countRegions, encodeMask, logitsToPhraseMask, probabilityAndRegion, upsampleBicubicAlignCorners } from '../../../gpu-service/src/masks/index.js';
 import { maskToPolygons } from '../../../gpu-service/src/masks/polygon.js';
 import { preprocessNpy as npy, readPreprocessGolden } from '../../helpers/golden.js';
 import {
+  referenceCandidateRegion,
   referenceCountRegions,
+  referenceProbabilityAtNetworkSize,
   referenceLogitsToPhraseMask,
   referenceMaskToPolygons,
   referenceMaskToRuns,
@@ -57,6 +60,21 @@ const PATTERNS: Record<string, Pattern> = {
     const cx = Math.floor(g / 3 + rand() * (g / 3));
     const cy = Math.floor(g / 3 + rand() * (g / 3));
     for (let y = cy; y < cy + 2; y++) for (let x = cx; x < cx + 3; x++) out[y * g + x] = 5;
+    return out;
+  },
+  // 2x2 blocks of middling cells between zeros: the upsample overshoots to 1.41x them at the
+  // blocks' centres, so a cell below a high threshold still puts pixels above it.
+  'overshooting blocks': (g, rand) => {
+    const out = new Float32Array(g * g).fill(-20);
+    for (let y = 1; y + 2 < g; y += 5) for (let x = 1 + (y % 3); x + 2 < g; x += 6) {
+      const logit = 0.6 + 1.4 * rand();
+      for (const [dx, dy] of [[0, 0], [1, 0], [0, 1], [1, 1]]) out[(y + dy) * g + x + dx] = logit;
+    }
+    return out;
+  },
+  'a NaN among them': (g, rand) => {
+    const out = Float32Array.from({ length: g * g }, () => (rand() < 0.2 ? 4 : -8));
+    out[Math.floor(rand() * g * g)] = NaN;
     return out;
   },
   'ring under the threshold': (g, rand) => {
@@ -152,6 +170,35 @@ describe('logitsToPhraseMask and its encodings equal the code before the fast pa
 });
 
 describe('the fast parts equal their references', () => {
+  it('probabilityAndRegion: a region holding the reference one, and the full upsample wherever its warp reads', () => {
+    const rand = random(6);
+    let compared = 0;
+    for (const [pattern, make] of Object.entries(PATTERNS)) {
+      for (const [width, height] of [[480, 360], [360, 480], [17, 5], [1, 700], [4032, 3024], [161, 159]]) {
+        for (const threshold of [0.55, 0.9, 0.99, 0.2, 0]) {
+          const logits = make(40, rand);
+          const t = letterboxTransform(width, height, 160);
+          const label = `${pattern} ${width}x${height} t=${threshold}`;
+          const full = referenceProbabilityAtNetworkSize(logits, 160);
+          const expected = referenceCandidateRegion(full, t, threshold);
+          const { prob, region } = probabilityAndRegion(logits, t, threshold);
+          if (!expected) continue; // nothing can pass: any region gives the empty mask (checked above)
+          expect(region, label).not.toBeNull();
+          const r = region!;
+          expect(r.x <= expected.x && r.y <= expected.y && r.x + r.width >= expected.x + expected.width && r.y + r.height >= expected.y + expected.height, label).toBe(true);
+          // Every source pixel the warp's taps of the region read, as warpSeparableF32 indexes them.
+          const samples = axisAlignedSamples({ matrix: inverseLetterboxMatrix(t), dstWidth: width, dstHeight: height, border: [0] })!;
+          const taps = (positions: Int32Array) => new Set(Array.from(positions).flatMap((p) => [-1, 0, 1, 2].map((k) => (p >> 5) + k).map((s) => (s >= 0 && s < 160 ? s : 0))));
+          const rows = taps(samples.y.subarray(r.y, r.y + r.height));
+          const columns = taps(samples.x.subarray(r.x, r.x + r.width));
+          for (const v of rows) for (const u of columns) if (!Object.is(prob[v * 160 + u], full[v * 160 + u])) expect.fail(`${label}: prob at (${u}, ${v})`);
+          compared++;
+        }
+      }
+    }
+    expect(compared).toBeGreaterThan(100);
+  });
+
   it('upsampleBicubicAlignCorners: the same float32 bits', () => {
     const rand = random(3);
     for (const [inSize, outSize] of [[40, 160], [104, 416], [4, 64], [1, 7], [5, 1]]) {
