@@ -42,10 +42,13 @@ export function decodePngRgb(bytes: Uint8Array, stored: Dimensions): Uint8Array 
   const filtered = inflateExactly(layout.idat, expected);
   if (!filtered) return null;
   const bpp = Math.max(1, (channels * bitDepth) >> 3); // filter distance in bytes
-  // Not zero-filled: the unfiltering writes every byte of the samples, the packing every byte of rgb.
+  // Not zero-filled: the unfiltering or the packing writes every byte.
   const rgb = uninitialised(width * height * 3); // [height, width, 3]
   const plainRgb = colourType === 2 && bitDepth === 8;
-  const samples = plainRgb ? rgb : uninitialised(rowBytes * height); // the unfiltered rows, back to back
+  // The unfiltered rows back to back: 8-bit RGB straight into the output, the others into the
+  // inflated bytes themselves, each row moved left over its filter byte (and the rows' before it;
+  // a forward pass reads each byte before it is overwritten), word-aligned for the packing.
+  const samples = plainRgb ? rgb : filtered.byteOffset % 4 === 0 ? filtered : uninitialised(rowBytes * height);
   for (let y = 0, s = 0, d = 0; y < height; y++, s += stride, d += rowBytes) {
     const filter = filtered[s];
     if (filter > 4) return null;

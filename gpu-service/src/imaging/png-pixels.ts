@@ -22,11 +22,13 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /**
  * Reverses one row's filter: src[s..s+n) filtered -> dst[d..d+n); `p` is the previous
- * reconstructed row's offset in dst (-1 on the first row: a row of zeros).
+ * reconstructed row's offset in dst (-1 on the first row: a row of zeros). dst may be src with
+ * d <= s (each byte is read before the pass writes over it).
  */
 export function unfilterRow(filter: number, src: Uint8Array, s: number, dst: Uint8Array, d: number, p: number, n: number, bpp: number): void {
   if (filter === 0 || (filter === 2 && p < 0)) {
-    dst.set(src.subarray(s, s + n), d);
+    if (src === dst) dst.copyWithin(d, s, s + n);
+    else dst.set(src.subarray(s, s + n), d);
   } else if (filter === 1 || (filter === 4 && p < 0)) {
     // Sub; Paeth over a zero row is Sub.
     for (let i = 0; i < bpp; i++) dst[d + i] = src[s + i];
