@@ -35,9 +35,14 @@ function canonical(input: ResultKeyInput, tenant: string | null): string {
   ]);
 }
 
-/** The tenant-free key (the GPU service's own, for a request that names none). */
+/** What the tenant-free key hashes (a runtime with a synchronous sha256 hashes it itself). */
+export function resultKeyMaterial(input: ResultKeyInput): string {
+  return canonical(input, null);
+}
+
+/** The tenant-free key (the GPU service's own, for a request that names none): hex sha256 of resultKeyMaterial. */
 export async function resultKey(input: ResultKeyInput): Promise<string> {
-  return sha256Hex(canonical(input, null));
+  return sha256Hex(resultKeyMaterial(input));
 }
 
 const CONTENT_HEX = 48;

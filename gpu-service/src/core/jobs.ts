@@ -11,6 +11,8 @@ import type { LetterboxTransform } from './types.js';
 /** A segmentation request, validated (server/segment-request.ts parses one; the CLIs build one). */
 export interface SegmentRequest {
   image: Uint8Array;
+  /** Hex sha256 of `image` (its image_id) when the parser computed it already. */
+  imageSha256?: string;
   /** Trimmed, as sent (the tokenizer cleans them further). */
   phrases: string[];
   options: SegmentOptions;

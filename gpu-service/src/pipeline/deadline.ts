@@ -14,14 +14,14 @@ export interface RequestDeadline {
   dispose(): void;
 }
 
+/** `request`: the request's own controller (the client leaving aborts it), which the deadline aborts too. */
 export function startDeadline(
   signedDeadlineMs: number | undefined,
   timeoutMs: number,
-  clientSignal?: AbortSignal,
+  request: AbortController = new AbortController(),
   nowMs: number = Date.now(),
 ): RequestDeadline {
   const atMs = Math.min(signedDeadlineMs ?? Infinity, nowMs + timeoutMs);
-  const expired = new AbortController();
   const reason = () =>
     new ApiError(
       'timeout',
@@ -32,11 +32,11 @@ export function startDeadline(
     );
   const wait = atMs - nowMs;
   let timer: ReturnType<typeof setTimeout> | undefined;
-  if (wait <= 0) expired.abort(reason());
-  else timer = setTimeout(() => expired.abort(reason()), wait);
+  if (wait <= 0) request.abort(reason());
+  else timer = setTimeout(() => request.abort(reason()), wait);
   return {
     atMs,
-    signal: clientSignal ? AbortSignal.any([clientSignal, expired.signal]) : expired.signal,
+    signal: request.signal,
     dispose: () => clearTimeout(timer),
   };
 }

@@ -76,8 +76,8 @@ export function createSegmentPipeline(deps: SegmentPipelineDeps): SegmentPipelin
     const { wantPng, signal } = job;
     const start = now();
     checkDeadline(signal, 'before decoding');
-    // The image's id, and a copy to keep for image_id: the bytes go to a worker thread (transferred, so detached here).
-    const imageId = createHash('sha256').update(request.image).digest('hex');
+    // The image's id (the parser's hash when it made one), and a copy to keep for image_id: the bytes go to a worker thread (transferred when they own their buffer, so detached here).
+    const imageId = request.imageSha256 ?? createHash('sha256').update(request.image).digest('hex');
     const keep = request.storeImage && deps.images ? request.image.slice() : undefined;
     const formats: MaskFormat[] = wantPng ? [request.options.format, 'png'] : [request.options.format];
     const params: PostprocessParams = {

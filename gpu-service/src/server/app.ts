@@ -15,13 +15,13 @@ import { COALESCED_HEADER, verifyRequest, type SignedContext } from '../../../co
 import { LIMITS } from '../../../contract/limits.js';
 import { CostBudget, DEFAULT_COST_BUDGET } from '../admission/cost-budget.js';
 import type { ServiceMetrics } from '../metrics/service-metrics.js';
-import { readBodyLimited } from './body.js';
 import { Coalescer } from './coalescer.js';
 import { startDeadline } from '../pipeline/deadline.js';
 import type { Logger } from '../core/logger.js';
 import { ReplayGuard } from './replay-guard.js';
 import { runAdmitted, type AdmissionDeps } from './segment-admission.js';
 import type { SegmentOutcome, SegmentPipeline } from '../pipeline/segment-pipeline.js';
+import { requestIo, type RequestIo } from './request-io.js';
 import { parseSegmentRequest } from './segment-request.js';
 import type { ServiceState } from './service-state.js';
 
@@ -115,12 +115,13 @@ export function createApp(deps: AppDeps): Hono {
 }
 
 async function segmentRoute(c: Context, deps: AppDeps, maxBodyBytes: number, replay: ReplayGuard, admission: AdmissionDeps): Promise<Response> {
-  const body = await readBodyLimited(c.req.raw, maxBodyBytes);
-  const signed = await checkSignature(c, deps, body, replay);
-  const request = await parseSegmentRequest(body, c.req.header('content-type'), deps.model);
-  const wantPng = request.phrases.length === 1 && acceptsPng(c.req.header('accept'));
+  const io = requestIo(c);
+  const body = await io.body(maxBodyBytes);
+  const signed = await checkSignature(c, deps, body, io, replay);
+  const request = parseSegmentRequest(body, io.header('content-type'), deps.model);
+  const wantPng = request.phrases.length === 1 && acceptsPng(io.header('accept'));
 
-  const deadline = startDeadline(signed?.deadlineMs, deps.requestTimeoutMs, c.req.raw.signal);
+  const deadline = startDeadline(signed?.deadlineMs, deps.requestTimeoutMs, io.client);
   try {
     const job = { wantPng, tenant: signed?.tenant ?? '', deadlineMs: deadline.atMs, signal: deadline.signal };
     const { value, coalesced } = await runAdmitted(admission, deps.segment, request, job);
@@ -143,13 +144,13 @@ async function segmentRoute(c: Context, deps: AppDeps, maxBodyBytes: number, rep
 }
 
 /** The signed context of a valid, first-seen signature; undefined in insecure development mode. */
-async function checkSignature(c: Context, deps: AppDeps, body: Uint8Array, replay: ReplayGuard): Promise<SignedContext | undefined> {
+async function checkSignature(c: Context, deps: AppDeps, body: Uint8Array, io: RequestIo, replay: ReplayGuard): Promise<SignedContext | undefined> {
   if (!deps.auth.secret) return undefined; // insecure development mode, refused by config in production
   const verified = await verifyRequest(deps.auth.secret, {
     method: c.req.method,
     path: new URL(c.req.url).pathname,
     body,
-    headers: c.req.raw.headers,
+    headers: { get: io.header },
     nowSeconds: deps.nowSeconds?.(),
   });
   if (!verified.ok) throw new ApiError('invalid_signature', `request signature ${verified.failure}`);

@@ -15,6 +15,7 @@ export interface MultipartPart {
 export class MultipartError extends Error {}
 
 const CRLF = 0x0d0a;
+const HEADERS_END = Buffer.from('\r\n\r\n');
 
 /** The boundary parameter of a multipart content type; null when absent. */
 export function multipartBoundary(contentType: string): string | null {
@@ -35,28 +36,31 @@ export function parseMultipart(body: Uint8Array, boundary: string): MultipartPar
     while (bytes[pos] === 0x20 || bytes[pos] === 0x09) pos++; // transport padding
     if (pos + 2 > bytes.length || bytes.readUInt16BE(pos) !== CRLF) throw new MultipartError('a boundary is not followed by CRLF');
     pos += 2;
-    const headersEnd = bytes.indexOf('\r\n\r\n', pos);
+    const headersEnd = bytes.indexOf(HEADERS_END, pos);
     if (headersEnd < 0) throw new MultipartError('a part has no end of headers');
     const dataEnd = bytes.indexOf(delimiter, headersEnd + 4);
     if (dataEnd < 0) throw new MultipartError('a part is not closed by a boundary');
-    const disposition = partDisposition(bytes.toString('utf8', pos, headersEnd));
-    parts.push({ ...disposition, data: body.subarray(headersEnd + 4, dataEnd) });
+    parts.push(part(bytes.toString('utf8', pos, headersEnd), body.subarray(headersEnd + 4, dataEnd)));
     pos = dataEnd + delimiter.length;
   }
 }
 
-/** name and filename from a part's Content-Disposition: form-data header. */
-function partDisposition(headers: string): { name: string; filename?: string } {
+/** A part: name and filename from its Content-Disposition: form-data header, and its bytes. */
+function part(headers: string, data: Uint8Array): MultipartPart {
   const line = headers.split('\r\n').find((header) => /^content-disposition\s*:/i.test(header));
   if (!line || !/:\s*form-data\s*(;|$)/i.test(line)) throw new MultipartError('a part has no Content-Disposition: form-data');
   const name = parameter(line, 'name');
   if (name === undefined) throw new MultipartError('a part has no name');
   const filename = parameter(line, 'filename');
-  return filename === undefined ? { name } : { name, filename };
+  return filename === undefined ? { name, data } : { name, filename, data };
 }
 
-function parameter(line: string, key: string): string | undefined {
-  const match = new RegExp(`;\\s*${key}=(?:"((?:[^"\\\\]|\\\\.)*)"|([^;\\s]*))`, 'i').exec(line);
+/** A disposition parameter's pattern: quoted (backslash escapes) or bare. Compiled once per key. */
+const parameterPattern = (key: string) => new RegExp(`;\\s*${key}=(?:"((?:[^"\\\\]|\\\\.)*)"|([^;\\s]*))`, 'i');
+const PARAMETERS = { name: parameterPattern('name'), filename: parameterPattern('filename') };
+
+function parameter(line: string, key: keyof typeof PARAMETERS): string | undefined {
+  const match = PARAMETERS[key].exec(line);
   if (!match) return undefined;
   return match[1] !== undefined ? match[1].replace(/\\(.)/g, '$1') : match[2];
 }

@@ -1,22 +1,23 @@
 /**
  * A `POST /v1/segment` body, parsed and validated: multipart with an `image` file, one or more
  * `text` fields and an `options` JSON field (contract ForwardOptionsSchema; `resultKey` comes
- * from the edge, and is derived here with the contract's own function when absent).
+ * from the edge, and is derived here from the contract's resultKeyMaterial when absent). The
+ * image is hashed once, here: its image_id, and the derived key's input.
  */
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { ApiError } from '../../../contract/errors.js';
 import { checkPhrases } from '../../../contract/phrases.js';
-import { resultKey } from '../../../contract/result-key.js';
+import { resultKeyMaterial } from '../../../contract/result-key.js';
 import { ForwardOptionsSchema, type SegmentOptions } from '../../../contract/segment.js';
 import type { SegmentRequest } from '../core/jobs.js';
-import { sha256Hex } from '../../../contract/hmac.js';
 import { MultipartError, multipartBoundary, parseMultipart, type MultipartPart } from './multipart.js';
 
 const UTF8 = new TextDecoder();
 
 const OptionsFieldSchema = ForwardOptionsSchema.extend({ resultKey: ForwardOptionsSchema.shape.resultKey.optional() });
 
-export async function parseSegmentRequest(body: Uint8Array, contentType: string | undefined, model: string): Promise<SegmentRequest> {
+export function parseSegmentRequest(body: Uint8Array, contentType: string | undefined, model: string): SegmentRequest {
   if (!contentType || !/^multipart\/form-data\s*;/i.test(contentType)) {
     throw new ApiError('unsupported_media_type', 'the body must be multipart/form-data');
   }
@@ -42,12 +43,16 @@ export async function parseSegmentRequest(body: Uint8Array, contentType: string 
 
   const options = parseOptions(parts.find((part) => part.name === 'options'));
   const imageBytes = image.data; // a view into the body: no copy
+  const imageSha256 = sha256Hex(imageBytes); // image_id, and the result key's
   const segmentOptions: SegmentOptions = { format: options.format, threshold: options.threshold, presence_threshold: options.presence_threshold };
   if (options.original_size) segmentOptions.original_size = options.original_size;
-  const key =
-    options.resultKey ??
-    (await resultKey({ model, imageSha256: await sha256Hex(imageBytes), phrases, options: segmentOptions }));
-  return { image: imageBytes, phrases, options: segmentOptions, resultKey: key, storeImage: options.storeImage };
+  const key = options.resultKey ?? sha256Hex(resultKeyMaterial({ model, imageSha256, phrases, options: segmentOptions }));
+  return { image: imageBytes, imageSha256, phrases, options: segmentOptions, resultKey: key, storeImage: options.storeImage };
+}
+
+/** Synchronous (node:crypto): no WebCrypto job on the thread pool, no promise. */
+function sha256Hex(data: Uint8Array | string): string {
+  return createHash('sha256').update(data).digest('hex');
 }
 
 function parseOptions(field: MultipartPart | undefined): z.infer<typeof OptionsFieldSchema> {
