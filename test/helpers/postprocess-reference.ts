@@ -1,42 +1,17 @@
 /**
- * The post-processing of one phrase as the service computed it before the fused fast path
- * (logitsToPhraseMask, countRegions, maskToRuns and the separable float warp, kept verbatim):
- * the tests check that the fast path answers the same masks, numbers and encodings, bit for bit.
- * Not used by the service.
+ * The post-processing of one phrase as the service computed it before the fast path: the parts
+ * that changed kept verbatim (the whole-map upsample, thresholdMask, the flood-fill countRegions,
+ * the separable float warp's loops, maskToRuns, the polygon box scan and edge construction), the
+ * rest imported. The tests check that the fast path answers the same masks, numbers and
+ * encodings, bit for bit. Not used by the service.
  */
 import type { LetterboxTransform, PhraseMask } from '../../gpu-service/src/core/types.js';
-import { inverseLetterboxMatrix, letterboxMatrix } from '../../gpu-service/src/imaging/affine.js';
-import { INTER_BITS, TAB_SIZE, TABLES } from '../../gpu-service/src/imaging/cubic-table.js';
-import { axisAlignedSamples, type WarpInput, type WarpOptions, type WarpRegion } from '../../gpu-service/src/imaging/warp.js';
+import { inverseLetterboxMatrix } from '../../gpu-service/src/imaging/affine.js';
+import { axisAlignedSamples, axisTaps, type WarpInput, type WarpOptions, type WarpRegion } from '../../gpu-service/src/imaging/warp.js';
 import { POLYGON_TOLERANCE, simplifyRing, type MultiPolygonCoordinates } from '../../gpu-service/src/masks/polygon.js';
+import { candidateRegion, sigmoid } from '../../gpu-service/src/masks/postprocess.js';
+import { alignCornersTaps } from '../../gpu-service/src/masks/upsample.js';
 import { ringsFromEdges } from '../../gpu-service/src/masks/polygon-trace.js';
-
-export function referenceSigmoid(logits: Float32Array): Float32Array {
-  const out = new Float32Array(logits.length);
-  for (let i = 0; i < logits.length; i++) out[i] = 1 / (1 + Math.exp(-logits[i]));
-  return out;
-}
-
-function alignCornersTaps(inSize: number, outSize: number): { index: Int32Array; weight: Float64Array } {
-  const f = Math.fround;
-  const A = -0.75;
-  const conv1 = (x: number) => ((A + 2) * x - (A + 3)) * x * x + 1;
-  const conv2 = (x: number) => ((A * x - 5 * A) * x + 8 * A) * x - 4 * A;
-  const scale = outSize > 1 ? f((inSize - 1) / (outSize - 1)) : 0;
-  const index = new Int32Array(outSize * 4);
-  const weight = new Float64Array(outSize * 4);
-  for (let o = 0; o < outSize; o++) {
-    const real = f(scale * o);
-    const base = Math.min(Math.max(Math.floor(real), 0), inSize - 1);
-    const t = Math.min(Math.max(f(real - base), 0), 1);
-    const w = [conv2(t + 1), conv1(t), conv1(1 - t), conv2(2 - t)];
-    for (let j = 0; j < 4; j++) {
-      index[o * 4 + j] = Math.min(Math.max(base - 1 + j, 0), inSize - 1);
-      weight[o * 4 + j] = w[j];
-    }
-  }
-  return { index, weight };
-}
 
 export function referenceUpsample(src: Float32Array, inW: number, inH: number, outW: number, outH: number): Float32Array {
   const tx = alignCornersTaps(inW, outW);
@@ -62,7 +37,7 @@ export function referenceUpsample(src: Float32Array, inW: number, inH: number, o
 
 export function referenceProbabilityAtNetworkSize(logits: Float32Array, size: number): Float32Array {
   const grid = Math.round(Math.sqrt(logits.length));
-  return referenceUpsample(referenceSigmoid(logits), grid, grid, size, size);
+  return referenceUpsample(sigmoid(logits), grid, grid, size, size);
 }
 
 export function referenceCountRegions(mask: Uint8Array, width: number, bbox: readonly [number, number, number, number]): number {
@@ -133,51 +108,6 @@ export function referenceThresholdMask(
   return { found: area > 0, presence: null, regions, mask, width, height, score: area > 0 ? probSum / area : 0, bbox, area };
 }
 
-export function referenceCandidateRegion(prob: Float32Array, transform: LetterboxTransform, threshold: number): WarpRegion | null {
-  const S = transform.size;
-  let lowest = 0;
-  for (let i = 0; i < S * S; i++) if (prob[i] < lowest) lowest = prob[i];
-  const floor = (threshold - 0.5 * -lowest) / 1.5;
-  let u0 = S;
-  let v0 = S;
-  let u1 = -1;
-  let v1 = -1;
-  for (let v = 0; v < S; v++) {
-    for (let u = 0; u < S; u++) {
-      if (prob[v * S + u] > floor) {
-        if (u < u0) u0 = u;
-        if (u > u1) u1 = u;
-        if (v < v0) v0 = v;
-        v1 = v;
-      }
-    }
-  }
-  if (u1 < 0) return null;
-  const m = letterboxMatrix(transform);
-  const x0 = Math.max(0, Math.floor((u0 - 2 - m[2]) / m[0]) - 2);
-  const x1 = Math.min(transform.width - 1, Math.ceil((u1 + 2 - m[2]) / m[0]) + 2);
-  const y0 = Math.max(0, Math.floor((v0 - 2 - m[5]) / m[4]) - 2);
-  const y1 = Math.min(transform.height - 1, Math.ceil((v1 + 2 - m[5]) / m[4]) + 2);
-  if (x1 < x0 || y1 < y0) return null;
-  return { x: x0, y: y0, width: x1 - x0 + 1, height: y1 - y0 + 1 };
-}
-
-function axisTaps(positions: Int32Array, size: number): { index: Int32Array; weight: Float64Array } {
-  const index = new Int32Array(positions.length * 4);
-  const weight = new Float64Array(positions.length * 4);
-  for (let i = 0; i < positions.length; i++) {
-    const start = (positions[i] >> INTER_BITS) - 1;
-    const frac = positions[i] & (TAB_SIZE - 1);
-    for (let t = 0; t < 4; t++) {
-      const s = start + t;
-      const inside = s >= 0 && s < size;
-      index[i * 4 + t] = inside ? s : 0;
-      weight[i * 4 + t] = inside ? TABLES.oneD[frac * 4 + t] : 0;
-    }
-  }
-  return { index, weight };
-}
-
 /** The separable float warp over a region (axis-aligned maps only). */
 export function referenceWarpSeparableF32(input: WarpInput<Float32Array>, opts: WarpOptions, region: WarpRegion): Float32Array {
   const samples = axisAlignedSamples(opts);
@@ -221,7 +151,7 @@ export function referenceWarpSeparableF32(input: WarpInput<Float32Array>, opts: 
 export function referenceLogitsToPhraseMask(logits: Float32Array, transform: LetterboxTransform, threshold: number): PhraseMask {
   const empty = (): PhraseMask => ({ found: false, presence: null, regions: 0, mask: new Uint8Array(transform.width * transform.height), width: transform.width, height: transform.height, score: 0, bbox: [0, 0, 0, 0], area: 0 });
   const prob = referenceProbabilityAtNetworkSize(logits, transform.size);
-  const region = referenceCandidateRegion(prob, transform, threshold);
+  const region = candidateRegion(prob, transform, threshold);
   if (!region) return empty();
   const probRegion = referenceWarpSeparableF32(
     { src: prob, width: transform.size, height: transform.size, channels: 1 },

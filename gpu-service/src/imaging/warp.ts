@@ -181,7 +181,7 @@ export function axisAlignedSamples(opts: WarpOptions): { x: Int32Array; y: Int32
 }
 
 /** For each output position: 4 source indices (clamped) and weights (0 for taps outside). */
-function axisTaps(positions: Int32Array, size: number): { index: Int32Array; weight: Float64Array } {
+export function axisTaps(positions: Int32Array, size: number): { index: Int32Array; weight: Float64Array } {
   const index = new Int32Array(positions.length * 4);
   const weight = new Float64Array(positions.length * 4);
   for (let i = 0; i < positions.length; i++) {
