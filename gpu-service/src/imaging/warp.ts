@@ -213,16 +213,23 @@ function warpSeparableF32(
   const W = region.width;
   const tx = axisTaps(samples.x.subarray(region.x, region.x + region.width), width);
   const ty = axisTaps(samples.y.subarray(region.y, region.y + region.height), height);
-  // [srcH, regionW]: each source row sampled at the output x; only the rows the vertical taps read.
-  const rows = new Float32Array(height * W);
+  // Source rows first .. last, each sampled at the output x: only the rows the vertical taps read.
   const needed = new Uint8Array(height);
-  for (let i = 0; i < ty.index.length; i++) needed[ty.index[i]] = 1;
+  let first = height;
+  let last = 0;
+  for (let i = 0; i < ty.index.length; i++) {
+    const sy = ty.index[i];
+    needed[sy] = 1;
+    if (sy < first) first = sy;
+    if (sy > last) last = sy;
+  }
+  const rows = new Float32Array(Math.max(0, last - first + 1) * W); // [last - first + 1, regionW]
   const xi = tx.index;
   const xw = tx.weight;
-  for (let sy = 0; sy < height; sy++) {
+  for (let sy = first; sy <= last; sy++) {
     if (!needed[sy]) continue;
     const srcRow = sy * width;
-    const outRow = sy * W;
+    const outRow = (sy - first) * W;
     for (let x = 0, t = 0; x < W; x++, t += 4) {
       rows[outRow + x] =
         xw[t] * (src[srcRow + xi[t]] - cv) +
@@ -238,10 +245,10 @@ function warpSeparableF32(
     const w1 = ty.weight[t + 1];
     const w2 = ty.weight[t + 2];
     const w3 = ty.weight[t + 3];
-    const r0 = ty.index[t] * W;
-    const r1 = ty.index[t + 1] * W;
-    const r2 = ty.index[t + 2] * W;
-    const r3 = ty.index[t + 3] * W;
+    const r0 = (ty.index[t] - first) * W;
+    const r1 = (ty.index[t + 1] - first) * W;
+    const r2 = (ty.index[t + 2] - first) * W;
+    const r3 = (ty.index[t + 3] - first) * W;
     const o = y * W;
     for (let x = 0; x < W; x++) out[o + x] = cv + w0 * rows[r0 + x] + w1 * rows[r1 + x] + w2 * rows[r2 + x] + w3 * rows[r3 + x];
   }
