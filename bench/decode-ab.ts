@@ -1,5 +1,6 @@
 /**
- * CPU ms per decode of the 16 benchmark scenes (480x360, PNG and JPEG): the all-sharp decode
+ * CPU ms per decode of the 16 benchmark scenes (480x360, PNG and JPEG; and a photo as PNG with
+ * libpng's adaptive filters, as cameras' and browsers' PNGs are written): the all-sharp decode
  * (sharp's header call, then its pipeline: what decodeImage did before the PNG fast path) against
  * decodeImage, in rounds A B B A in one process, and cv2.imdecode on the same files (the peer's
  * decoder, models/.venv) in between. Run: `npx tsx bench/decode-ab.ts [calls per round]`.
@@ -10,14 +11,19 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cpuUsage } from 'node:process';
 import { decodeImage, readImageHeader } from '../gpu-service/src/imaging/decode.js';
+import sharp from 'sharp';
+import { goldenPath } from '../test/helpers/golden.js';
 import { REPO_ROOT } from '../test/helpers/service-process.js';
 import { scene } from './load.js';
 
 const calls = Number(process.argv[2] ?? 400);
+const photo = sharp(goldenPath('preprocess', 'img_a_640x480.jpg')).resize(480, 360);
 const files = {
   png: await Promise.all(Array.from({ length: 16 }, (_, i) => scene(i + 1))),
   jpeg: await Promise.all(Array.from({ length: 16 }, (_, i) => scene(i + 1, 480, 360, 'jpeg'))),
+  'photo png': [new Uint8Array(await photo.png({ adaptiveFiltering: true }).toBuffer())],
 };
+type Format = keyof typeof files;
 
 const decoders = {
   'all sharp': async (bytes: Uint8Array) => decodeImage(bytes, { header: await readImageHeader(bytes) }),
@@ -25,20 +31,20 @@ const decoders = {
 };
 
 async function cpuMsPerCall(decode: (bytes: Uint8Array) => Promise<unknown>, images: Uint8Array[]): Promise<number> {
-  for (let i = 0; i < 16; i++) await decode(images[i]);
+  for (let i = 0; i < 16; i++) await decode(images[i % images.length]);
   const start = cpuUsage();
   for (let i = 0; i < calls; i++) await decode(images[i % images.length]);
   const used = cpuUsage(start);
   return (used.user + used.system) / 1000 / calls;
 }
 
-function cv2MsPerCall(format: 'png' | 'jpeg'): number {
+function cv2MsPerCall(format: Format): number {
   const dir = mkdtempSync(join(tmpdir(), 'decode-ab-'));
-  files[format].forEach((bytes, i) => writeFileSync(join(dir, `${i}.${format}`), bytes));
+  files[format].forEach((bytes, i) => writeFileSync(join(dir, `${i}.img`), bytes));
   const script = [
     'import cv2, glob, numpy as np, sys, time',
     'cv2.setNumThreads(1)',
-    `data = [np.frombuffer(open(p, "rb").read(), np.uint8) for p in sorted(glob.glob(sys.argv[1] + "/*.${format}"))]`,
+    `data = [np.frombuffer(open(p, "rb").read(), np.uint8) for p in sorted(glob.glob(sys.argv[1] + "/*.img"))]`,
     'for d in data: cv2.imdecode(d, cv2.IMREAD_COLOR)',
     't = time.process_time()',
     `for i in range(${calls}): cv2.imdecode(data[i % len(data)], cv2.IMREAD_COLOR)`,
@@ -53,7 +59,7 @@ function cv2MsPerCall(format: 'png' | 'jpeg'): number {
 
 const rows: Record<string, number[]> = {};
 const order = ['all sharp', 'decodeImage', 'decodeImage', 'all sharp'] as const;
-for (const format of ['png', 'jpeg'] as const) {
+for (const format of Object.keys(files) as Format[]) {
   for (const [round, name] of order.entries()) {
     process.stdout.write(`\r${format} round ${round + 1}/${order.length}   `);
     (rows[`${format} ${name}`] ??= []).push(await cpuMsPerCall(decoders[name], files[format]));

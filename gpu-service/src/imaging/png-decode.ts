@@ -1,5 +1,6 @@
 /**
- * PNG -> packed RGB in JavaScript for the files where the result is known to equal sharp's
+ * PNG -> packed RGB without sharp (node:zlib, the row filters in WebAssembly SIMD for pixels of
+ * 3 to 8 bytes and in JavaScript otherwise) for the files where the result is known to equal sharp's
  * (libvips + libspng: no gamma, no sBIT, palette and tRNS expanded, alpha dropped, 16-bit
  * samples >> 8, grey replicated): non-interlaced, every chunk's CRC right, no eXIf (orientation),
  * the zlib stream exactly the image's size. Anything else answers null and the caller decodes
@@ -10,6 +11,7 @@
 import { crc32, inflateSync } from 'node:zlib';
 import type { Dimensions } from '../admission/image-dimensions.js';
 import { CHANNELS, samplesToRgb, unfilterRow, type PngSamples } from './png-pixels.js';
+import { unfilterSimd } from './png-unfilter-simd.js';
 
 /** Compressed ancillary chunks (iCCP, zTXt, iTXt) libspng inflates: past this, sharp decides (its chunk limits). */
 const MAX_COMPRESSED_ANCILLARY_BYTES = 32 * 1024;
@@ -45,6 +47,13 @@ export function decodePngRgb(bytes: Uint8Array, stored: Dimensions): Uint8Array 
   // Not zero-filled: the unfiltering or the packing writes every byte.
   const rgb = uninitialised(width * height * 3); // [height, width, 3]
   const plainRgb = colourType === 2 && bitDepth === 8;
+  const unfiltered = unfilterSimd(filtered, rowBytes, height, bpp); // 3 to 8-byte pixels
+  if (unfiltered === null) return null;
+  if (unfiltered) {
+    if (plainRgb) rgb.set(unfiltered);
+    else samplesToRgb(unfiltered, layout, rgb);
+    return rgb;
+  }
   // The unfiltered rows back to back: 8-bit RGB straight into the output, the others into the
   // inflated bytes themselves, each row moved left over its filter byte (and the rows' before it;
   // a forward pass reads each byte before it is overwritten), word-aligned for the packing.
