@@ -131,8 +131,21 @@ function header(headers: HeaderSource, name: string): string | undefined {
   return value ?? undefined;
 }
 
-/** Constant-time check (crypto.subtle.verify) of a signature and the context it covers. */
-export async function verifyRequest(secret: string, input: VerifyInput): Promise<VerifyResult> {
+/** A signature's claim, read from well-formed headers inside the time window; no MAC checked yet. */
+export interface SignatureClaim {
+  context: SignedContext;
+  timestampSeconds: number;
+  /** The 32 signature bytes sent. */
+  mac: Uint8Array<ArrayBuffer>;
+  /** The message the signature must be the HMAC of, for a body with this hex sha256. */
+  message(bodySha256: string): string;
+}
+
+/**
+ * The headers and time-window half of verifyRequest, for a runtime that computes the MAC
+ * itself (the GPU service: node:crypto, synchronously): `missing` or `expired`, or the claim.
+ */
+export function readSignature(input: Omit<VerifyInput, 'body'>): { ok: true; claim: SignatureClaim } | { ok: false; failure: VerifyFailure } {
   const timestamp = header(input.headers, TIMESTAMP_HEADER);
   const signature = header(input.headers, SIGNATURE_HEADER);
   const requestId = header(input.headers, REQUEST_ID_HEADER);
@@ -149,10 +162,19 @@ export async function verifyRequest(secret: string, input: VerifyInput): Promise
   }
   const nowSeconds = input.nowSeconds ?? Math.floor(Date.now() / 1000);
   if (Math.abs(nowSeconds - Number(timestamp)) > SIGNATURE_WINDOW_SECONDS) return { ok: false, failure: 'expired' };
-  const macBytes = new Uint8Array(32);
-  for (let i = 0; i < 32; i++) macBytes[i] = parseInt(signature.slice(2 * i, 2 * i + 2), 16);
+  const mac = new Uint8Array(32);
+  for (let i = 0; i < 32; i++) mac[i] = parseInt(signature.slice(2 * i, 2 * i + 2), 16);
   const context: SignedContext = { requestId, tenant, deadlineMs: Number(deadline) };
-  const message = canonical(timestamp, input.method, input.path, context, deadline, await sha256Hex(input.body));
-  const ok = await crypto.subtle.verify('HMAC', await hmacKey(secret), macBytes, encoder.encode(message));
-  return ok ? { ok: true, context, timestampSeconds: Number(timestamp) } : { ok: false, failure: 'mismatch' };
+  const message = (bodySha256: string) => canonical(timestamp, input.method, input.path, context, deadline, bodySha256);
+  return { ok: true, claim: { context, timestampSeconds: Number(timestamp), mac, message } };
+}
+
+/** Constant-time check (crypto.subtle.verify) of a signature and the context it covers. */
+export async function verifyRequest(secret: string, input: VerifyInput): Promise<VerifyResult> {
+  const read = readSignature(input);
+  if (!read.ok) return read;
+  const { claim } = read;
+  const message = encoder.encode(claim.message(await sha256Hex(input.body)));
+  const ok = await crypto.subtle.verify('HMAC', await hmacKey(secret), claim.mac, message);
+  return ok ? { ok: true, context: claim.context, timestampSeconds: claim.timestampSeconds } : { ok: false, failure: 'mismatch' };
 }

@@ -11,7 +11,7 @@ import { Hono } from 'hono';
 import type { Context } from 'hono';
 import { acceptsPng } from '../../../contract/accept.js';
 import { ApiError } from '../../../contract/errors.js';
-import { COALESCED_HEADER, verifyRequest, type SignedContext } from '../../../contract/hmac.js';
+import { COALESCED_HEADER, type SignedContext } from '../../../contract/hmac.js';
 import { LIMITS } from '../../../contract/limits.js';
 import { CostBudget, DEFAULT_COST_BUDGET } from '../admission/cost-budget.js';
 import type { ServiceMetrics } from '../metrics/service-metrics.js';
@@ -19,6 +19,7 @@ import { Coalescer } from './coalescer.js';
 import { startDeadline } from '../pipeline/deadline.js';
 import type { Logger } from '../core/logger.js';
 import { ReplayGuard } from './replay-guard.js';
+import { verifySignature } from './signature.js';
 import { runAdmitted, type AdmissionDeps } from './segment-admission.js';
 import type { SegmentOutcome, SegmentPipeline } from '../pipeline/segment-pipeline.js';
 import { requestIo, type RequestIo } from './request-io.js';
@@ -117,7 +118,7 @@ export function createApp(deps: AppDeps): Hono {
 async function segmentRoute(c: Context, deps: AppDeps, maxBodyBytes: number, replay: ReplayGuard, admission: AdmissionDeps): Promise<Response> {
   const io = requestIo(c);
   const body = await io.body(maxBodyBytes);
-  const signed = await checkSignature(c, deps, body, io, replay);
+  const signed = checkSignature(c, deps, body, io, replay);
   const request = parseSegmentRequest(body, io.header('content-type'), deps.model);
   const wantPng = request.phrases.length === 1 && acceptsPng(io.header('accept'));
 
@@ -144,9 +145,9 @@ async function segmentRoute(c: Context, deps: AppDeps, maxBodyBytes: number, rep
 }
 
 /** The signed context of a valid, first-seen signature; undefined in insecure development mode. */
-async function checkSignature(c: Context, deps: AppDeps, body: Uint8Array, io: RequestIo, replay: ReplayGuard): Promise<SignedContext | undefined> {
+function checkSignature(c: Context, deps: AppDeps, body: Uint8Array, io: RequestIo, replay: ReplayGuard): SignedContext | undefined {
   if (!deps.auth.secret) return undefined; // insecure development mode, refused by config in production
-  const verified = await verifyRequest(deps.auth.secret, {
+  const verified = verifySignature(deps.auth.secret, {
     method: c.req.method,
     path: new URL(c.req.url).pathname,
     body,
