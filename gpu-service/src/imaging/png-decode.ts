@@ -47,10 +47,11 @@ export function decodePngRgb(bytes: Uint8Array, stored: Dimensions): Uint8Array 
   // Not zero-filled: the unfiltering or the packing writes every byte.
   const rgb = uninitialised(width * height * 3); // [height, width, 3]
   const plainRgb = colourType === 2 && bitDepth === 8;
-  const unfiltered = unfilterSimd(filtered, rowBytes, height, bpp); // 3 to 8-byte pixels
+  const rgba8 = colourType === 6 && bitDepth === 8;
+  const unfiltered = unfilterSimd(filtered, rowBytes, height, bpp, rgba8); // 3 to 8-byte pixels; RGBA8 as RGB
   if (unfiltered === null) return null;
   if (unfiltered) {
-    if (plainRgb) rgb.set(unfiltered);
+    if (plainRgb || rgba8) rgb.set(unfiltered);
     else samplesToRgb(unfiltered, layout, rgb);
     return rgb;
   }

@@ -1,6 +1,7 @@
 /**
  * The PNG row filters reversed in WebAssembly SIMD (png-unfilter-simd.wat) for pixels of 3, 4, 6
- * or 8 bytes: the same bytes as unfilterRow, several times faster on Sub, Average and Paeth rows.
+ * or 8 bytes: the same bytes as unfilterRow, several times faster on Sub, Average and Paeth rows;
+ * 8-bit RGBA then packed to RGB there too (a shuffle per 4 pixels).
  * The module's memory holds a zero row, the filtered rows and the result (16 bytes of slack after
  * each); it grows to the largest image seen by its thread and is reused.
  */
@@ -14,6 +15,7 @@ const MAX_BYTES = 1 << 30;
 interface Exports {
   memory: WebAssembly.Memory;
   unfilter(src: number, dst: number, zero: number, n: number, height: number, bpp: number): number;
+  rgba_to_rgb(src: number, dst: number, pixels: number): void;
 }
 
 class SimdUnfilter {
@@ -24,11 +26,13 @@ class SimdUnfilter {
     this.exports = new WebAssembly.Instance(module, {}).exports as unknown as Exports;
   }
 
-  run(filtered: Uint8Array, rowBytes: number, height: number, bpp: number): Uint8Array | null | undefined {
+  run(filtered: Uint8Array, rowBytes: number, height: number, bpp: number, rgbaWidth: number): Uint8Array | null | undefined {
     const zeroAt = 0;
     const srcAt = align16(rowBytes + SLACK);
     const dstAt = align16(srcAt + filtered.length + SLACK);
-    const end = dstAt + rowBytes * height + SLACK;
+    const rgbAt = align16(dstAt + rowBytes * height + SLACK);
+    const rgbBytes = rgbaWidth * height * 3;
+    const end = rgbAt + rgbBytes + SLACK;
     if (end > MAX_BYTES) return undefined;
     const memory = this.exports.memory;
     if (memory.buffer.byteLength < end) memory.grow(Math.ceil((end - memory.buffer.byteLength) / PAGE));
@@ -36,7 +40,9 @@ class SimdUnfilter {
     bytes.fill(0, zeroAt, srcAt); // a row of zeros above the first (earlier calls wrote here)
     bytes.set(filtered, srcAt);
     if (this.exports.unfilter(srcAt, dstAt, zeroAt, rowBytes, height, bpp) !== 0) return null;
-    return bytes.subarray(dstAt, dstAt + rowBytes * height);
+    if (!rgbaWidth) return bytes.subarray(dstAt, dstAt + rowBytes * height);
+    this.exports.rgba_to_rgb(dstAt, rgbAt, rgbaWidth * height);
+    return bytes.subarray(rgbAt, rgbAt + rgbBytes);
   }
 }
 
@@ -49,10 +55,11 @@ let kernel: SimdUnfilter | undefined;
 /**
  * The unfiltered rows back to back (a view of the module's memory, valid until the next call
  * on this thread), null at a filter byte over 4, undefined where the JS path must do it (pixels
- * of 1 or 2 bytes, an image too large for the module).
+ * of 1 or 2 bytes, an image too large for the module). `rgba`: the rows are 8-bit RGBA, answer
+ * them as packed RGB [height, width, 3] instead.
  */
-export function unfilterSimd(filtered: Uint8Array, rowBytes: number, height: number, bpp: number): Uint8Array | null | undefined {
+export function unfilterSimd(filtered: Uint8Array, rowBytes: number, height: number, bpp: number, rgba = false): Uint8Array | null | undefined {
   if (bpp !== 3 && bpp !== 4 && bpp !== 6 && bpp !== 8) return undefined;
   kernel ??= new SimdUnfilter();
-  return kernel.run(filtered, rowBytes, height, bpp);
+  return kernel.run(filtered, rowBytes, height, bpp, rgba && bpp === 4 ? rowBytes / 4 : 0);
 }

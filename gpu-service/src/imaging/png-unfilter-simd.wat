@@ -4,6 +4,9 @@
 ;; Average and Paeth depend on the pixel to the left, so the step runs along the row with that
 ;; pixel kept in a register; Up adds 16 bytes at a time.
 ;;
+;; rgba_to_rgb(src, dst, pixels): 8-bit RGBA -> RGB, 4 pixels per shuffle (16 bytes stored for 12:
+;;   4 bytes of slack after dst).
+;;
 ;; unfilter(src, dst, zero, n, height, bpp) -> 0, or 1 at a filter byte over 4
 ;;   src: height rows of [filter byte, n bytes]; dst: height rows of n bytes, back to back;
 ;;   zero: n + 16 zero bytes (the row above the first). Each step writes 8 (Up: 16) bytes, so
@@ -99,4 +102,26 @@
         (local.set $src (i32.add (local.get $src) (local.get $n)))
         (local.set $y (i32.add (local.get $y) (i32.const 1)))
         (br $row)))
-    (i32.const 0)))
+    (i32.const 0))
+
+  (func (export "rgba_to_rgb") (param $src i32) (param $dst i32) (param $pixels i32)
+    (local $i i32)
+    (block $done
+      (loop $four
+        (br_if $done (i32.gt_u (i32.add (local.get $i) (i32.const 4)) (local.get $pixels)))
+        (v128.store (i32.add (local.get $dst) (i32.mul (local.get $i) (i32.const 3)))
+          (i8x16.shuffle 0 1 2 4 5 6 8 9 10 12 13 14 0 0 0 0
+            (v128.load (i32.add (local.get $src) (i32.shl (local.get $i) (i32.const 2))))
+            (v128.const i32x4 0 0 0 0)))
+        (local.set $i (i32.add (local.get $i) (i32.const 4)))
+        (br $four)))
+    (block $end
+      (loop $one
+        (br_if $end (i32.ge_u (local.get $i) (local.get $pixels)))
+        (i32.store16 (i32.add (local.get $dst) (i32.mul (local.get $i) (i32.const 3)))
+          (i32.load16_u (i32.add (local.get $src) (i32.shl (local.get $i) (i32.const 2)))))
+        (i32.store8 offset=2 (i32.add (local.get $dst) (i32.mul (local.get $i) (i32.const 3)))
+          (i32.load8_u offset=2 (i32.add (local.get $src) (i32.shl (local.get $i) (i32.const 2)))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $one)))))
+

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { unfilterRow } from '../../../gpu-service/src/imaging/png-pixels.js';
+import { samplesToRgb, unfilterRow } from '../../../gpu-service/src/imaging/png-pixels.js';
 import { unfilterSimd } from '../../../gpu-service/src/imaging/png-unfilter-simd.js';
 import { randomInts } from '../../helpers/png-files.js';
 import { REPO_ROOT } from '../../helpers/service-process.js';
@@ -52,6 +52,16 @@ describe('PNG unfiltering in WebAssembly SIMD', () => {
     expect(Buffer.from(unfilterSimd(large, 2800, 5, 4)!).equals(unfilterJs(large, 2800, 5, 4))).toBe(true);
     const small = filteredImage(3, 2, 4, [4, 2], 6);
     expect(Buffer.from(unfilterSimd(small, 12, 2, 4)!).equals(unfilterJs(small, 12, 2, 4))).toBe(true);
+  });
+
+  it('packs 8-bit RGBA to RGB like samplesToRgb, any width', () => {
+    for (const width of [1, 2, 3, 4, 5, 7, 8, 33]) {
+      const filtered = filteredImage(width, 3, 4, [0, 4, 1], width);
+      const rgb = unfilterSimd(filtered, width * 4, 3, 4, true);
+      const reference = new Uint8Array(width * 3 * 3);
+      samplesToRgb(unfilterJs(filtered, width * 4, 3, 4), { width, height: 3, bitDepth: 8, colourType: 6, palette: null }, reference);
+      expect(Buffer.from(rgb!).equals(reference), `width ${width}`).toBe(true);
+    }
   });
 
   it('answers null at a filter byte over 4, and leaves 1 and 2-byte pixels to the JS path', () => {
