@@ -243,8 +243,9 @@ function lastTouching(taps: CubicTaps, cell: number): number {
 /**
  * The whole post-processing of one phrase: logits row [G*G] (and its presence logit, if the
  * bundle has one) -> PhraseMask on the original image. A phrase the presence rules out costs no
- * mask work. The inverse letterbox is computed only on candidateRegion (same mask, far less work
- * on a 12 MP photo with a small object).
+ * mask work. The upsample is computed only where the warp can read it and the inverse letterbox
+ * only on the candidate region (probabilityAndRegion: same mask, far less work on a 12 MP photo
+ * with a small object).
  */
 export function logitsToPhraseMask(
   logits: Float32Array,
