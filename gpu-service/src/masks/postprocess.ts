@@ -4,9 +4,9 @@
  * mat_inv, INTER_CUBIC, border 0) -> prob > threshold.
  */
 import type { LetterboxTransform, PhraseMask, PresenceInput } from '../core/types.js';
-import { inverseLetterboxMatrix, letterboxMatrix } from '../imaging/affine.js';
+import { inverseLetterboxMatrix, letterboxMatrix, type Affine } from '../imaging/affine.js';
 import { warpAffineCubicF32, type WarpRegion } from '../imaging/warp.js';
-import { countRegions, NO_PRESENCE, notFound, presenceProbability, presenceRulesOut } from './presence.js';
+import { NO_PRESENCE, RegionCounter, notFound, presenceProbability, presenceRulesOut } from './presence.js';
 import { alignCornersTaps, upsampleBicubicAlignCorners, upsampleWindow, type CubicTaps, type Window } from './upsample.js';
 
 export { upsampleBicubicAlignCorners } from './upsample.js';
@@ -37,7 +37,7 @@ function gridSide(logits: Float32Array): number {
  * `score` (mean probability over the mask) averages them clamped to [0, 1] (with a threshold
  * in [0, 1) the same pixels pass either way), so it stays within [0, 1] for every threshold.
  * `prob` covers `region` of the [height, width] image (the whole image when absent); the mask
- * is 0 outside the region.
+ * is 0 outside the region. The regions are counted from the runs as each row is thresholded.
  */
 export function thresholdMask(
   prob: Float32Array,
@@ -54,6 +54,7 @@ export function thresholdMask(
   let maxX = -1;
   let maxY = -1;
   const W = region.width;
+  const parts = new RegionCounter(W);
   for (let ry = 0; ry < region.height; ry++) {
     const y = ry + region.y;
     const row = ry * W;
@@ -61,6 +62,8 @@ export function thresholdMask(
     const areaBefore = area;
     let first = W;
     let last = -1;
+    let runStart = -1;
+    parts.nextRow();
     for (let rx = 0; rx < W; rx++) {
       const p = prob[row + rx];
       if (p > threshold) {
@@ -69,8 +72,13 @@ export function thresholdMask(
         probSum += p < 1 ? p : 1; // the bicubic kernels overshoot past 1 at sharp edges: score stays a probability
         if (first === W) first = rx;
         last = rx;
+        if (runStart < 0) runStart = rx;
+      } else if (runStart >= 0) {
+        parts.add(runStart, rx - 1);
+        runStart = -1;
       }
     }
+    if (runStart >= 0) parts.add(runStart, W - 1);
     if (area === areaBefore) continue;
     if (first + region.x < minX) minX = first + region.x;
     if (last + region.x > maxX) maxX = last + region.x;
@@ -78,8 +86,7 @@ export function thresholdMask(
     maxY = y;
   }
   const bbox: [number, number, number, number] = area > 0 ? [minX, minY, maxX - minX + 1, maxY - minY + 1] : [0, 0, 0, 0];
-  const regions = countRegions(mask, width, bbox);
-  return { found: area > 0, presence: null, regions, mask, width, height, score: area > 0 ? probSum / area : 0, bbox, area };
+  return { found: area > 0, presence: null, regions: parts.regions, mask, width, height, score: area > 0 ? probSum / area : 0, bbox, area };
 }
 
 /**
@@ -116,12 +123,12 @@ export function candidateRegion(prob: Float32Array, transform: LetterboxTransfor
       }
     }
   }
-  return u1 < 0 ? null : regionOnOriginal({ x0: u0, y0: v0, x1: u1, y1: v1 }, transform);
+  return u1 < 0 ? null : regionOnOriginal({ x0: u0, y0: v0, x1: u1, y1: v1 }, transform, letterboxMatrix(transform));
 }
 
 /** Network pixels [u0, u1] x [v0, v1] -> the original pixels whose 4x4 source windows touch them (2-pixel margins). */
-function regionOnOriginal(box: Window, transform: LetterboxTransform): WarpRegion | null {
-  const m = letterboxMatrix(transform); // original -> network
+function regionOnOriginal(box: Window, transform: LetterboxTransform, m: Affine): WarpRegion | null {
+  // m: original -> network (letterboxMatrix)
   const x0 = Math.max(0, Math.floor((box.x0 - 2 - m[2]) / m[0]) - 2);
   const x1 = Math.min(transform.width - 1, Math.ceil((box.x1 + 2 - m[2]) / m[0]) + 2);
   const y0 = Math.max(0, Math.floor((box.y0 - 2 - m[5]) / m[4]) - 2);
@@ -174,10 +181,10 @@ export function probabilityAndRegion(logits: Float32Array, transform: LetterboxT
   for (let v = window.y0; v <= window.y1; v++) for (let u = window.x0; u <= window.x1; u++) if (prob[v * S + u] < lowest) lowest = prob[v * S + u];
   const floor = (threshold - NEGATIVE_WEIGHT_BOUND * -lowest) / POSITIVE_WEIGHT_BOUND;
   const above = boxAbove(prob, S, S, floor, window);
-  const region = above && regionOnOriginal(above, transform);
+  const m = letterboxMatrix(transform); // original -> network
+  const region = above && regionOnOriginal(above, transform, m);
   if (!region) return { prob, region: null };
   // The network pixels the warp of the region reads (fixed-point positions within 1/16 pixel of the matrix's).
-  const m = letterboxMatrix(transform);
   const reads = {
     x0: Math.max(0, Math.floor(m[0] * region.x + m[2]) - 4),
     y0: Math.max(0, Math.floor(m[4] * region.y + m[5]) - 4),

@@ -26,35 +26,64 @@ export function notFound(width: number, height: number, presence: number | null)
 
 /**
  * Connected parts of a 0/1 [height, width] mask, 8-connectivity (pixels that touch at an edge or
- * a corner are one part). Only the bbox [x, y, w, h] is scanned, row by row: each row's runs of
- * set pixels are joined (union-find) with the runs of the row above that they touch, diagonally
- * included; the parts are the runs less the joins.
+ * a corner are one part). Only the bbox [x, y, w, h] is scanned, row by row, its runs counted
+ * by a RegionCounter.
  */
 export function countRegions(mask: Uint8Array, width: number, bbox: readonly [number, number, number, number]): number {
   const [x0, y0, w, h] = bbox;
   if (w === 0 || h === 0) return 0;
-  let runs = new RowRuns(Math.max(64, 2 * w));
-  let joins = 0;
-  let above = 0; // first run of the row above
-  let here = 0; // first run of this row
+  const counter = new RegionCounter(w);
   for (let y = 0; y < h; y++) {
     const row = (y0 + y) * width + x0;
-    here = runs.count;
+    counter.nextRow();
     for (let x = 0; x < w; x++) {
       if (!mask[row + x]) continue;
       const start = x;
       while (x + 1 < w && mask[row + x + 1]) x++;
-      if (runs.count === runs.capacity) runs = runs.grown();
-      const run = runs.add(start, x);
-      // Runs above, in order, that touch [start - 1, x + 1]: join each.
-      while (above < here && runs.end[above] < start - 1) above++;
-      for (let a = above; a < here && runs.start[a] <= x + 1; a++) if (runs.union(a, run)) joins++;
-      // The last run above that reached past this one may touch the next run of this row too.
-      while (above < here && runs.end[above] <= x) above++;
+      counter.add(start, x);
     }
-    above = here;
   }
-  return runs.count - joins;
+  return counter.regions;
+}
+
+/**
+ * 8-connected parts of the runs of set pixels it is given, row after row (every row, empty ones
+ * too: nextRow) and left to right within a row: each run is joined (union-find) with the runs of
+ * the row above that it touches, diagonally included; the parts are the runs less the joins.
+ */
+export class RegionCounter {
+  private runs: RowRuns;
+  private joins = 0;
+  private above = 0; // the next run of the row above that may touch
+  private here = 0; // the first run of this row
+
+  constructor(width: number) {
+    this.runs = new RowRuns(Math.max(64, 2 * width));
+  }
+
+  nextRow(): void {
+    this.above = this.here;
+    this.here = this.runs.count;
+  }
+
+  /** A run of set pixels [start, end] (inclusive columns). */
+  add(start: number, end: number): void {
+    if (this.runs.count === this.runs.capacity) this.runs = this.runs.grown();
+    const runs = this.runs;
+    const here = this.here;
+    const run = runs.add(start, end);
+    // Runs above, in order, that touch [start - 1, end + 1]: join each.
+    let above = this.above;
+    while (above < here && runs.end[above] < start - 1) above++;
+    for (let a = above; a < here && runs.start[a] <= end + 1; a++) if (runs.union(a, run)) this.joins++;
+    // The last run above that reached past this one may touch the next run of this row too.
+    while (above < here && runs.end[above] <= end) above++;
+    this.above = above;
+  }
+
+  get regions(): number {
+    return this.runs.count - this.joins;
+  }
 }
 
 /** Row runs [start, end] (inclusive, bbox columns) with a union-find over them. */
