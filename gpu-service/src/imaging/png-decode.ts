@@ -1,6 +1,6 @@
 /**
- * PNG -> packed RGB without sharp (node:zlib, the row filters in WebAssembly SIMD for pixels of
- * 3 to 8 bytes and in JavaScript otherwise) for the files where the result is known to equal sharp's
+ * PNG -> packed RGB without sharp (node:zlib, the row filters in WebAssembly SIMD, the packing to
+ * RGB in JavaScript except for RGBA) for the files where the result is known to equal sharp's
  * (libvips + libspng: no gamma, no sBIT, palette and tRNS expanded, alpha dropped, 16-bit
  * samples >> 8, grey replicated): non-interlaced, every chunk's CRC right, no eXIf (orientation),
  * the zlib stream exactly the image's size. Anything else answers null and the caller decodes
@@ -48,7 +48,7 @@ export function decodePngRgb(bytes: Uint8Array, stored: Dimensions): Uint8Array 
   const rgb = uninitialised(width * height * 3); // [height, width, 3]
   const plainRgb = colourType === 2 && bitDepth === 8;
   const rgba8 = colourType === 6 && bitDepth === 8;
-  const unfiltered = unfilterSimd(filtered, rowBytes, height, bpp, rgba8); // 3 to 8-byte pixels; RGBA8 as RGB
+  const unfiltered = unfilterSimd(filtered, rowBytes, height, bpp, rgba8); // RGBA8 as RGB
   if (unfiltered === null) return null;
   if (unfiltered) {
     if (plainRgb || rgba8) rgb.set(unfiltered);

@@ -1,6 +1,6 @@
 /**
- * The PNG row filters reversed in WebAssembly SIMD (png-unfilter-simd.wat) for pixels of 3, 4, 6
- * or 8 bytes: the same bytes as unfilterRow, several times faster on Sub, Average and Paeth rows;
+ * The PNG row filters reversed in WebAssembly SIMD (png-unfilter-simd.wat) for pixels of 1 to 8
+ * bytes: the same bytes as unfilterRow, several times faster on Sub, Up, Average and Paeth rows;
  * 8-bit RGBA then packed to RGB there too (a shuffle per 4 pixels).
  * The module's memory holds a zero row, the filtered rows and the result (16 bytes of slack after
  * each); it grows to the largest image seen by its thread and is reused.
@@ -54,12 +54,11 @@ let kernel: SimdUnfilter | undefined;
 
 /**
  * The unfiltered rows back to back (a view of the module's memory, valid until the next call
- * on this thread), null at a filter byte over 4, undefined where the JS path must do it (pixels
- * of 1 or 2 bytes, an image too large for the module). `rgba`: the rows are 8-bit RGBA, answer
+ * on this thread), null at a filter byte over 4, undefined where the JS path must do it (an
+ * image too large for the module). `rgba`: the rows are 8-bit RGBA, answer
  * them as packed RGB [height, width, 3] instead.
  */
 export function unfilterSimd(filtered: Uint8Array, rowBytes: number, height: number, bpp: number, rgba = false): Uint8Array | null | undefined {
-  if (bpp !== 3 && bpp !== 4 && bpp !== 6 && bpp !== 8) return undefined;
   kernel ??= new SimdUnfilter();
   return kernel.run(filtered, rowBytes, height, bpp, rgba && bpp === 4 ? rowBytes / 4 : 0);
 }

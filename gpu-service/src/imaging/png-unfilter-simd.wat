@@ -1,5 +1,6 @@
-;; PNG row filters reversed with WebAssembly SIMD, for pixels of 3, 4, 6 or 8 bytes (8-bit RGB /
-;; RGBA, 16-bit RGB / RGBA); the same bytes as unfilterRow in png-pixels.ts. One pixel per step,
+;; PNG row filters reversed with WebAssembly SIMD, for pixels of 1 to 8 bytes (every layout the
+;; decoder takes: grey, palette, grey+alpha, RGB, RGBA at their depths); the same bytes as
+;; unfilterRow in png-pixels.ts. One pixel per step (a byte for depths under 8),
 ;; its bytes in the low lanes of an i16x8 (8 bytes loaded, the lanes past the pixel unused): Sub,
 ;; Average and Paeth depend on the pixel to the left, so the step runs along the row with that
 ;; pixel kept in a register; Up adds 16 bytes at a time.

@@ -31,9 +31,9 @@ describe('PNG unfiltering in WebAssembly SIMD', () => {
     expect(await assembleWasm(WASM_MODULES.pngUnfilter)).toBe(readFileSync(WASM_MODULES.pngUnfilter.bytes, 'utf8'));
   });
 
-  it('equals the JS reference on every filter, 3 to 8-byte pixels, widths 1 to 33, one image after another', () => {
+  it('equals the JS reference on every filter, 1 to 8-byte pixels, widths 1 to 33, one image after another', () => {
     let images = 0;
-    for (const bpp of [3, 4, 6, 8]) {
+    for (const bpp of [1, 2, 3, 4, 6, 8]) {
       for (const width of [1, 2, 3, 5, 16, 33]) {
         for (const filters of [[0], [1], [2], [3], [4], [4, 3, 2, 1, 0, 1, 3, 4]]) {
           for (const height of [1, 2, 9]) {
@@ -64,9 +64,8 @@ describe('PNG unfiltering in WebAssembly SIMD', () => {
     }
   });
 
-  it('answers null at a filter byte over 4, and leaves 1 and 2-byte pixels to the JS path', () => {
+  it('answers null at a filter byte over 4', () => {
     expect(unfilterSimd(filteredImage(4, 3, 3, [0, 2, 5], 1), 12, 3, 3)).toBeNull();
-    expect(unfilterSimd(filteredImage(4, 3, 1, [1], 1), 4, 3, 1)).toBeUndefined();
-    expect(unfilterSimd(filteredImage(4, 3, 2, [1], 1), 8, 3, 2)).toBeUndefined();
+    expect(unfilterSimd(filteredImage(4, 3, 1, [1, 7], 1), 4, 3, 1)).toBeNull();
   });
 });
