@@ -25,7 +25,7 @@ export interface DecodeOptions {
   /** Decode at about this size instead of the full size (sharp shrink-on-load); exact when absent. */
   shrinkTo?: { width: number; height: number };
   maxPixels?: number;
-  /** The header when the caller has already read it (readImageHeader with the same maxPixels). */
+  /** The header when the caller has already read it (readImageHeader with the same maxPixels): sharp then decodes. */
   header?: ImageHeader;
 }
 
