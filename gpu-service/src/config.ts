@@ -45,6 +45,8 @@ const EnvSchema = z.object({
   CRIS_WORKERS: intFrom(1, 1),
   /** Imaging threads (decode + letterbox; logits -> masks), shared by all inference workers; 0 = inside them. */
   CRIS_IMAGING_WORKERS: intFrom(defaultImagingWorkers(availableParallelism()), 0),
+  /** With imaging threads: a lone small request runs inside the inference worker (one thread round trip instead of three). */
+  CRIS_FUSE_WHEN_IDLE: bool(true),
   CRIS_HMAC_SECRET: optionalString,
   /** Accept unsigned requests. For local development only; never in production. */
   CRIS_INSECURE_NO_AUTH: bool(false),
@@ -86,6 +88,7 @@ const ServiceConfigSchema = EnvSchema.transform((e) => ({
   ortSpinning: e.CRIS_ORT_SPINNING,
   workers: e.CRIS_WORKERS,
   imagingWorkers: e.CRIS_IMAGING_WORKERS,
+  fuseWhenIdle: e.CRIS_FUSE_WHEN_IDLE,
   /** undefined only with `insecureNoAuth` (loadConfig refuses it otherwise). */
   hmacSecret: e.CRIS_HMAC_SECRET,
   insecureNoAuth: e.CRIS_INSECURE_NO_AUTH,

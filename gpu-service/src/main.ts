@@ -49,6 +49,7 @@ async function main(): Promise<void> {
     provider_note: backend.providerNote,
     workers: backend.concurrency,
     imaging_workers: fused ? 0 : imagingPool.concurrency,
+    fuse_when_idle: !fused && config.fuseWhenIdle,
     model: serving.model,
   });
   if (config.provider !== 'auto' && backend.provider !== config.provider) {

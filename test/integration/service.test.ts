@@ -279,25 +279,35 @@ describe('GPU service process', () => {
     expect((await hits()) - before).toBe(1);
   });
 
-  it('answers the same with imaging threads apart from inference (CRIS_IMAGING_WORKERS=1) as with both in one worker (0)', async () => {
+  it('answers the same in every layout: imaging inside the inference worker (CRIS_IMAGING_WORKERS=0), imaging threads apart (1, CRIS_FUSE_WHEN_IDLE=0), and apart but a lone small request fused (1, the default)', async () => {
     const image = new Uint8Array(readFileSync(join(dataset, refs[2].image)));
     const fields = { image, texts: [refs[2].sentences[0], 'the small circle'], options: { format: 'rle' } };
+    const settings = [
+      { env: { CRIS_IMAGING_WORKERS: '0' }, imagingWorkers: 0, layout: 'fused' },
+      { env: { CRIS_IMAGING_WORKERS: '1', CRIS_FUSE_WHEN_IDLE: '0' }, imagingWorkers: 1, layout: 'split' },
+      { env: { CRIS_IMAGING_WORKERS: '1' }, imagingWorkers: 1, layout: 'fused' },
+    ];
     const layouts = await Promise.all(
-      ['0', '1'].map((imagingWorkers, i) =>
-        startService({ port: LAYOUT_PORT + i * 10, env: { CRIS_IMAGING_WORKERS: imagingWorkers, CRIS_REQUEST_TIMEOUT_MS: '170000' }, readyTimeoutMs: 120_000 }),
-      ),
+      settings.map(({ env }, i) => startService({ port: LAYOUT_PORT + i * 10, env: { ...env, CRIS_REQUEST_TIMEOUT_MS: '170000' }, readyTimeoutMs: 120_000 })),
     );
+    const computations = async (url: string, layout: string) => {
+      const line = (await (await fetch(`${url}/metrics`)).text()).split('\n').find((l) => l.startsWith(`cris_pipeline_layout_total{layout="${layout}"}`));
+      return line ? Number(line.split(' ').at(-1)) : 0;
+    };
     try {
       const answers = [];
       for (const [i, layout] of layouts.entries()) {
-        expect(layout.logs()).toContain(`"imaging_workers":${i}`);
+        expect(layout.logs()).toContain(`"imaging_workers":${settings[i].imagingWorkers}`);
+        const before = await computations(layout.url, settings[i].layout);
         const response = await fetch(`${layout.url}/v1/segment`, await segmentInit(fields, layout.secret));
         expect(response.status).toBe(200);
         answers.push(SegmentResultSchema.parse(await response.json()).results);
+        expect(await computations(layout.url, settings[i].layout)).toBe(before + 1); // the lone request ran this way
         const bad = await fetch(`${layout.url}/v1/segment`, await segmentInit({ image: new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 1, 2, 3]), texts: ['x'] }, layout.secret));
         expect(bad.status).toBe(422);
       }
       expect(answers[1]).toEqual(answers[0]);
+      expect(answers[2]).toEqual(answers[0]);
     } finally {
       await Promise.all(layouts.map((layout) => layout.stop()));
     }

@@ -13,6 +13,7 @@ import type { ServiceConfig } from '../config.js';
 import type { BatchItemInput, BatchStats } from '../core/jobs.js';
 import type { Logger } from '../core/logger.js';
 import { createServiceMetrics, type ServiceMetrics } from '../metrics/service-metrics.js';
+import { fusionPolicy } from '../pipeline/fusion-policy.js';
 import { createSegmentPipeline } from '../pipeline/segment-pipeline.js';
 import { createApp } from '../server/app.js';
 import { Coalescer } from '../server/coalescer.js';
@@ -56,12 +57,21 @@ export async function buildApp(config: ServiceConfig, logger: Logger, bundle: Bu
   });
   const { store, images } = await createStores(config, logger, metrics);
   const wordLen = bundle.manifest.text.word_len;
+  const fuse = fusionPolicy({
+    imagingThreads: config.imagingWorkers > 0,
+    whenIdle: config.fuseWhenIdle,
+    idle: () => batcher.depth === 0 && (scheduler?.inFlight ?? 1) === 0 && imaging !== undefined && imaging.depth === 0 && imaging.inFlight === 0,
+  });
   const segment = createSegmentPipeline({
     model,
     defaultThreshold: bundle.manifest.output.threshold,
     defaultPresenceThreshold: bundle.manifest.presence_threshold,
     prepareImage: (bytes, originalSize, job) => imaging!.prepare(bytes, originalSize, job),
-    fused: config.imagingWorkers === 0,
+    fused: (request) => {
+      const fused = fuse(request);
+      metrics.pipelineLayouts.inc({ layout: fused ? 'fused' : 'split' });
+      return fused;
+    },
     tokenize: (texts) => tokenizer.tokenize(texts, wordLen),
     submit: (item, rows, signal, tenant) => batcher.append(item, rows, signal, tenant),
     postprocess: (input, job) => imaging!.postprocess(input, job),

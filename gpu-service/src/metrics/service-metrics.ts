@@ -23,6 +23,7 @@ export interface ServiceMetrics {
   s3RetryDepth: Gauge;
   s3RetryDrops: Counter;
   coalescedRequests: Counter;
+  pipelineLayouts: Counter<'layout'>;
 }
 
 export interface MetricsOptions {
@@ -143,6 +144,12 @@ export function createServiceMetrics(registry: Registry = new Registry(), option
     coalescedRequests: new Counter({
       name: 'cris_coalesced_requests_total',
       help: 'Segment requests answered with the computation of an identical concurrent request of the same tenant',
+      registers: [registry],
+    }),
+    pipelineLayouts: new Counter({
+      name: 'cris_pipeline_layout_total',
+      help: 'Computations by layout: fused (imaging inside the inference worker) or split (imaging threads apart)',
+      labelNames: ['layout'] as const,
       registers: [registry],
     }),
     requestSeconds: new Histogram({

@@ -2,8 +2,8 @@
  * One segmentation request from validated input to stored result:
  * prepare image (decode + letterbox) -> tokens -> batcher (an inference worker runs encoder +
  * head) -> a post-processing worker (logits -> masks) -> SegmentResult -> S3 (never fails the
- * request). Fused (few cores): tokens -> batcher -> one worker prepares, infers and makes the
- * masks of the whole batch. The imaging jobs (prepare, post-process) carry the request's tenant
+ * request). Fused (no imaging threads, or a lone small request: fusion-policy.ts): tokens ->
+ * batcher -> one worker prepares, infers and makes the masks of the whole batch. The imaging jobs (prepare, post-process) carry the request's tenant
  * and signal: the imaging queue runs them in fair order across tenants. The request's deadline
  * is checked before and between stages (the imaging queue and the batcher drop it while queued,
  * the inference worker before decoding, the encoder and the head):
@@ -34,10 +34,11 @@ export interface SegmentPipelineDeps {
    */
   prepareImage(bytes: Uint8Array, originalSize?: Size, job?: ImagingJob): Promise<PreparedImage>;
   /**
-   * The inference workers prepare the images and post-process too (BatchItemInput.raw): one
-   * thread hop per batch; prepareImage and postprocess are then not used.
+   * Whether this request runs fused: the inference worker prepares its image and makes its masks
+   * too (BatchItemInput.raw), one thread round trip; prepareImage and postprocess are then not
+   * used for it (pipeline/fusion-policy.ts decides). Split when absent.
    */
-  fused?: boolean;
+  fused?: (request: SegmentRequest) => boolean;
   /** [N, L] token ids. */
   tokenize(texts: readonly string[]): BigInt64Array;
   /** The batcher's append. */
@@ -86,7 +87,7 @@ export function createSegmentPipeline(deps: SegmentPipelineDeps): SegmentPipelin
       presenceThreshold: request.options.presence_threshold ?? deps.defaultPresenceThreshold ?? 0,
       formats,
     };
-    const { scheduled, transform, preprocessMs, output } = deps.fused
+    const { scheduled, transform, preprocessMs, output } = deps.fused?.(request)
       ? await runFused(deps, request, params, job)
       : await runSplit(deps, request, params, now, job);
     const { stats } = scheduled;

@@ -12,7 +12,7 @@ import type { BatchInferenceOutput, BatchJob, PostprocessInput, PostprocessOutpu
 import type { ExecutionProvider, PreparedImage, ProviderChoice } from '../core/types.js';
 
 export interface WorkerInit {
-  /** 'both': imaging and inference in one worker (few cores), which runs fused batches. */
+  /** 'both': imaging and inference in one worker, which runs fused batches (fused-job.ts). */
   role: 'inference' | 'imaging' | 'both';
   bundleDir: string;
   provider: ProviderChoice;

@@ -5,8 +5,10 @@
  *   imaging    image bytes -> network input (decode, letterbox, normalise), and one request's
  *              logits -> masks (sigmoid, upsample, inverse letterbox, threshold, encodings), so
  *              neither the event loop nor inference waits for pixel work.
- *   both       the two in one worker (few cores): batches carry encoded images and come back
- *              as masks (fused-job.ts), one thread hop per batch.
+ *   both       the two in one worker: batches whose items carry their encoded image come back
+ *              as masks (fused-job.ts), one thread hop per batch; either instead of imaging
+ *              threads (CRIS_IMAGING_WORKERS=0) or beside them, for lone small requests
+ *              (pipeline/fusion-policy.ts; other items of a batch come as prepared tensors).
  * Jobs run one after another in arrival order.
  */
 import { readFile } from 'node:fs/promises';
