@@ -143,7 +143,8 @@ function ports() {
 
 /** The GPU service on CPU, signing secret shared with the edge, results into s3rver. */
 function startService(port, s3Port, bundleDir, hmacSecret) {
-  return startProcess('service', process.execPath, ['--import', 'tsx', 'gpu-service/src/main.ts'], projectEnv({
+  const nodeFlags = JSON.parse(readFileSync(join(ROOT, 'gpu-service', 'node-flags.json'), 'utf8'));
+  return startProcess('service', process.execPath, [...nodeFlags, '--import', 'tsx', 'gpu-service/src/main.ts'], projectEnv({
     CRIS_HOST: '127.0.0.1',
     CRIS_PORT: String(port),
     CRIS_BUNDLE_DIR: bundleDir,

@@ -6,6 +6,7 @@
  */
 import { ConfigError, loadConfig, type ServiceConfig } from './config.js';
 import { createLogger, type Logger } from './core/logger.js';
+import { missingNodeFlags } from './boot/node-flags.js';
 import { startWorkers, type Workers } from './boot/start-workers.js';
 
 async function main(): Promise<void> {
@@ -20,6 +21,8 @@ async function main(): Promise<void> {
   }
   const logger = createLogger(config.logLevel);
   if (config.insecureNoAuth) logger.warn('CRIS_INSECURE_NO_AUTH is set: requests are not authenticated');
+  const missingFlags = missingNodeFlags();
+  if (missingFlags.length > 0) logger.warn('node started without the service flags (gpu-service/node-flags.json): more CPU per request', { missing: missingFlags });
 
   // Everything else loads after the workers are spawned, so their start (the long pole:
   // onnxruntime sessions, then warm-up) overlaps the main thread's module loading.

@@ -8,6 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { SERVICE_NODE_FLAGS } from '../../gpu-service/src/boot/node-flags.js';
 
 export const REPO_ROOT = resolve(import.meta.dirname, '..', '..');
 export const TRAINED_BUNDLE = join(REPO_ROOT, 'models', 'cris-shapes-s');
@@ -128,11 +129,10 @@ export async function startService(options: StartServiceOptions): Promise<Servic
   // `node --import tsx` rather than the tsx CLI: one process, so SIGTERM reaches the service's
   // own handler (the CLI relays signals with a 30 ms handshake that a busy machine can miss,
   // and then SIGKILLs the service mid-drain).
-  const args = options.mainScript
-    ? [options.mainScript]
-    : options.entry === 'bundle'
-      ? ['dist/gpu-service/main.mjs']
-      : ['--import', 'tsx', 'gpu-service/src/main.ts'];
+  const args = [
+    ...SERVICE_NODE_FLAGS,
+    ...(options.mainScript ? [options.mainScript] : options.entry === 'bundle' ? ['dist/gpu-service/main.mjs'] : ['--import', 'tsx', 'gpu-service/src/main.ts']),
+  ];
   const child = spawn(process.execPath, args, {
     cwd: options.mainScript ? dirname(options.mainScript) : REPO_ROOT,
     detached: true, // own process group: stop() reaches the workers too
