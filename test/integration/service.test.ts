@@ -282,7 +282,7 @@ describe('GPU service process', () => {
   it('answers the same in every layout: imaging inside the inference worker (CRIS_IMAGING_WORKERS=0), imaging threads apart (1, CRIS_FUSE_WHEN_IDLE=0), and apart but a lone small request fused (1, the default)', async () => {
     const image = new Uint8Array(readFileSync(join(dataset, refs[2].image)));
     const fields = { image, texts: [refs[2].sentences[0], 'the small circle'], options: { format: 'rle' } };
-    const settings = [
+    const settings: { env: Record<string, string>; imagingWorkers: number; layout: string }[] = [
       { env: { CRIS_IMAGING_WORKERS: '0' }, imagingWorkers: 0, layout: 'fused' },
       { env: { CRIS_IMAGING_WORKERS: '1', CRIS_FUSE_WHEN_IDLE: '0' }, imagingWorkers: 1, layout: 'split' },
       { env: { CRIS_IMAGING_WORKERS: '1' }, imagingWorkers: 1, layout: 'fused' },
