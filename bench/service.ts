@@ -7,10 +7,13 @@
  * all threads), the ratios, the load average; then the masks of the two on the same requests (IoU).
  * Then cold starts, 12 MP pre-processing, N phrases and onnxruntime's batch cost
  * (bench/service-extras.ts; CRIS_BENCH_EXTRAS=0 skips them).
+ * Ours runs as production runs it: the JavaScript bundle (gpu-service/deploy/build.mjs, built
+ * first) with the service's Node flags (gpu-service/node-flags.json), as the image's CMD does.
  * Prints a table, writes .cache/bench-service.txt and .png. Bounded: a fixed number of requests.
  * Env: CRIS_BENCH_BUNDLE (default: the test bundle), CRIS_BENCH_SCALE (request-count multiplier,
  * default 1), CRIS_BENCH_THREADS (intra-op threads of both, default 1), CRIS_BENCH_ROUNDS (2).
  */
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
@@ -93,7 +96,8 @@ async function main(): Promise<void> {
   };
   const points: ComparisonPoint[] = [];
   const agreement: number[] = [];
-  const ours = await startService({ port: PORT, bundleDir: BUNDLE, env: oursEnv, readyTimeoutMs: 120_000 });
+  execFileSync(process.execPath, [join(REPO_ROOT, 'gpu-service', 'deploy', 'build.mjs')], { cwd: REPO_ROOT, stdio: 'ignore' });
+  const ours = await startService({ port: PORT, bundleDir: BUNDLE, env: oursEnv, readyTimeoutMs: 120_000, entry: 'bundle' });
   const peer = await startPeer({ port: PORT + 10, bundleDir: BUNDLE, threads: THREADS }).catch(async (error: unknown) => {
     await ours.stop();
     throw error;
