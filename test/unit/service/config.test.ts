@@ -72,4 +72,9 @@ describe('loadConfig', () => {
     expect(loadConfig({ CRIS_HMAC_SECRET: SECRET, CRIS_IMAGING_WORKERS: '3' }).imagingWorkers).toBe(3);
     expect(() => loadConfig({ CRIS_HMAC_SECRET: SECRET, CRIS_IMAGING_WORKERS: '-1' })).toThrow(ConfigError);
   });
+
+  it('fuses a lone small request beside imaging threads unless CRIS_FUSE_WHEN_IDLE=0', () => {
+    expect(loadConfig({ CRIS_HMAC_SECRET: SECRET }).fuseWhenIdle).toBe(true);
+    expect(loadConfig({ CRIS_HMAC_SECRET: SECRET, CRIS_FUSE_WHEN_IDLE: '0' }).fuseWhenIdle).toBe(false);
+  });
 });
