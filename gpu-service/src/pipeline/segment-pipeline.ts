@@ -3,11 +3,12 @@
  * prepare image (decode + letterbox) -> tokens -> batcher (an inference worker runs encoder +
  * head) -> a post-processing worker (logits -> masks) -> SegmentResult -> S3 (never fails the
  * request). Fused (no imaging threads, or a lone small request: fusion-policy.ts): tokens ->
- * batcher -> one worker prepares, infers and makes the masks of the whole batch. The imaging jobs (prepare, post-process) carry the request's tenant
- * and signal: the imaging queue runs them in fair order across tenants. The request's deadline
- * is checked before and between stages (the imaging queue and the batcher drop it while queued,
- * the inference worker before decoding, the encoder and the head):
- * a request past it is answered 504 and its result is never stored.
+ * batcher -> one worker prepares, infers and makes the masks of the whole batch. The imaging
+ * jobs (prepare, post-process) carry the request's tenant and signal: the imaging queue runs
+ * them in fair order across tenants. The request's deadline is checked before and between
+ * stages (the imaging queue and the batcher drop it while queued, the inference worker before
+ * decoding, the encoder and the head): a request past it is answered 504 and its result is
+ * never stored.
  */
 import { createHash } from 'node:crypto';
 import { ApiError } from '../../../contract/errors.js';
