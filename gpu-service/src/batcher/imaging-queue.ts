@@ -67,10 +67,10 @@ export class ImagingQueue {
     return this.running;
   }
 
-  prepare(bytes: Uint8Array, originalSize?: Size, job: ImagingJob = {}): Promise<PreparedImage> {
+  prepare(bytes: Uint8Array, originalSize?: Size, job: ImagingJob = {}, sha256?: string): Promise<PreparedImage> {
     const stored = imageDimensions(bytes);
     const cost = requestCost(stored ? stored.width * stored.height : undefined, 1);
-    return this.enqueue(job, cost, () => this.threads.prepare(bytes, originalSize));
+    return this.enqueue(job, cost, () => this.threads.prepare(bytes, originalSize, sha256));
   }
 
   postprocess(input: PostprocessInput, job: ImagingJob = {}): Promise<PostprocessOutput> {

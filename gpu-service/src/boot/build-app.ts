@@ -66,7 +66,7 @@ export async function buildApp(config: ServiceConfig, logger: Logger, bundle: Bu
     model,
     defaultThreshold: bundle.manifest.output.threshold,
     defaultPresenceThreshold: bundle.manifest.presence_threshold,
-    prepareImage: (bytes, originalSize, job) => imaging!.prepare(bytes, originalSize, job),
+    prepareImage: (bytes, originalSize, job, sha256) => imaging!.prepare(bytes, originalSize, job, sha256),
     fused: (request) => {
       const fused = fuse(request);
       metrics.pipelineLayouts.inc({ layout: fused ? 'fused' : 'split' });

@@ -26,6 +26,9 @@ export interface Postprocessor {
 
 /** Image bytes -> network input (an imaging pool, or in-process in tests). */
 export interface ImagePreparer {
-  /** originalSize: the photo the bytes were shrunk from (the transform maps to it). */
-  prepare(bytes: Uint8Array, originalSize?: Size): Promise<PreparedImage>;
+  /**
+   * originalSize: the photo the bytes were shrunk from (the transform maps to it); sha256: the
+   * bytes' hex sha256 when the caller has it already (else it is computed).
+   */
+  prepare(bytes: Uint8Array, originalSize?: Size, sha256?: string): Promise<PreparedImage>;
 }

@@ -35,7 +35,7 @@ export interface BatchItemInput {
    * prepared in the worker (then `tensor` and `sha256` are empty), and the post-processing to run
    * there; the item's answer comes back in ItemInference.fused.
    */
-  raw?: { bytes: Uint8Array; originalSize?: Size } & PostprocessParams;
+  raw?: { bytes: Uint8Array; originalSize?: Size; /** the bytes' hex sha256 (image_id) */ sha256?: string } & PostprocessParams;
   /** Unix ms: past it the worker runs neither the encoder nor the head for this item. */
   deadlineMs?: number;
 }

@@ -37,6 +37,8 @@ export interface PrepareOptions {
    * ratio within rounding.
    */
   originalSize?: Size;
+  /** The bytes' hex sha256 when the caller has it already (else it is computed here). */
+  sha256?: string;
 }
 
 /** The decoded upload, standing for the photo it was shrunk from (decodedToNetworkMatrix composes the scale). */
@@ -84,5 +86,5 @@ export function prepareDecoded(decoded: DecodedRgb, input: NormaliseParams, sha2
 export async function prepareImage(bytes: Uint8Array, input: NormaliseParams, options: PrepareOptions = {}): Promise<PreparedImage> {
   const upload = await decodeForNetwork(bytes, input.size, options);
   const decoded = options.originalSize ? asShrunkFrom(upload, options.originalSize) : upload;
-  return prepareDecoded(decoded, input, createHash('sha256').update(bytes).digest('hex'));
+  return prepareDecoded(decoded, input, options.sha256 ?? createHash('sha256').update(bytes).digest('hex'));
 }

@@ -27,7 +27,7 @@ export async function runFusedJob(deps: FusedDeps, job: BatchJob): Promise<Batch
     }
     const start = now();
     try {
-      const image = await deps.prepare(item.raw.bytes, item.raw.originalSize);
+      const image = await deps.prepare(item.raw.bytes, item.raw.originalSize, item.raw.sha256);
       prepared.push({ ...image, preprocessMs: now() - start });
       ready.push({ ...item, tensor: image.tensor, sha256: image.sha256 });
     } catch (error) {
@@ -54,7 +54,7 @@ export async function runFusedJob(deps: FusedDeps, job: BatchJob): Promise<Batch
       continue;
     }
     const { logits, presence, cacheHit } = inferred;
-    const { bytes: _bytes, originalSize: _originalSize, ...params } = item.raw;
+    const { bytes: _bytes, originalSize: _originalSize, sha256: _sha256, ...params } = item.raw;
     const output = await postprocessItem(deps, { ...params, logits, presence, phraseCount: item.phraseCount, transform: image.transform });
     items.push({ logits: new Float32Array(0), presence: null, cacheHit, fused: { transform: image.transform, preprocessMs: image.preprocessMs, output } });
   }

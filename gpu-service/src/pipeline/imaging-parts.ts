@@ -11,16 +11,16 @@ import { encodeMask, logitsToPhraseMask } from '../masks/index.js';
 import type { PostprocessDeps } from './batch-executor.js';
 
 export interface ImagingParts extends PostprocessDeps {
-  /** originalSize: the photo the bytes were shrunk from (the transform maps to it). */
-  prepare(bytes: Uint8Array, originalSize?: Size): Promise<PreparedImage>;
+  /** originalSize: the photo the bytes were shrunk from (the transform maps to it); sha256: the bytes', when known. */
+  prepare(bytes: Uint8Array, originalSize?: Size, sha256?: string): Promise<PreparedImage>;
 }
 
 export function imagingParts(input: BundleManifest['input']): ImagingParts {
   return {
     postprocess: logitsToPhraseMask,
     encodeMask,
-    async prepare(bytes, originalSize) {
-      const { tensor, transform, sha256 } = await prepareImage(bytes, input, { originalSize }); // not the decoded pixels
+    async prepare(bytes, originalSize, known) {
+      const { tensor, transform, sha256 } = await prepareImage(bytes, input, { originalSize, sha256: known }); // not the decoded pixels
       return { tensor, transform, sha256 };
     },
   };

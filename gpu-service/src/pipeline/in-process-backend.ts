@@ -35,9 +35,9 @@ export class InProcessBackend implements InferenceBackend, Postprocessor, ImageP
     return postprocessItem(this.deps, input);
   }
 
-  prepare(bytes: Uint8Array, originalSize?: Size): Promise<PreparedImage> {
+  prepare(bytes: Uint8Array, originalSize?: Size, sha256?: string): Promise<PreparedImage> {
     if (!this.deps.prepare) return Promise.reject(new Error('this in-process backend has no image preparation'));
-    return this.deps.prepare(bytes, originalSize);
+    return this.deps.prepare(bytes, originalSize, sha256);
   }
 
   close(): Promise<void> {

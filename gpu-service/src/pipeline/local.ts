@@ -69,7 +69,7 @@ export async function createLocalPipeline(options: LocalPipelineOptions): Promis
     model,
     defaultThreshold: manifest.output.threshold,
     defaultPresenceThreshold: manifest.presence_threshold,
-    prepareImage: (bytes, originalSize) => backend.prepare(bytes, originalSize),
+    prepareImage: (bytes, originalSize, _job, sha256) => backend.prepare(bytes, originalSize, sha256),
     tokenize: (texts) => tokenizer.tokenize(texts, manifest.text.word_len),
     // No queue: the request is its own batch.
     submit: async (item: BatchItemInput) => {

@@ -33,7 +33,7 @@ export interface SegmentPipelineDeps {
    * originalSize: the photo the upload was shrunk from (masks at its size); job: whose it is and
    * its deadline (the imaging queue's fair order, dropped once the deadline passed).
    */
-  prepareImage(bytes: Uint8Array, originalSize?: Size, job?: ImagingJob): Promise<PreparedImage>;
+  prepareImage(bytes: Uint8Array, originalSize?: Size, job?: ImagingJob, sha256?: string): Promise<PreparedImage>;
   /**
    * Whether this request runs fused: the inference worker prepares its image and makes its masks
    * too (BatchItemInput.raw), one thread round trip; prepareImage and postprocess are then not
@@ -89,8 +89,8 @@ export function createSegmentPipeline(deps: SegmentPipelineDeps): SegmentPipelin
       formats,
     };
     const { scheduled, transform, preprocessMs, output } = deps.fused?.(request)
-      ? await runFused(deps, request, params, job)
-      : await runSplit(deps, request, params, now, job);
+      ? await runFused(deps, request, imageId, params, job)
+      : await runSplit(deps, request, imageId, params, now, job);
     const { stats } = scheduled;
 
     const results = output.phrases.map((phrase, index) => phraseResult(request.phrases[index], phrase, phrase.masks[request.options.format]!));
@@ -139,11 +139,11 @@ interface Answered {
 }
 
 /** Imaging threads apart from inference: prepare, then the batch, then post-processing. */
-async function runSplit(deps: SegmentPipelineDeps, request: SegmentRequest, params: PostprocessParams, now: () => number, job: SegmentJob): Promise<Answered> {
+async function runSplit(deps: SegmentPipelineDeps, request: SegmentRequest, imageId: string, params: PostprocessParams, now: () => number, job: SegmentJob): Promise<Answered> {
   const start = now();
   let prepared: PreparedImage;
   try {
-    prepared = await deps.prepareImage(request.image, request.options.original_size, job);
+    prepared = await deps.prepareImage(request.image, request.options.original_size, job, imageId);
   } catch (error) {
     throw imageFailure(error);
   }
@@ -157,14 +157,14 @@ async function runSplit(deps: SegmentPipelineDeps, request: SegmentRequest, para
 }
 
 /** One worker does it all: the encoded image rides in the batch and the masks come back with it. */
-async function runFused(deps: SegmentPipelineDeps, request: SegmentRequest, params: PostprocessParams, job: SegmentJob): Promise<Answered> {
+async function runFused(deps: SegmentPipelineDeps, request: SegmentRequest, imageId: string, params: PostprocessParams, job: SegmentJob): Promise<Answered> {
   const phraseCount = request.phrases.length;
   const item: BatchItemInput = {
     tensor: new Float32Array(0), // prepared in the worker
     sha256: '',
     tokens: deps.tokenize(request.phrases),
     phraseCount,
-    raw: { bytes: request.image, originalSize: request.options.original_size, ...params },
+    raw: { bytes: request.image, originalSize: request.options.original_size, sha256: imageId, ...params },
     deadlineMs: job.deadlineMs,
   };
   const scheduled = await inferred(deps, item, job);

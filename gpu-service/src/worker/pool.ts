@@ -71,8 +71,8 @@ export class WorkerPool implements InferenceBackend, Postprocessor, ImagePrepare
     return this.send((id) => ({ type: 'postprocess', id, input }), transferables(input.presence ? [input.logits, input.presence] : [input.logits]));
   }
 
-  prepare(bytes: Uint8Array, originalSize?: Size): Promise<PreparedImage> {
-    return this.send((id) => ({ type: 'prepare', id, bytes, originalSize }), transferables([bytes]));
+  prepare(bytes: Uint8Array, originalSize?: Size, sha256?: string): Promise<PreparedImage> {
+    return this.send((id) => ({ type: 'prepare', id, bytes, originalSize, sha256 }), transferables([bytes]));
   }
 
   private send<T>(message: (id: number) => ToWorker, transfer: ArrayBuffer[]): Promise<T> {

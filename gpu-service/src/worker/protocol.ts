@@ -24,7 +24,7 @@ export interface WorkerInit {
 export type ToWorker =
   | { type: 'run'; id: number; job: BatchJob }
   | { type: 'postprocess'; id: number; input: PostprocessInput }
-  | { type: 'prepare'; id: number; bytes: Uint8Array; originalSize?: Size }
+  | { type: 'prepare'; id: number; bytes: Uint8Array; originalSize?: Size; sha256?: string }
   | { type: 'close' };
 
 export type FromWorker =

@@ -88,7 +88,7 @@ async function start(): Promise<void> {
         } else if (message.type === 'postprocess' && imaging) {
           send({ type: 'result', id: message.id, output: await postprocessItem(imaging, message.input) });
         } else if (message.type === 'prepare' && imaging) {
-          const output = await imaging.prepare(message.bytes, message.originalSize);
+          const output = await imaging.prepare(message.bytes, message.originalSize, message.sha256);
           send({ type: 'result', id: message.id, output }, transferables([output.tensor]));
         } else {
           throw new Error(`a ${init.role} worker cannot run '${message.type}' jobs`);

@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -55,7 +56,13 @@ describe.each(golden.images.map((im) => [im.name, im] as const))('pre-processing
     // One grey level of warp difference is 1/255/std ~ 0.015 in the input.
     expect(maxAbsDiff(prepared.tensor, npy<Float32Array>(im.name, '_input'))).toBeLessThan(0.016);
     expect(prepared.transform).toMatchObject({ width: im.width, height: im.height, size: S });
-    expect(prepared.sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(prepared.sha256).toBe(createHash('sha256').update(bytes).digest('hex'));
+  });
+
+  it('prepareImage takes the bytes\' sha256 from a caller that has it (the parser hashed the upload once)', async () => {
+    const known = 'ab'.repeat(32);
+    const prepared = await prepareImage(bytes, { size: S, mean, std, pad_rgb: PAD }, { sha256: known });
+    expect(prepared.sha256).toBe(known);
   });
 });
 
