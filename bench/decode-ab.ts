@@ -1,9 +1,13 @@
 /**
- * CPU ms per decode of the 16 benchmark scenes (480x360, PNG and JPEG; and a photo as PNG with
- * libpng's adaptive filters, as cameras' and browsers' PNGs are written): the all-sharp decode
- * (sharp's header call, then its pipeline: what decodeImage did before the PNG fast path) against
- * decodeImage, in rounds A B B A in one process, and cv2.imdecode on the same files (the peer's
- * decoder, models/.venv) in between. Run: `npx tsx bench/decode-ab.ts [calls per round]`.
+ * CPU ms per decode of the 16 benchmark scenes (480x360, PNG and JPEG), of a photo as PNG (with
+ * libpng's adaptive filters, as cameras' and browsers' PNGs are written) and of the photo as JPEG
+ * at 480x360 and 640x480 (the second above JPEG_WASM_MAX_PIXELS: sharp either way). In rounds
+ * A B B A in one process: the all-sharp decode (sharp's header call, then its pipeline: what
+ * decodeImage did before the PNG fast path), sharp's pipeline alone (decodeImage's JPEG path
+ * before the WebAssembly libjpeg-turbo) and decodeImage; for the JPEG scenes also sharp's
+ * pipeline under other options (is the cost sharp's settings?); and cv2.imdecode on the same
+ * files (the peer's decoder, models/.venv) in between.
+ * Run: `node --single-threaded-gc --import tsx bench/decode-ab.ts [calls per round]`.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -17,18 +21,39 @@ import { REPO_ROOT } from '../test/helpers/service-process.js';
 import { scene } from './load.js';
 
 const calls = Number(process.argv[2] ?? 400);
-const photo = sharp(goldenPath('preprocess', 'img_a_640x480.jpg')).resize(480, 360);
+const photo = (width: number, height: number) => sharp(goldenPath('preprocess', 'img_a_640x480.jpg')).resize(width, height);
 const files = {
   png: await Promise.all(Array.from({ length: 16 }, (_, i) => scene(i + 1))),
   jpeg: await Promise.all(Array.from({ length: 16 }, (_, i) => scene(i + 1, 480, 360, 'jpeg'))),
-  'photo png': [new Uint8Array(await photo.png({ adaptiveFiltering: true }).toBuffer())],
+  'photo png': [new Uint8Array(await photo(480, 360).png({ adaptiveFiltering: true }).toBuffer())],
+  'photo jpeg 480x360': [new Uint8Array(await photo(480, 360).jpeg({ quality: 85 }).toBuffer())],
+  'photo jpeg 640x480': [new Uint8Array(await photo(640, 480).jpeg({ quality: 85 }).toBuffer())],
 };
 type Format = keyof typeof files;
 
-const decoders = {
-  'all sharp': async (bytes: Uint8Array) => decodeImage(bytes, { header: await readImageHeader(bytes) }),
-  decodeImage: (bytes: Uint8Array) => decodeImage(bytes),
+/** decodeImage's sharp pipeline (decode.ts), with other sharp options where given. */
+const sharpPipeline = (options: sharp.SharpOptions = {}, convert = true) => async (bytes: Uint8Array) => {
+  let pipeline = sharp(bytes, { limitInputPixels: 40_000_000, failOn: 'truncated', ignoreIcc: true, ...options });
+  if (convert) pipeline = pipeline.rotate().toColourspace('srgb').removeAlpha();
+  return pipeline.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
 };
+const decoders: Record<string, (bytes: Uint8Array) => Promise<unknown>> = {
+  'all sharp': async (bytes) => decodeImage(bytes, { header: await readImageHeader(bytes) }),
+  'sharp pipeline': sharpPipeline(),
+  decodeImage: (bytes) => decodeImage(bytes),
+  'sharp sequentialRead': sharpPipeline({ sequentialRead: true }),
+  'sharp failOn none, unlimited': sharpPipeline({ failOn: 'none', unlimited: true }),
+  'sharp raw only (no rotate, colourspace)': sharpPipeline({}, false),
+  'sharp cache(false)': async (bytes) => {
+    sharp.cache(false);
+    try {
+      return await sharpPipeline()(bytes);
+    } finally {
+      sharp.cache(true);
+    }
+  },
+};
+const OPTION_ROWS = ['sharp sequentialRead', 'sharp failOn none, unlimited', 'sharp raw only (no rotate, colourspace)', 'sharp cache(false)'];
 
 async function cpuMsPerCall(decode: (bytes: Uint8Array) => Promise<unknown>, images: Uint8Array[]): Promise<number> {
   for (let i = 0; i < 16; i++) await decode(images[i % images.length]);
@@ -58,17 +83,18 @@ function cv2MsPerCall(format: Format): number {
 }
 
 const rows: Record<string, number[]> = {};
-const order = ['all sharp', 'decodeImage', 'decodeImage', 'all sharp'] as const;
 for (const format of Object.keys(files) as Format[]) {
+  const names = ['all sharp', ...(format === 'png' || format === 'photo png' ? [] : ['sharp pipeline']), ...(format === 'jpeg' ? OPTION_ROWS : [])];
+  const order = [...names, 'decodeImage', 'decodeImage', ...names.slice().reverse()]; // A B B A
   for (const [round, name] of order.entries()) {
     process.stdout.write(`\r${format} round ${round + 1}/${order.length}   `);
     (rows[`${format} ${name}`] ??= []).push(await cpuMsPerCall(decoders[name], files[format]));
-    if (round === 1) (rows[`${format} cv2.imdecode`] ??= []).push(cv2MsPerCall(format));
+    if (round === names.length) (rows[`${format} cv2.imdecode`] ??= []).push(cv2MsPerCall(format));
   }
 }
 process.stdout.write('\r');
 console.log(`CPU ms per decode, ${calls} calls per round, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 for (const [name, values] of Object.entries(rows)) {
   const mean = values.reduce((a, b) => a + b, 0) / values.length;
-  console.log(`${name.padEnd(22)} ${mean.toFixed(3)}  (${values.map((v) => v.toFixed(3)).join(', ')})`);
+  console.log(`${name.padEnd(58)} ${mean.toFixed(3)}  (${values.map((v) => v.toFixed(3)).join(', ')})`);
 }

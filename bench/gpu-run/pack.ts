@@ -156,7 +156,7 @@ async function main(): Promise<void> {
   untar(cudaTgz, providerDir, ['package/package.json', 'package/Plugins/Linux/x64/libonnxruntime_providers_cuda.so', 'package/Plugins/Linux/x64/libonnxruntime_providers_shared.so']);
   const ortBin = join(ortDir, 'bin', 'napi-v6', 'linux', 'x64');
   cpSync(join(providerDir, 'Plugins/Linux/x64/libonnxruntime_providers_shared.so'), join(ortBin, 'libonnxruntime_providers_shared.so'));
-  const packages = ['sharp', '@img/sharp-linux-x64', '@img/sharp-libvips-linux-x64', '@img/colour', 'detect-libc', 'semver', 'prom-client', 'tdigest', 'bintrees', '@opentelemetry/api'];
+  const packages = ['sharp', '@img/sharp-linux-x64', '@img/sharp-libvips-linux-x64', '@img/colour', 'detect-libc', 'semver', 'prom-client', 'tdigest', 'bintrees', '@opentelemetry/api', '@cornerstonejs/codec-libjpeg-turbo-8bit'];
   for (const name of packages) {
     cpSync(installedPackage(name), join(modules, name), { recursive: true, dereference: true });
   }

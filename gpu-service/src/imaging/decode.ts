@@ -10,6 +10,7 @@ import { ApiError } from '../../../contract/errors.js';
 import { LIMITS } from '../../../contract/limits.js';
 import { imageDimensions } from '../admission/image-dimensions.js';
 import type { DecodedImage } from '../core/types.js';
+import { decodeJpegRgb } from './jpeg-decode.js';
 import { decodePngRgb } from './png-decode.js';
 
 export type ImageFormat = 'jpeg' | 'png' | 'webp';
@@ -69,8 +70,8 @@ export async function readImageHeader(bytes: Uint8Array, maxPixels: number = LIM
 /**
  * Decodes to packed RGB (uint8), EXIF-rotated, optionally shrunk on load. A full-size decode
  * whose header the JavaScript parser reads within the pixel limit skips sharp's header call: a
- * PNG the JavaScript decoder covers never reaches sharp, other images take the single sharp
- * pipeline. Anything refused on that way is decoded again the long way (sharp's header, then its
+ * PNG the JavaScript decoder covers, or a small JPEG the WebAssembly libjpeg-turbo covers
+ * (jpeg-decode.ts), never reaches sharp, other images take the single sharp pipeline. Anything refused on that way is decoded again the long way (sharp's header, then its
  * pipeline), so refusals keep the codes they always had.
  */
 export async function decodeImage(bytes: Uint8Array, options: DecodeOptions = {}): Promise<DecodedRgb> {
@@ -93,6 +94,10 @@ export async function decodeFullSize(bytes: Uint8Array, maxPixels: number = LIMI
     // than its pipeline (a bad critical-chunk CRC), and that strictness is today's behaviour.
     const rgb = decodePngRgb(bytes, stored);
     return rgb && { ...stored, rgb, originalWidth: stored.width, originalHeight: stored.height, format };
+  }
+  if (format === 'jpeg') {
+    const oriented = await decodeJpegRgb(bytes, stored); // small files only; null: sharp decodes
+    if (oriented) return { ...oriented, originalWidth: oriented.width, originalHeight: oriented.height, format };
   }
   try {
     return await decodeWithSharp(bytes, format, maxPixels);

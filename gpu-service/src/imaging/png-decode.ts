@@ -12,6 +12,7 @@ import { crc32, inflateSync } from 'node:zlib';
 import type { Dimensions } from '../admission/image-dimensions.js';
 import { CHANNELS, samplesToRgb, unfilterRow, type PngSamples } from './png-pixels.js';
 import { unfilterSimd } from './png-unfilter-simd.js';
+import { uninitialised } from './uninitialised.js';
 
 /** Compressed ancillary chunks (iCCP, zTXt, iTXt) libspng inflates: past this, sharp decides (its chunk limits). */
 const MAX_COMPRESSED_ANCILLARY_BYTES = 32 * 1024;
@@ -111,11 +112,6 @@ function readLayout(bytes: Uint8Array): PngLayout | null {
   }
   if (!idat.length || (colourType === 3 && !palette)) return null;
   return { width, height, bitDepth, colourType, palette: colourType === 3 ? palette : null, idat };
-}
-
-function uninitialised(length: number): Uint8Array {
-  const buffer = Buffer.allocUnsafeSlow(length);
-  return new Uint8Array(buffer.buffer, buffer.byteOffset, length);
 }
 
 function validDepth(colourType: number, bitDepth: number): boolean {

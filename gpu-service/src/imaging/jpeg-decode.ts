@@ -1,0 +1,113 @@
+/**
+ * JPEG -> packed RGB without sharp, for the small files where that is cheaper: libjpeg-turbo
+ * compiled to WebAssembly (@cornerstonejs/codec-libjpeg-turbo-8bit: TurboJPEG's tjDecompress2
+ * with no flags, i.e. the ISLOW inverse DCT and fancy upsampling, what sharp's libvips asks of its
+ * libjpeg-turbo), run synchronously on the calling thread (no libuv or libvips thread hand-offs,
+ * no pipeline set-up: sharp's ~1 ms fixed cost per call). The WebAssembly build has no SIMD, so
+ * per pixel it costs about twice what native libjpeg-turbo does; past JPEG_WASM_MAX_PIXELS sharp is
+ * cheaper and decodes as before.
+ *
+ * Only files whose result is known to equal sharp's are decoded here: 8-bit baseline, extended or
+ * progressive Huffman frames, grey or YCbCr (three components, no Adobe marker, ids not 'R' 'G'
+ * 'B'), an EXIF orientation read with certainty (see jpeg-layout.ts). Everything else, and every
+ * file libjpeg-turbo warns about (corrupt or truncated data: TurboJPEG fails on warnings), answers
+ * null and the caller decodes with sharp, so broken files keep sharp's behaviour and error codes.
+ * The caller checks the stored size against the pixel limit (imageDimensions) before this runs.
+ */
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import type { Dimensions } from '../admission/image-dimensions.js';
+import { readJpegLayout, type JpegLayout } from './jpeg-layout.js';
+import { orientToRgb, type Oriented } from './orient.js';
+import { uninitialised } from './uninitialised.js';
+
+/**
+ * Decoded here up to this many stored pixels (about 480x416). Measured (bench/decode-ab.ts, CPU
+ * ms per call): a 480x360 JPEG 1.6-1.8 here against 2.6-3.0 through sharp; at 640x480 the two
+ * are even for flat scenes and sharp is ahead for photos.
+ */
+export const JPEG_WASM_MAX_PIXELS = 200_000;
+/** Larger files (a small image with megabytes of metadata) go to sharp: the module's heap is fixed. */
+const MAX_INPUT_BYTES = 4 * 1024 * 1024;
+/**
+ * Each failed decode leaks a few KB inside the module (the C++ exception it throws is never
+ * freed); after this many the module is dropped and a fresh one made (~6 ms).
+ */
+const FAILURES_PER_MODULE = 64;
+
+interface TurboDecoder {
+  getEncodedBuffer(size: number): Uint8Array;
+  decode(): void;
+  getFrameInfo(): { width: number; height: number; componentCount: number };
+  getDecodedBuffer(): Uint8Array;
+}
+interface TurboModule {
+  JPEGDecoder: new () => TurboDecoder;
+}
+type TurboFactory = (options: { instantiateWasm: (imports: WebAssembly.Imports, ready: (instance: WebAssembly.Instance) => void) => object }) => Promise<TurboModule>;
+
+/** One per thread: the compiled code, the module instance and its decoder, made on first use. */
+class TurboJpeg {
+  private compiled: WebAssembly.Module | null = null;
+  private decoder: Promise<TurboDecoder> | null = null;
+  private failures = 0;
+
+  async instance(): Promise<TurboDecoder> {
+    this.decoder ??= this.create();
+    return this.decoder;
+  }
+
+  failed(): void {
+    if (++this.failures < FAILURES_PER_MODULE) return;
+    this.failures = 0;
+    this.decoder = null;
+  }
+
+  private async create(): Promise<TurboDecoder> {
+    const require = createRequire(import.meta.url);
+    const factory = require('@cornerstonejs/codec-libjpeg-turbo-8bit/decodewasmjs') as TurboFactory;
+    this.compiled ??= new WebAssembly.Module(readFileSync(require.resolve('@cornerstonejs/codec-libjpeg-turbo-8bit/decodewasm')));
+    const compiled = this.compiled;
+    const module = await factory({
+      instantiateWasm: (imports, ready) => {
+        ready(new WebAssembly.Instance(compiled, imports));
+        return {};
+      },
+    });
+    return new module.JPEGDecoder();
+  }
+}
+
+const turbo = new TurboJpeg();
+
+/** Oriented packed RGB of a JPEG this path covers; null for every other file. */
+export async function decodeJpegRgb(bytes: Uint8Array, stored: Dimensions): Promise<Oriented | null> {
+  if (stored.width * stored.height > JPEG_WASM_MAX_PIXELS || bytes.length > MAX_INPUT_BYTES) return null;
+  const layout = readJpegLayout(bytes);
+  if (!layout || !covered(layout) || layout.width !== stored.width || layout.height !== stored.height) return null;
+  const decoder = await turbo.instance();
+  let decoded: Uint8Array;
+  try {
+    decoder.getEncodedBuffer(bytes.length).set(bytes);
+    decoder.decode();
+    decoded = decoder.getDecodedBuffer(); // a view of the module's heap, valid until the next call
+  } catch {
+    turbo.failed();
+    return null;
+  }
+  const channels = layout.components.length as 1 | 3;
+  if (decoded.length !== layout.width * layout.height * channels) return null;
+  return orientToRgb(decoded, layout.width, layout.height, channels, layout.orientation, uninitialised(decoded.length * (3 / channels)));
+}
+
+const SOF_BASELINE = 0xc0;
+const SOF_EXTENDED = 0xc1;
+const SOF_PROGRESSIVE = 0xc2;
+
+function covered(layout: JpegLayout): boolean {
+  const { sof, precision, components, adobe } = layout;
+  if ((sof !== SOF_BASELINE && sof !== SOF_EXTENDED && sof !== SOF_PROGRESSIVE) || precision !== 8 || adobe) return false;
+  if (components.length === 1) return true;
+  const rgbIds = components.length === 3 && components[0].id === 0x52 && components[1].id === 0x47 && components[2].id === 0x42;
+  return components.length === 3 && !rgbIds;
+}
