@@ -13,6 +13,7 @@ import { GetObjectCommand } from '@aws-sdk/client-s3';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SegmentResultSchema, resultObjectKey } from '../../contract/segment.js';
+import { JPEG_WASM_MAX_PIXELS } from '../../gpu-service/src/imaging/jpeg-decode.js';
 import { createS3Client } from '../../gpu-service/src/storage/result-store.js';
 import {
   REPO_ROOT,
@@ -282,6 +283,10 @@ describe('GPU service process', () => {
   it('answers the same in every layout: imaging inside the inference worker (CRIS_IMAGING_WORKERS=0), imaging threads apart (1, CRIS_FUSE_WHEN_IDLE=0), and apart but a lone small request fused (1, the default)', async () => {
     const image = new Uint8Array(readFileSync(join(dataset, refs[2].image)));
     const fields = { image, texts: [refs[2].sentences[0], 'the small circle'], options: { format: 'rle' } };
+    // and as a small JPEG, which the imaging thread (or the fused worker) decodes with the WebAssembly libjpeg-turbo
+    const jpeg = new Uint8Array(await sharp(image).resize(320, 240, { fit: 'fill' }).jpeg({ quality: 90 }).toBuffer());
+    expect(320 * 240).toBeLessThanOrEqual(JPEG_WASM_MAX_PIXELS);
+    const jpegFields = { ...fields, image: jpeg, imageType: 'image/jpeg' };
     const settings: { env: Record<string, string>; imagingWorkers: number; layout: string }[] = [
       { env: { CRIS_IMAGING_WORKERS: '0' }, imagingWorkers: 0, layout: 'fused' },
       { env: { CRIS_IMAGING_WORKERS: '1', CRIS_FUSE_WHEN_IDLE: '0' }, imagingWorkers: 1, layout: 'split' },
@@ -296,6 +301,7 @@ describe('GPU service process', () => {
     };
     try {
       const answers = [];
+      const jpegAnswers = [];
       for (const [i, layout] of layouts.entries()) {
         expect(layout.logs()).toContain(`"imaging_workers":${settings[i].imagingWorkers}`);
         const before = await computations(layout.url, settings[i].layout);
@@ -303,11 +309,16 @@ describe('GPU service process', () => {
         expect(response.status).toBe(200);
         answers.push(SegmentResultSchema.parse(await response.json()).results);
         expect(await computations(layout.url, settings[i].layout)).toBe(before + 1); // the lone request ran this way
+        const jpegResponse = await fetch(`${layout.url}/v1/segment`, await segmentInit(jpegFields, layout.secret));
+        expect(jpegResponse.status).toBe(200);
+        jpegAnswers.push(SegmentResultSchema.parse(await jpegResponse.json()).results);
         const bad = await fetch(`${layout.url}/v1/segment`, await segmentInit({ image: new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 1, 2, 3]), texts: ['x'] }, layout.secret));
         expect(bad.status).toBe(422);
       }
       expect(answers[1]).toEqual(answers[0]);
       expect(answers[2]).toEqual(answers[0]);
+      expect(jpegAnswers[1]).toEqual(jpegAnswers[0]);
+      expect(jpegAnswers[2]).toEqual(jpegAnswers[0]);
     } finally {
       await Promise.all(layouts.map((layout) => layout.stop()));
     }
@@ -327,6 +338,10 @@ describe('GPU service shutdown', () => {
     try {
       const image = new Uint8Array(readFileSync(join(dataset, refs[0].image)));
       const texts = ['the red circle', 'the blue square'];
+      // the bundle finds the WebAssembly libjpeg-turbo in its worker threads
+      const jpeg = new Uint8Array(await sharp(image).resize(320, 240, { fit: 'fill' }).jpeg().toBuffer());
+      const jpegInit = await segmentInit({ image: jpeg, imageType: 'image/jpeg', texts }, draining.secret, {}, '/v1/segment', { tenant: 'key_jpeg', deadlineMs: Date.now() + 170_000 });
+      expect((await fetch(`${draining.url}/v1/segment`, jpegInit)).status).toBe(200);
       const finishedAt: number[] = [];
       const requests = Array.from({ length: 12 }, async (_, i) => {
         // one tenant each (identical requests of one tenant would coalesce into one computation)
