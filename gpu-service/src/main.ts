@@ -28,8 +28,8 @@ async function main(): Promise<void> {
   // onnxruntime sessions, then warm-up) overlaps the main thread's module loading.
   const workersStarting = startWorkers(config);
   workersStarting.catch(() => {}); // reported below
-  const [{ serve }, { readBundle }, { loadTokenizer }, { buildApp }, { warmUp }, { drainOnSignals }] = await Promise.all([
-    import('@hono/node-server'),
+  const [{ createServer }, { readBundle }, { loadTokenizer }, { buildApp }, { warmUp }, { drainOnSignals }] = await Promise.all([
+    import('node:http'),
     import('./bundle/index.js'),
     import('./tokenizer/index.js'),
     import('./boot/build-app.js'),
@@ -41,7 +41,7 @@ async function main(): Promise<void> {
   const tokenizer = await loadTokenizer(bundle);
   logger.debug('tokenizer loaded', { ms: since() });
   const serving = await buildApp(config, logger, bundle, tokenizer);
-  const server = serve({ fetch: serving.app.fetch, port: config.port, hostname: config.host });
+  const server = createServer(serving.nodeListener({ hostname: config.host })).listen(config.port, config.host);
 
   const workers: Workers = await workersStarting.catch((error: unknown) => fail(logger, 'worker threads failed to start', error));
   logger.debug('workers ready', { ms: since() });

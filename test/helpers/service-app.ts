@@ -8,7 +8,7 @@ import { DynamicBatcher } from '../../gpu-service/src/batcher/dynamic-batcher.js
 import { BatchScheduler, type ScheduledResult } from '../../gpu-service/src/batcher/scheduler.js';
 import type { PreparedImage } from '../../gpu-service/src/core/types.js';
 import { createServiceMetrics } from '../../gpu-service/src/metrics/service-metrics.js';
-import { createApp, type AppDeps } from '../../gpu-service/src/server/app.js';
+import { createServiceHttp, type AppDeps, type ServiceHttp } from '../../gpu-service/src/server/app.js';
 import { silentLogger } from './service-reference.js';
 import { createSegmentPipeline } from '../../gpu-service/src/pipeline/segment-pipeline.js';
 import { ServiceState } from '../../gpu-service/src/server/service-state.js';
@@ -23,7 +23,9 @@ export const MODEL = 'fake-model@1.0.0';
 export const IMAGE = new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8]);
 
 export interface Harness {
-  app: ReturnType<typeof createApp>;
+  app: ServiceHttp['app'];
+  /** The Node server's listener over the same app (main.ts serves it). */
+  nodeListener: ServiceHttp['nodeListener'];
   runner: FakeRunner;
   stored: { model: string; key: string; pngs?: Uint8Array[] }[];
   state: ServiceState;
@@ -100,7 +102,7 @@ export function harness(options: HarnessOptions = {}): Harness {
     postprocess: (input) => backend.postprocess(input),
     store,
   });
-  const app = createApp({
+  const { app, nodeListener } = createServiceHttp({
     auth: { secret: SECRET, insecureNoAuth: false },
     model: MODEL,
     segment,
@@ -112,7 +114,7 @@ export function harness(options: HarnessOptions = {}): Harness {
     maxBodyBytes: options.maxBodyBytes,
     admission: options.admission,
   });
-  const built = { app, runner, stored, state, scheduler, metrics };
+  const built = { app, nodeListener, runner, stored, state, scheduler, metrics };
   harnesses.push(built);
   return built;
 }

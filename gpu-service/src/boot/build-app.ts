@@ -15,7 +15,7 @@ import type { Logger } from '../core/logger.js';
 import { createServiceMetrics, type ServiceMetrics } from '../metrics/service-metrics.js';
 import { fusionPolicy } from '../pipeline/fusion-policy.js';
 import { createSegmentPipeline } from '../pipeline/segment-pipeline.js';
-import { createApp } from '../server/app.js';
+import { createServiceHttp, type ServiceHttp } from '../server/app.js';
 import { Coalescer } from '../server/coalescer.js';
 import { ServiceState } from '../server/service-state.js';
 import type { ClipTokenizer } from '../tokenizer/index.js';
@@ -23,7 +23,9 @@ import { createStores } from './stores.js';
 import type { Workers } from './start-workers.js';
 
 export interface Serving {
-  app: ReturnType<typeof createApp>;
+  app: ServiceHttp['app'];
+  /** The Node server's request listener (the segment route straight on Node, the rest through `app`). */
+  nodeListener: ServiceHttp['nodeListener'];
   model: string;
   state: ServiceState;
   batcher: DynamicBatcher<BatchItemInput, ScheduledResult>;
@@ -78,7 +80,7 @@ export async function buildApp(config: ServiceConfig, logger: Logger, bundle: Bu
     store,
     images,
   });
-  const app = createApp({
+  const http = createServiceHttp({
     auth: { secret: config.hmacSecret, insecureNoAuth: config.insecureNoAuth },
     model,
     segment,
@@ -90,7 +92,8 @@ export async function buildApp(config: ServiceConfig, logger: Logger, bundle: Bu
     admission: { budget: new CostBudget({ ...config.costBudget, retryAfterSeconds: 1 }), coalescer: new Coalescer() },
   });
   return {
-    app,
+    app: http.app,
+    nodeListener: http.nodeListener,
     model,
     state,
     batcher,

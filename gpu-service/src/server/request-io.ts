@@ -16,20 +16,25 @@ export interface RequestIo {
   body(maxBytes: number): Promise<Uint8Array>;
   /** A header's value, repeated ones joined by ", " (as fetch Headers joins them). */
   header(name: string): string | undefined;
+  /** The URL's path (what the signature covers). */
+  path(): string;
 }
 
 export function requestIo(c: Context): RequestIo {
   const env = c.env as Partial<HttpBindings> | undefined;
-  if (env?.incoming && env.outgoing) return nodeRequestIo(env as HttpBindings);
+  const path = () => new URL(c.req.url).pathname;
+  if (env?.incoming && env.outgoing) return nodeRequestIo(env as HttpBindings, path);
   const request = c.req.raw;
   return {
     client: followSignal(request.signal),
     body: (maxBytes) => readBodyLimited(request, maxBytes),
     header: (name) => request.headers.get(name) ?? undefined,
+    path,
   };
 }
 
-function nodeRequestIo({ incoming, outgoing }: HttpBindings): RequestIo {
+/** `path`: the request's URL path (node-listener.ts takes only `/v1/segment` itself: incoming.url is that path). */
+export function nodeRequestIo({ incoming, outgoing }: HttpBindings, path: () => string): RequestIo {
   const client = new AbortController();
   // @hono/node-server's rule for its Request's signal: the response closed before it finished.
   outgoing.once('close', () => {
@@ -40,6 +45,7 @@ function nodeRequestIo({ incoming, outgoing }: HttpBindings): RequestIo {
     client,
     body: (maxBytes) => readNodeBodyLimited(incoming, maxBytes),
     header: (name) => rawHeader(incoming.rawHeaders, name.toLowerCase()),
+    path,
   };
 }
 

@@ -1,15 +1,17 @@
 /**
- * POST /v1/segment on the Node server (@hono/node-server, as main.ts serves it): the body is
- * read from the Node request itself (server/request-io.ts), not through a fetch Request. Raw
+ * POST /v1/segment on the Node server, carried by @hono/node-server over app.fetch and by the
+ * service's own listener (server/node-listener.ts, as main.ts serves it): the body is read from
+ * the Node request itself (server/request-io.ts), not through a fetch Request. Raw
  * HTTP/1.1 over a socket, so the tests choose how the body arrives (split anywhere, even inside
  * a boundary or a CRLF; chunked without a Content-Length; cut short), and every answer is
  * compared with the one app.request gives for the same body (the fetch Request path).
  */
 import { createAdaptorServer } from '@hono/node-server';
 import FormDataStream from 'form-data';
+import { createServer, type Server } from 'node:http';
 import { createConnection, type AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
+import { raw, splitAt } from '../../helpers/raw-http.js';
 import { segmentInit, signedHeaders } from '../../helpers/service-requests.js';
 import { IMAGE, SECRET, drainHarnesses, harness, post, type Harness } from '../../helpers/service-app.js';
 
@@ -19,71 +21,17 @@ afterEach(async () => {
   await drainHarnesses();
 });
 
-async function listen(h: Harness): Promise<number> {
-  const server = createAdaptorServer({ fetch: h.app.fetch }) as Server;
+/** How the Node server carries the app: @hono/node-server over app.fetch, or the service's own listener (main.ts). */
+type Carrier = 'adapter' | 'listener';
+
+async function listen(h: Harness, carrier: Carrier): Promise<number> {
+  const server = carrier === 'adapter' ? (createAdaptorServer({ fetch: h.app.fetch }) as Server) : createServer(h.nodeListener());
   servers.push(server);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return (server.address() as AddressInfo).port;
 }
 
-interface RawAnswer {
-  status: number;
-  headers: Record<string, string>;
-  body: string;
-}
-
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/**
- * One request over its own connection: `head` as header lines, the body in `pieces`, each sent
- * on its own after a short pause; `chunked` frames them as chunked transfer coding instead of a
- * Content-Length (`contentLength` declares another one); `cut` closes the connection after the
- * pieces (no answer expected).
- */
-async function raw(port: number, head: [string, string][], pieces: Uint8Array[], options: { chunked?: boolean; cut?: boolean; contentLength?: number } = {}): Promise<RawAnswer | undefined> {
-  const socket = createConnection({ host: '127.0.0.1', port });
-  socket.setNoDelay(true);
-  await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
-  const received: Buffer[] = [];
-  socket.on('data', (chunk: Buffer) => received.push(chunk));
-  const ended = new Promise<void>((resolve) => socket.once('close', () => resolve()));
-  const length = options.contentLength ?? pieces.reduce((sum, piece) => sum + piece.length, 0);
-  const framing: [string, string][] = options.chunked ? [['transfer-encoding', 'chunked']] : [['content-length', String(length)]];
-  const lines = [['host', `127.0.0.1:${port}`], ['connection', 'close'], ...framing, ...head].map(([name, value]) => `${name}: ${value}\r\n`);
-  socket.write(`POST /v1/segment HTTP/1.1\r\n${lines.join('')}\r\n`);
-  for (const piece of pieces) {
-    await sleep(3);
-    if (options.chunked) socket.write(Buffer.concat([Buffer.from(`${piece.length.toString(16)}\r\n`), piece, Buffer.from('\r\n')]));
-    else socket.write(piece);
-  }
-  if (options.cut) {
-    await sleep(20);
-    socket.destroy();
-    await ended;
-    return undefined;
-  }
-  if (options.chunked) socket.write('0\r\n\r\n');
-  await ended;
-  const text = Buffer.concat(received).toString('latin1');
-  const split = text.indexOf('\r\n\r\n');
-  const [statusLine, ...headerLines] = text.slice(0, split).split('\r\n');
-  const headers = Object.fromEntries(headerLines.map((line) => [line.slice(0, line.indexOf(':')).toLowerCase(), line.slice(line.indexOf(':') + 1).trim()]));
-  let body = text.slice(split + 4);
-  if (headers['transfer-encoding'] === 'chunked') body = unchunk(body);
-  return { status: Number(statusLine.split(' ')[1]), headers, body: Buffer.from(body, 'latin1').toString('utf8') };
-}
-
-function unchunk(text: string): string {
-  let out = '';
-  let pos = 0;
-  for (;;) {
-    const lineEnd = text.indexOf('\r\n', pos);
-    const size = parseInt(text.slice(pos, lineEnd), 16);
-    if (!size) return out;
-    out += text.slice(lineEnd + 2, lineEnd + 2 + size);
-    pos = lineEnd + 2 + size + 2;
-  }
-}
 
 /** A signed request's header lines and body (a fresh request id each call). */
 async function signed(fields: Parameters<typeof segmentInit>[0], extra: Record<string, string> = {}) {
@@ -103,16 +51,10 @@ async function viaRequest(h: Harness, init: RequestInit) {
   return comparable({ status: response.status, headers: Object.fromEntries(response.headers), body: await response.text() });
 }
 
-/** `bytes` split at `cuts` (offsets). */
-function splitAt(bytes: Uint8Array, cuts: number[]): Uint8Array[] {
-  const bounds = [0, ...cuts.filter((cut) => cut > 0 && cut < bytes.length).sort((a, b) => a - b), bytes.length];
-  return bounds.slice(1).map((end, i) => bytes.subarray(bounds[i], end));
-}
-
-describe('POST /v1/segment read from the Node request', () => {
+describe.each(['adapter', 'listener'] as const)('POST /v1/segment read from the Node request (%s)', (carrier) => {
   it('answers as app.request does, however the body is split (inside a boundary, between CR and LF, seven bytes at a time)', async () => {
     const h = harness();
-    const port = await listen(h);
+    const port = await listen(h, carrier);
     const fields = { image: IMAGE, texts: ['the red circle', 'blue one'], options: { format: 'rle' } };
     const { init } = await signed(fields);
     const expected = await viaRequest(h, init);
@@ -138,7 +80,7 @@ describe('POST /v1/segment read from the Node request', () => {
 
   it('answers a body the form-data package built as the one undici FormData built', async () => {
     const h = harness();
-    const port = await listen(h);
+    const port = await listen(h, carrier);
     const texts = ['the red circle', 'le cercle «rouge»'];
     const expected = await viaRequest(h, (await signed({ image: IMAGE, texts, options: { format: 'rle' } })).init);
     expect(expected.status).toBe(200);
@@ -153,7 +95,7 @@ describe('POST /v1/segment read from the Node request', () => {
 
   it('joins repeated headers as fetch Headers does (Accept: text/plain, image/png wants the PNG)', async () => {
     const h = harness();
-    const port = await listen(h);
+    const port = await listen(h, carrier);
     const fields = { image: IMAGE, texts: ['a star'] };
     const { init } = await signed(fields, { accept: 'text/plain, image/png' });
     const expected = await viaRequest(h, init);
@@ -165,7 +107,7 @@ describe('POST /v1/segment read from the Node request', () => {
 
   it('refuses a body over the limit with 413, declared or found while reading (chunked), and keeps serving', async () => {
     const h = harness({ maxBodyBytes: 1000 });
-    const port = await listen(h);
+    const port = await listen(h, carrier);
     const big = { image: new Uint8Array(2000).fill(1), texts: ['a'] };
     const declared = await signed(big);
     const expected = await viaRequest(h, declared.init);
@@ -180,7 +122,7 @@ describe('POST /v1/segment read from the Node request', () => {
 
   it('answers malformed bodies with the codes app.request answers', async () => {
     const h = harness();
-    const port = await listen(h);
+    const port = await listen(h, carrier);
     const garbage = new TextEncoder().encode('--x\r\nnot really multipart');
     const noEnd = new TextEncoder().encode('--b\r\nContent-Disposition: form-data; name="image"; filename="a"\r\n\r\n\x01\x02');
     const cases: [string, Uint8Array<ArrayBuffer>, string, number, string][] = [
@@ -218,7 +160,7 @@ describe('POST /v1/segment read from the Node request', () => {
 
   it('drops a request whose client closed before its body ended, computing nothing, and keeps serving', async () => {
     const h = harness();
-    const port = await listen(h);
+    const port = await listen(h, carrier);
     const { head, body } = await signed({ image: IMAGE, texts: ['a star'] });
     // the Content-Length announces the whole body; only half of it is sent before the close
     await raw(port, head, [body.subarray(0, body.length >> 1)], { cut: true, contentLength: body.length });
@@ -232,10 +174,10 @@ describe('POST /v1/segment read from the Node request', () => {
   });
 });
 
-describe('a client that goes away', () => {
+describe.each(['adapter', 'listener'] as const)('a client that goes away (%s)', (carrier) => {
   it('drops its queued request: it never runs', async () => {
     const h = harness();
-    const port = await listen(h);
+    const port = await listen(h, carrier);
     let release!: () => void;
     h.runner.gate = new Promise((resolve) => (release = resolve));
     const first = await signed({ image: new Uint8Array([1]), texts: ['a'] });
