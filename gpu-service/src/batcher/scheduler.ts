@@ -47,6 +47,24 @@ export class BatchScheduler {
     await Promise.all(this.loops);
   }
 
+  /**
+   * onBatch once the batch's answers are on their way: the requests' continuations (up to their
+   * HTTP responses) run as microtasks of this turn, the metrics in the next check phase, before
+   * any later I/O is handled. Recorded before them, a cold prom-client update was ~40 us of every
+   * request's latency at c=1.
+   */
+  private recordBatch(stats: BatchStats, requests: number): void {
+    const { onBatch, onError } = this.options;
+    if (!onBatch) return;
+    setImmediate(() => {
+      try {
+        onBatch(stats, requests);
+      } catch (error) {
+        onError?.(error);
+      }
+    });
+  }
+
   private async loop(): Promise<void> {
     for (;;) {
       const batch = await this.batcher.nextBatch();
@@ -55,10 +73,10 @@ export class BatchScheduler {
       const startedAt = Date.now();
       try {
         const output = await this.backend.run({ items: batch.map((request) => request.payload), maxBatch: this.options.maxBatch });
-        this.options.onBatch?.(output.stats, batch.length);
         batch.forEach((request, index) =>
           request.resolve({ item: output.items[index], stats: output.stats, queueMs: startedAt - request.enqueuedAt }),
         );
+        this.recordBatch(output.stats, batch.length);
       } catch (error) {
         this.options.onError?.(error);
         for (const request of batch) request.reject(error);

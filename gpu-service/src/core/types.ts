@@ -64,9 +64,9 @@ export interface ModelRunner {
   close(): Promise<void>;
 }
 
-/** What the head answers for a batch of B rows. */
+/** What the head answers for a batch of B rows: arrays of the caller's, new on every call (never a reused buffer). */
 export interface HeadOutput {
-  /** [B, (S/stride)^2] mask logits. */
+  /** [B, (S/stride)^2] mask logits (a batch of one item may leave its worker as this very array, transferred). */
   logits: Float32Array;
   /** [B] presence logits (apply a sigmoid); null for a bundle without a presence output. */
   presence: Float32Array | null;

@@ -84,6 +84,8 @@ export async function runInference(deps: InferenceDeps, job: BatchJob): Promise<
   const wordLen = job.items.length > 0 ? job.items[0].tokens.length / job.items[0].phraseCount : 0;
   let rowSize = 0;
   const rowLogits: Float32Array[] = new Array(rows.length);
+  /** Each head run's whole logits, by its first row: an item whose rows are exactly one run keeps that array (no copy). */
+  const runLogits = new Map<number, Float32Array>();
   const rowPresence: number[] = new Array(rows.length); // [rows] presence logits, when the head has them
   let withPresence = false;
   const headStart = now();
@@ -98,6 +100,7 @@ export async function runInference(deps: InferenceDeps, job: BatchJob): Promise<
     const { logits, presence } = await deps.runner.runHead(chunkFeatures, tokens); // [B, (S/stride)^2], [B]
     rowSize = logits.length / chunk.length;
     withPresence = presence !== null;
+    runLogits.set(start, logits);
     chunk.forEach((_, row) => {
       rowLogits[start + row] = logits.subarray(row * rowSize, (row + 1) * rowSize);
       if (presence) rowPresence[start + row] = presence[row];
@@ -113,9 +116,16 @@ export async function runInference(deps: InferenceDeps, job: BatchJob): Promise<
       items.push({ logits: new Float32Array(0), presence: null, cacheHit: false, expired: true });
       continue;
     }
-    const logits = new Float32Array(item.phraseCount * rowSize); // [phrases, (S/stride)^2]
     const presence = withPresence ? Float32Array.from(rowPresence.slice(cursor, cursor + item.phraseCount)) : null; // [phrases]
-    for (let phrase = 0; phrase < item.phraseCount; phrase++) logits.set(rowLogits[cursor++], phrase * rowSize);
+    const whole = runLogits.get(cursor);
+    let logits: Float32Array; // [phrases, (S/stride)^2]
+    if (whole && whole.length === item.phraseCount * rowSize && ownsBuffer(whole)) {
+      logits = whole; // a batch of this item alone: the head's output as it is
+      cursor += item.phraseCount;
+    } else {
+      logits = new Float32Array(item.phraseCount * rowSize);
+      for (let phrase = 0; phrase < item.phraseCount; phrase++) logits.set(rowLogits[cursor++], phrase * rowSize);
+    }
     items.push({ logits, presence, cacheHit: hitImages.has(item.sha256) });
   }
 
@@ -131,6 +141,11 @@ export async function runInference(deps: InferenceDeps, job: BatchJob): Promise<
       headMs,
     },
   };
+}
+
+/** Whether a typed array is its whole buffer (then it moves to another thread without a copy). */
+function ownsBuffer(view: Float32Array): boolean {
+  return view.byteOffset === 0 && view.byteLength === view.buffer.byteLength;
 }
 
 export async function postprocessItem(deps: PostprocessDeps, input: PostprocessInput): Promise<PostprocessOutput> {

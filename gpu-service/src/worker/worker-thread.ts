@@ -73,6 +73,7 @@ async function start(): Promise<void> {
     return;
   }
 
+  const fused = inference && imaging ? { ...inference, ...imaging } : undefined;
   let queue: Promise<void> = Promise.resolve();
   port.on('message', (message: ToWorker) => {
     queue = queue.then(async () => {
@@ -83,7 +84,7 @@ async function start(): Promise<void> {
       try {
         if (message.type === 'run' && inference) {
           // A worker with both parts runs fused batches (items with their encoded image).
-          const output = imaging ? await runFusedJob({ ...inference, ...imaging }, message.job) : await runInference(inference, message.job);
+          const output = fused ? await runFusedJob(fused, message.job) : await runInference(inference, message.job);
           send({ type: 'result', id: message.id, output }, transferables(output.items.flatMap((item) => (item.presence ? [item.logits, item.presence] : [item.logits]))));
         } else if (message.type === 'postprocess' && imaging) {
           send({ type: 'result', id: message.id, output: await postprocessItem(imaging, message.input) });

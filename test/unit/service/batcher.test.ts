@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ApiError } from '../../../contract/errors.js';
 import { DynamicBatcher } from '../../../gpu-service/src/batcher/dynamic-batcher.js';
@@ -97,6 +98,21 @@ describe('DynamicBatcher', () => {
     expect(drops).toBe(1);
   });
 
+  it('listens to the signal of a request only while it waits: one taken at once leaves none behind', async () => {
+    const batcher = new DynamicBatcher<string, void>({ maxBatch: 8, maxQueueDelayMs: 10, maxQueueSize: 10, idle: () => true });
+    const waiting = batcher.nextBatch();
+    const taken = new AbortController();
+    void batcher.append('taken', 1, taken.signal);
+    expect((await waiting)!.map((r) => r.payload)).toEqual(['taken']);
+    expect(getEventListeners(taken.signal, 'abort')).toHaveLength(0);
+    const queued = new AbortController();
+    const dropped = batcher.append('queued', 1, queued.signal).catch((error: unknown) => error);
+    expect(getEventListeners(queued.signal, 'abort')).toHaveLength(1);
+    queued.abort();
+    expect(await dropped).toBeInstanceOf(ApiError);
+    expect(batcher.depth).toBe(0);
+  });
+
   it('refuses a request whose signal already fired, and hands out the rest then null after close', async () => {
     const batcher = new DynamicBatcher<string, void>({ maxBatch: 8, maxQueueDelayMs: 1000, maxQueueSize: 10 });
     await expect(batcher.append('late', 1, AbortSignal.abort())).rejects.toBeInstanceOf(ApiError);
@@ -158,6 +174,26 @@ describe('runInference', () => {
   it('gives each item its own transferable logits array', async () => {
     const output = await runInference(deps(), { items: [fakeItem('img-a', 10, [1, 2]), fakeItem('img-b', 20, [3])], maxBatch: 8 });
     for (const item of output.items) expect(item.logits.byteLength).toBe(item.logits.buffer.byteLength);
+    expect(output.items[0].logits.buffer).not.toBe(output.items[1].logits.buffer);
+  });
+
+  it("hands a lone item the head's own logits array, without a copy", async () => {
+    const d = deps();
+    const heads: Float32Array[] = [];
+    const runHead = d.runner.runHead.bind(d.runner);
+    d.runner.runHead = async (features, tokens) => {
+      const output = await runHead(features, tokens);
+      heads.push(output.logits);
+      return output;
+    };
+    const output = await runInference(d, { items: [fakeItem('img-a', 10, [1, 2])], maxBatch: 8 });
+    expect(heads).toHaveLength(1);
+    expect(output.items[0].logits).toBe(heads[0]);
+    expect(rowScores(output.items[0])).toEqual([11, 12]);
+    // rows over two head runs (maxBatch 1): copied into one array of the item's own
+    const split = await runInference(deps(), { items: [fakeItem('img-a', 10, [1, 2])], maxBatch: 1 });
+    expect(rowScores(split.items[0])).toEqual([11, 12]);
+    expect(split.items[0].logits.byteLength).toBe(split.items[0].logits.buffer.byteLength);
   });
 });
 
@@ -226,6 +262,17 @@ describe('BatchScheduler with a fake runner', () => {
     expect(scores).toEqual(Array.from({ length: 9 }, (_, i) => i * 10 + i));
     expect(batches).toEqual([4, 4, 1]);
     expect(Math.max(...runner.headCalls)).toBeLessThanOrEqual(4);
+  });
+
+  it("records a batch's metrics after its requests' continuations ran", async () => {
+    vi.useRealTimers();
+    const { batcher, batches } = setup(4, 0);
+    const order: string[] = [];
+    const answered = batcher.append(fakeItem('img', 10, [1]), 1).then(() => order.push(`answered, ${batches.length} batches recorded`));
+    await answered;
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(order).toEqual(['answered, 0 batches recorded']);
+    expect(batches).toEqual([1]);
   });
 
   it('never runs a request aborted while its batch was waiting, and drains on shutdown', async () => {
