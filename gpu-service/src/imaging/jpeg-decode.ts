@@ -3,16 +3,17 @@
  * compiled to WebAssembly (@cornerstonejs/codec-libjpeg-turbo-8bit: TurboJPEG's tjDecompress2
  * with no flags, i.e. the ISLOW inverse DCT and fancy upsampling, what sharp's libvips asks of its
  * libjpeg-turbo), run synchronously on the calling thread (no libuv or libvips thread hand-offs,
- * no pipeline set-up: sharp's ~1 ms fixed cost per call). The WebAssembly build has no SIMD, so
- * per pixel it costs about twice what native libjpeg-turbo does; past JPEG_WASM_MAX_PIXELS sharp is
- * cheaper and decodes as before.
+ * no pipeline set-up: sharp's ~1 ms fixed cost per call). The WebAssembly build has no SIMD: per
+ * pixel it costs several times what native libjpeg-turbo does, so past JPEG_WASM_MAX_PIXELS sharp
+ * is cheaper and decodes as before.
  *
  * Only files whose result is known to equal sharp's are decoded here: 8-bit baseline, extended or
  * progressive Huffman frames, grey or YCbCr (three components, no Adobe marker, ids not 'R' 'G'
- * 'B'), an EXIF orientation read with certainty (see jpeg-layout.ts). Everything else, and every
- * file libjpeg-turbo warns about (corrupt or truncated data: TurboJPEG fails on warnings), answers
- * null and the caller decodes with sharp, so broken files keep sharp's behaviour and error codes.
- * The caller checks the stored size against the pixel limit (imageDimensions) before this runs.
+ * 'B', a subsampling of LUMA_SAMPLING), an EXIF orientation read with certainty (jpeg-layout.ts).
+ * Everything else, and every file libjpeg-turbo warns about (corrupt or truncated data: TurboJPEG
+ * fails on warnings), answers null and the caller decodes with sharp, so broken files keep
+ * sharp's behaviour and error codes. The caller checks the stored size against the pixel limit
+ * (imageDimensions) before this runs.
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -104,10 +105,16 @@ const SOF_BASELINE = 0xc0;
 const SOF_EXTENDED = 0xc1;
 const SOF_PROGRESSIVE = 0xc2;
 
+/** Luma sampling factors tested against sharp (4:4:4, 4:2:2, 4:2:0, 4:4:0, 4:1:1), chroma at 1x1. */
+const LUMA_SAMPLING = new Set(['1x1', '2x1', '2x2', '1x2', '4x1']);
+
 function covered(layout: JpegLayout): boolean {
   const { sof, precision, components, adobe } = layout;
   if ((sof !== SOF_BASELINE && sof !== SOF_EXTENDED && sof !== SOF_PROGRESSIVE) || precision !== 8 || adobe) return false;
   if (components.length === 1) return true;
-  const rgbIds = components.length === 3 && components[0].id === 0x52 && components[1].id === 0x47 && components[2].id === 0x42;
-  return components.length === 3 && !rgbIds;
+  if (components.length !== 3) return false;
+  const [y, cb, cr] = components;
+  const rgbIds = y.id === 0x52 && cb.id === 0x47 && cr.id === 0x42;
+  const chroma1x1 = cb.h === 1 && cb.v === 1 && cr.h === 1 && cr.v === 1;
+  return !rgbIds && chroma1x1 && LUMA_SAMPLING.has(`${y.h}x${y.v}`);
 }
