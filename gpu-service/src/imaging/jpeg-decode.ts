@@ -23,9 +23,11 @@ import { orientToRgb, type Oriented } from './orient.js';
 import { uninitialised } from './uninitialised.js';
 
 /**
- * Decoded here up to this many stored pixels (about 480x416). Measured (bench/decode-ab.ts, CPU
- * ms per call): a 480x360 JPEG 1.6-1.8 here against 2.6-3.0 through sharp; at 640x480 the two
- * are even for flat scenes and sharp is ahead for photos.
+ * Decoded here up to this many stored pixels (about 480x416), where sharp's fixed cost outweighs
+ * the slower per-pixel work. CPU ms per call, warmed up, load 8 (A B B A): photos at quality
+ * 70 / 90, 240x180 0.86 / 1.18 here against 1.86 / 2.09 through sharp, 320x240 1.44 / 1.59 against
+ * 2.38 / 2.36, 480x360 2.58 / 3.22 against 3.24 / 3.39; bench scenes 480x360 1.85 against 2.86;
+ * at 640x480 sharp is ahead for photos (bench/decode-ab.ts).
  */
 export const JPEG_WASM_MAX_PIXELS = 200_000;
 /** Larger files (a small image with megabytes of metadata) go to sharp: the module's heap is fixed. */
