@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { ClipTokenizer, parseMerges } from '../../../gpu-service/src/tokenizer/index.js';
 import { cleanText } from '../../../contract/text.js';
 import { REPO_ROOT, goldenPath, sharedDir } from '../../helpers/golden.js';
@@ -47,6 +47,16 @@ describe('CLIP BPE tokenizer against the reference ids', () => {
     const [a, b] = golden.sentences;
     const ids = Array.from(tokenizer.tokenize([a.sentence, b.sentence], 17), Number);
     expect(ids).toEqual([...a.ids_17, ...b.ids_17]);
+  });
+
+  it('encodes a phrase sent again from its memo: the same ids, truncated or not, without a second encoding', async () => {
+    const fresh = await ClipTokenizer.fromMergesFile(clipMerges, 48894);
+    const long = golden.sentences.reduce((a, b) => (b.ids_77.filter((id) => id !== 0).length > a.ids_77.filter((id) => id !== 0).length ? b : a));
+    const encode = vi.spyOn(fresh, 'encode');
+    expect(Array.from(fresh.tokenize([long.sentence], 17), Number)).toEqual(long.ids_17);
+    expect(Array.from(fresh.tokenize([long.sentence], 77), Number)).toEqual(long.ids_77);
+    expect(Array.from(fresh.tokenize([long.sentence, long.sentence], 17), Number)).toEqual([...long.ids_17, ...long.ids_17]);
+    expect(encode).toHaveBeenCalledTimes(1);
   });
 });
 
