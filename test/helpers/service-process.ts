@@ -119,6 +119,8 @@ export interface StartServiceOptions {
    * from its own folder instead of `entry`. Pass `bundleDir` absolute with it.
    */
   mainScript?: string;
+  /** Node flags after the service's own (e.g. --trace-gc for a benchmark). */
+  extraNodeFlags?: string[];
 }
 
 /** Spawns the service and resolves once /readyz answers 200 (rejects with its logs if it dies). */
@@ -131,6 +133,7 @@ export async function startService(options: StartServiceOptions): Promise<Servic
   // and then SIGKILLs the service mid-drain).
   const args = [
     ...SERVICE_NODE_FLAGS,
+    ...(options.extraNodeFlags ?? []),
     ...(options.mainScript ? [options.mainScript] : options.entry === 'bundle' ? ['dist/gpu-service/main.mjs'] : ['--import', 'tsx', 'gpu-service/src/main.ts']),
   ];
   const child = spawn(process.execPath, args, {

@@ -9,6 +9,7 @@ import sharp from 'sharp';
 import { ApiError } from '../../../contract/errors.js';
 import { LIMITS } from '../../../contract/limits.js';
 import { imageDimensions } from '../admission/image-dimensions.js';
+import type { ArrayPool } from '../core/array-pool.js';
 import type { DecodedImage } from '../core/types.js';
 import { decodeJpegRgb } from './jpeg-decode.js';
 import { decodePngRgb } from './png-decode.js';
@@ -28,6 +29,11 @@ export interface DecodeOptions {
   maxPixels?: number;
   /** The header when the caller has already read it (readImageHeader with the same maxPixels): sharp then decodes. */
   header?: ImageHeader;
+  /**
+   * Where the JavaScript PNG decoder takes its pixels from: the caller gives `rgb` back to it
+   * once done with them (ArrayPool.give ignores sharp's, which are not the pool's).
+   */
+  pool?: ArrayPool;
 }
 
 /** Image format from the magic bytes; null for anything else. */
@@ -77,22 +83,22 @@ export async function readImageHeader(bytes: Uint8Array, maxPixels: number = LIM
 export async function decodeImage(bytes: Uint8Array, options: DecodeOptions = {}): Promise<DecodedRgb> {
   const maxPixels = options.maxPixels ?? LIMITS.maxImagePixels;
   if (!options.shrinkTo && !options.header) {
-    const fast = await decodeFullSize(bytes, maxPixels);
+    const fast = await decodeFullSize(bytes, maxPixels, options.pool);
     if (fast) return fast;
   }
   const header = options.header ?? (await readImageHeader(bytes, maxPixels));
   return decodeWithSharp(bytes, header.format, maxPixels, options.shrinkTo && { to: options.shrinkTo, from: header });
 }
 
-/** The full-size decode without sharp's header call; null where the long way must answer. */
-export async function decodeFullSize(bytes: Uint8Array, maxPixels: number = LIMITS.maxImagePixels): Promise<DecodedRgb | null> {
+/** The full-size decode without sharp's header call; null where the long way must answer. pool: see DecodeOptions. */
+export async function decodeFullSize(bytes: Uint8Array, maxPixels: number = LIMITS.maxImagePixels, pool?: ArrayPool): Promise<DecodedRgb | null> {
   const format = sniffFormat(bytes);
   const stored = format && imageDimensions(bytes);
   if (!format || !stored || stored.width * stored.height > maxPixels) return null; // before any inflate
   if (format === 'png') {
     // Every PNG the JavaScript decoder leaves goes the long way: sharp's header call is stricter
     // than its pipeline (a bad critical-chunk CRC), and that strictness is today's behaviour.
-    const rgb = decodePngRgb(bytes, stored);
+    const rgb = decodePngRgb(bytes, stored, pool);
     return rgb && { ...stored, rgb, originalWidth: stored.width, originalHeight: stored.height, format };
   }
   if (format === 'jpeg') {

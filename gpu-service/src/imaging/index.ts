@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { ApiError } from '../../../contract/errors.js';
 import { sameAspectWithinRounding, type Size } from '../../../contract/images.js';
 import { imageDimensions } from '../admission/image-dimensions.js';
+import type { ArrayPool } from '../core/array-pool.js';
 import type { PreparedImage } from '../core/types.js';
 import { letterboxTransform } from './affine.js';
 import { decodeImage, readImageHeader, type DecodedRgb } from './decode.js';
@@ -39,6 +40,13 @@ export interface PrepareOptions {
   originalSize?: Size;
   /** The bytes' hex sha256 when the caller has it already (else it is computed here). */
   sha256?: string;
+  /** Scratch for the decoded pixels (taken and given back within the call). */
+  scratch?: ArrayPool;
+  /**
+   * Where the tensor is taken from: the caller gives it back once the encoder has read it
+   * (never for a tensor sent to another thread). A fresh array when absent.
+   */
+  tensorPool?: ArrayPool;
 }
 
 /** The decoded upload, standing for the photo it was shrunk from (decodedToNetworkMatrix composes the scale). */
@@ -62,7 +70,7 @@ export function shrinksOnLoad(image: Size, size: number): boolean {
 export async function decodeForNetwork(bytes: Uint8Array, size: number, options: PrepareOptions = {}): Promise<DecodedRgb> {
   // The stored size decides as well as the oriented one (the rule is symmetric in width and height).
   const stored = imageDimensions(bytes);
-  if (stored && (options.exact || !shrinksOnLoad(stored, size))) return decodeImage(bytes);
+  if (stored && (options.exact || !shrinksOnLoad(stored, size))) return decodeImage(bytes, { pool: options.scratch });
   const header = await readImageHeader(bytes);
   if (options.exact || !shrinksOnLoad(header, size)) return decodeImage(bytes, { header });
   const scale = Math.min(size / header.height, size / header.width);
@@ -76,15 +84,19 @@ export async function decodeForNetwork(bytes: Uint8Array, size: number, options:
   });
 }
 
-/** Network input from an already decoded image (see decodeForNetwork). */
-export function prepareDecoded(decoded: DecodedRgb, input: NormaliseParams, sha256: string): PreparedImage {
+/** Network input from an already decoded image (see decodeForNetwork); tensorPool: see PrepareOptions. */
+export function prepareDecoded(decoded: DecodedRgb, input: NormaliseParams, sha256: string, tensorPool?: ArrayPool): PreparedImage {
   const transform = letterboxTransform(decoded.originalWidth, decoded.originalHeight, input.size);
-  return { tensor: letterboxToNetworkInput(decoded, transform, input), transform, sha256 }; // [3, S, S]
+  return { tensor: letterboxToNetworkInput(decoded, transform, input, tensorPool), transform, sha256 }; // [3, S, S]
 }
 
 /** Network input for one image: [3, S, S] float32, its letterbox transform and the bytes' sha256. */
 export async function prepareImage(bytes: Uint8Array, input: NormaliseParams, options: PrepareOptions = {}): Promise<PreparedImage> {
   const upload = await decodeForNetwork(bytes, input.size, options);
-  const decoded = options.originalSize ? asShrunkFrom(upload, options.originalSize) : upload;
-  return prepareDecoded(decoded, input, options.sha256 ?? createHash('sha256').update(bytes).digest('hex'));
+  try {
+    const decoded = options.originalSize ? asShrunkFrom(upload, options.originalSize) : upload;
+    return prepareDecoded(decoded, input, options.sha256 ?? createHash('sha256').update(bytes).digest('hex'), options.tensorPool);
+  } finally {
+    options.scratch?.give(upload.rgb); // the letterbox has read the pixels (the tensor holds none of them)
+  }
 }

@@ -24,17 +24,18 @@ export function normaliseTables(mean: readonly number[], std: readonly number[])
  * [3, dstH, dstW] float32 = tables[c][warp(input)[y, x, c]]; null when the map is not
  * axis-aligned (then use warpAffineCubicU8 + normaliseToChw). `input` must be 3-channel.
  * Computed by the WebAssembly SIMD kernel (letterbox-simd.ts), or by warpCubicU8ToChwJs when the
- * layout is too large for it; the two agree to the bit.
+ * layout is too large for it; the two agree to the bit. Written into `out` when given
+ * (3 * dstH * dstW values), else into a new array.
  */
-export function warpCubicU8ToChw(input: WarpInput<Uint8Array>, opts: WarpOptions, tables: readonly Float32Array[]): Float32Array | null {
+export function warpCubicU8ToChw(input: WarpInput<Uint8Array>, opts: WarpOptions, tables: readonly Float32Array[], out?: Float32Array): Float32Array | null {
   if (input.channels !== 3) throw new Error('warpCubicU8ToChw takes packed RGB');
   const samples = axisAlignedSamples(opts);
   if (!samples) return null;
-  return warpCubicU8ToChwSimd(input, opts, samples, tables) ?? warpCubicU8ToChwJs(input, opts, tables);
+  return warpCubicU8ToChwSimd(input, opts, samples, tables, out) ?? warpCubicU8ToChwJs(input, opts, tables, out);
 }
 
 /** The reference form of warpCubicU8ToChw in plain JS (what the SIMD kernel is tested against). */
-export function warpCubicU8ToChwJs(input: WarpInput<Uint8Array>, opts: WarpOptions, tables: readonly Float32Array[]): Float32Array | null {
+export function warpCubicU8ToChwJs(input: WarpInput<Uint8Array>, opts: WarpOptions, tables: readonly Float32Array[], into?: Float32Array): Float32Array | null {
   if (input.channels !== 3) throw new Error('warpCubicU8ToChwJs takes packed RGB');
   const samples = axisAlignedSamples(opts);
   if (!samples) return null;
@@ -42,7 +43,7 @@ export function warpCubicU8ToChwJs(input: WarpInput<Uint8Array>, opts: WarpOptio
   const W = opts.dstWidth;
   const H = opts.dstHeight;
   const plane = W * H;
-  const out = new Float32Array(3 * plane); // [3, H, W]
+  const out = into ?? new Float32Array(3 * plane); // [3, H, W], every value written
   const [lut0, lut1, lut2] = tables;
   const cval = opts.border.map((v) => Math.max(0, Math.min(255, cvRound(v))));
   const pad = [lut0[cval[0]], lut1[cval[1]], lut2[cval[2]]];

@@ -44,7 +44,7 @@ class SimdLetterbox {
     return memory.buffer;
   }
 
-  run(input: WarpInput<Uint8Array>, opts: WarpOptions, samples: { x: Int32Array; y: Int32Array }, tables: readonly Float32Array[]): Float32Array | null {
+  run(input: WarpInput<Uint8Array>, opts: WarpOptions, samples: { x: Int32Array; y: Int32Array }, tables: readonly Float32Array[], into?: Float32Array): Float32Array | null {
     const { src, width, height } = input;
     const W = opts.dstWidth;
     const H = opts.dstHeight;
@@ -113,7 +113,10 @@ class SimdLetterbox {
     this.exports.layout(stageAt, rowBytes, rowOfAt, used.length, srcAt, cval[0], cval[1], cval[2]);
     const [lut0, lut1, lut2] = tables;
     this.exports.letterbox(colsAt, W, rowsAt, H, outAt, lut0[cval[0]], lut1[cval[1]], lut2[cval[2]]);
-    return new Float32Array(buffer, outAt, 3 * W * H).slice(); // [3, H, W]
+    const result = new Float32Array(buffer, outAt, 3 * W * H); // [3, H, W], a view of the module's memory
+    if (!into) return result.slice();
+    into.set(result);
+    return into;
   }
 }
 
@@ -124,15 +127,17 @@ function align16(n: number): number {
 let kernel: SimdLetterbox | undefined;
 
 /**
- * warpCubicU8ToChwJs's result for an axis-aligned map (`samples`: axisAlignedSamples(opts)), or
- * null when the layout would not fit the module's memory (then use the JS path).
+ * warpCubicU8ToChwJs's result for an axis-aligned map (`samples`: axisAlignedSamples(opts)), in
+ * `into` when given (else a new array), or null when the layout would not fit the module's
+ * memory (then use the JS path).
  */
 export function warpCubicU8ToChwSimd(
   input: WarpInput<Uint8Array>,
   opts: WarpOptions,
   samples: { x: Int32Array; y: Int32Array },
   tables: readonly Float32Array[],
+  into?: Float32Array,
 ): Float32Array | null {
   kernel ??= new SimdLetterbox();
-  return kernel.run(input, opts, samples, tables);
+  return kernel.run(input, opts, samples, tables, into);
 }

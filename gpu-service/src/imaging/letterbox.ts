@@ -2,6 +2,7 @@
  * Letterbox + CLIP normalisation, as the reference's RefDataset (mode 'test'): warpAffine with
  * INTER_CUBIC and the pad colour as border, then /255, -mean, /std in float32 -> [3, S, S].
  */
+import type { ArrayPool } from '../core/array-pool.js';
 import type { LetterboxTransform } from '../core/types.js';
 import { letterboxMatrix, type Affine } from './affine.js';
 import type { DecodedRgb } from './decode.js';
@@ -52,12 +53,18 @@ export function normaliseToChw(rgb: Uint8Array, size: number, mean: readonly num
 /**
  * [3, S, S] float32 network input: letterboxRgb then normaliseToChw, in one pass when the map is
  * axis-aligned (always, for a letterbox; the two-step form otherwise). Same values either way.
+ * With a pool the result is taken from it (the caller gives it back).
  */
-export function letterboxToNetworkInput(image: DecodedRgb, transform: LetterboxTransform, input: NormaliseParams): Float32Array {
+export function letterboxToNetworkInput(image: DecodedRgb, transform: LetterboxTransform, input: NormaliseParams, pool?: ArrayPool): Float32Array {
+  const length = 3 * transform.size * transform.size;
+  const out = pool ? pool.float32(length) : new Float32Array(length); // [3, S, S], every value written
   const fused = warpCubicU8ToChw(
     { src: image.rgb, width: image.width, height: image.height, channels: 3 },
     { matrix: decodedToNetworkMatrix(image, transform), dstWidth: transform.size, dstHeight: transform.size, border: input.pad_rgb },
     normaliseTables(input.mean, input.std),
+    out,
   );
-  return fused ?? normaliseToChw(letterboxRgb(image, transform, input.pad_rgb), input.size, input.mean, input.std);
+  if (fused) return fused;
+  pool?.give(out);
+  return normaliseToChw(letterboxRgb(image, transform, input.pad_rgb), input.size, input.mean, input.std);
 }

@@ -10,6 +10,7 @@
  */
 import { crc32, inflateSync } from 'node:zlib';
 import type { Dimensions } from '../admission/image-dimensions.js';
+import type { ArrayPool } from '../core/array-pool.js';
 import { CHANNELS, samplesToRgb, unfilterRow, type PngSamples } from './png-pixels.js';
 import { unfilterSimd } from './png-unfilter-simd.js';
 import { uninitialised } from './uninitialised.js';
@@ -33,8 +34,11 @@ interface PngLayout extends PngSamples {
   idat: Uint8Array[];
 }
 
-/** Packed RGB of a PNG this path covers, [height, width, 3]; null for every other file. */
-export function decodePngRgb(bytes: Uint8Array, stored: Dimensions): Uint8Array | null {
+/**
+ * Packed RGB of a PNG this path covers, [height, width, 3]; null for every other file. With a
+ * pool the pixels are taken from it (the caller gives them back when done with them).
+ */
+export function decodePngRgb(bytes: Uint8Array, stored: Dimensions, pool?: ArrayPool): Uint8Array | null {
   const layout = readLayout(bytes);
   if (!layout || layout.width !== stored.width || layout.height !== stored.height) return null;
   const { width, height, bitDepth, colourType } = layout;
@@ -45,12 +49,12 @@ export function decodePngRgb(bytes: Uint8Array, stored: Dimensions): Uint8Array 
   const filtered = inflateExactly(layout.idat, expected);
   if (!filtered) return null;
   const bpp = Math.max(1, (channels * bitDepth) >> 3); // filter distance in bytes
-  // Not zero-filled: the unfiltering or the packing writes every byte.
-  const rgb = uninitialised(width * height * 3); // [height, width, 3]
   const plainRgb = colourType === 2 && bitDepth === 8;
   const rgba8 = colourType === 6 && bitDepth === 8;
   const unfiltered = unfilterSimd(filtered, rowBytes, height, bpp, rgba8); // RGBA8 as RGB
   if (unfiltered === null) return null;
+  // Not zero-filled: the unfiltering or the packing writes every byte.
+  const rgb = pool ? pool.uint8(width * height * 3) : uninitialised(width * height * 3); // [height, width, 3]
   if (unfiltered) {
     if (plainRgb || rgba8) rgb.set(unfiltered);
     else samplesToRgb(unfiltered, layout, rgb);

@@ -5,6 +5,7 @@
  * table; uint8 images use OpenCV's 15-bit integer weights (rounded, sum corrected to 1), float
  * images the float weights. Taps outside the source take the border value.
  */
+import type { ArrayPool } from '../core/array-pool.js';
 import { invertAffine, type Affine } from './affine.js';
 import { AB_BITS, AB_SCALE, COEF_BITS, COEF_SCALE, cvRound, INTER_BITS, ROUND_DELTA, TAB_SIZE, TABLES } from './cubic-table.js';
 
@@ -180,10 +181,10 @@ export function axisAlignedSamples(opts: WarpOptions): { x: Int32Array; y: Int32
   return { x: xs, y: ys };
 }
 
-/** For each output position: 4 source indices (clamped) and weights (0 for taps outside). */
-export function axisTaps(positions: Int32Array, size: number): { index: Int32Array; weight: Float64Array } {
-  const index = new Int32Array(positions.length * 4);
-  const weight = new Float64Array(positions.length * 4);
+/** For each output position: 4 source indices (clamped) and weights (0 for taps outside); from `pool` when given. */
+export function axisTaps(positions: Int32Array, size: number, pool?: ArrayPool): { index: Int32Array; weight: Float64Array } {
+  const index = pool ? pool.int32(positions.length * 4) : new Int32Array(positions.length * 4); // every value written
+  const weight = pool ? pool.float64(positions.length * 4) : new Float64Array(positions.length * 4);
   for (let i = 0; i < positions.length; i++) {
     const start = (positions[i] >> INTER_BITS) - 1;
     const frac = positions[i] & (TAB_SIZE - 1);
@@ -207,12 +208,13 @@ function warpSeparableF32(
   opts: WarpOptions,
   samples: { x: Int32Array; y: Int32Array },
   region: WarpRegion,
+  pool?: ArrayPool,
 ): Float32Array {
   const { src, width, height } = input;
   const cv = opts.border[0] ?? 0;
   const W = region.width;
-  const tx = axisTaps(samples.x.subarray(region.x, region.x + region.width), width);
-  const ty = axisTaps(samples.y.subarray(region.y, region.y + region.height), height);
+  const tx = axisTaps(samples.x.subarray(region.x, region.x + region.width), width, pool);
+  const ty = axisTaps(samples.y.subarray(region.y, region.y + region.height), height, pool);
   // Source rows first .. last, each sampled at the output x: only the rows the vertical taps read.
   const needed = new Uint8Array(height);
   let first = height;
@@ -223,7 +225,8 @@ function warpSeparableF32(
     if (sy < first) first = sy;
     if (sy > last) last = sy;
   }
-  const rows = new Float32Array(Math.max(0, last - first + 1) * W); // [last - first + 1, regionW]
+  const rowsSize = Math.max(0, last - first + 1) * W;
+  const rows = pool ? pool.float32(rowsSize) : new Float32Array(rowsSize); // [last - first + 1, regionW]: only the needed rows are written and read
   const xi = tx.index;
   const xw = tx.weight;
   for (let sy = first; sy <= last; sy++) {
@@ -238,7 +241,7 @@ function warpSeparableF32(
         xw[t + 3] * (src[srcRow + xi[t + 3]] - cv);
     }
   }
-  const out = new Float32Array(W * region.height); // [regionH, regionW]
+  const out = pool ? pool.float32(W * region.height) : new Float32Array(W * region.height); // [regionH, regionW], every value written
   for (let y = 0; y < region.height; y++) {
     const t = y * 4;
     const w0 = ty.weight[t];
@@ -252,14 +255,16 @@ function warpSeparableF32(
     const o = y * W;
     for (let x = 0; x < W; x++) out[o + x] = cv + w0 * rows[r0 + x] + w1 * rows[r1 + x] + w2 * rows[r2 + x] + w3 * rows[r3 + x];
   }
+  for (const scratch of [rows, tx.index, tx.weight, ty.index, ty.weight]) pool?.give(scratch);
   return out;
 }
 
 /**
  * Bicubic affine warp of a single-channel float image; returns [dstHeight, dstWidth] float32, or
- * [region.height, region.width] when a region is given.
+ * [region.height, region.width] when a region is given. `pool`: where the separable form takes
+ * its scratch and its result from (the caller gives the result back).
  */
-export function warpAffineCubicF32(input: WarpInput<Float32Array>, opts: WarpOptions, region?: WarpRegion): Float32Array {
+export function warpAffineCubicF32(input: WarpInput<Float32Array>, opts: WarpOptions, region?: WarpRegion, pool?: ArrayPool): Float32Array {
   const { src, width, height } = input;
   if (input.channels !== 1) throw new Error('warpAffineCubicF32 takes one channel');
   const win = region ?? { x: 0, y: 0, width: opts.dstWidth, height: opts.dstHeight };
@@ -267,7 +272,7 @@ export function warpAffineCubicF32(input: WarpInput<Float32Array>, opts: WarpOpt
     throw new Error('warp region outside the destination');
   }
   const samples = opts.separable === false ? null : axisAlignedSamples(opts);
-  if (samples) return warpSeparableF32(input, opts, samples, win);
+  if (samples) return warpSeparableF32(input, opts, samples, win, pool);
   const out = new Float32Array(win.width * win.height);
   const weights = TABLES.float;
   const cv = opts.border[0] ?? 0;

@@ -3,6 +3,7 @@
  * sigmoid -> bicubic upsample to S (align_corners=True) -> inverse letterbox (cv2.warpAffine with
  * mat_inv, INTER_CUBIC, border 0) -> prob > threshold.
  */
+import type { ArrayPool } from '../core/array-pool.js';
 import type { LetterboxTransform, PhraseMask, PresenceInput } from '../core/types.js';
 import { inverseLetterboxMatrix, letterboxMatrix, type Affine } from '../imaging/affine.js';
 import { warpAffineCubicF32, type WarpRegion } from '../imaging/warp.js';
@@ -11,8 +12,9 @@ import { alignCornersTaps, upsampleBicubicAlignCorners, upsampleWindow, type Cub
 
 export { upsampleBicubicAlignCorners } from './upsample.js';
 
-export function sigmoid(logits: Float32Array): Float32Array {
-  const out = new Float32Array(logits.length);
+/** From `pool` when given (the caller gives it back). */
+export function sigmoid(logits: Float32Array, pool?: ArrayPool): Float32Array {
+  const out = pool ? pool.float32(logits.length) : new Float32Array(logits.length); // every value written
   for (let i = 0; i < logits.length; i++) out[i] = 1 / (1 + Math.exp(-logits[i]));
   return out;
 }
@@ -45,8 +47,9 @@ export function thresholdMask(
   height: number,
   threshold: number,
   region: WarpRegion = { x: 0, y: 0, width, height },
+  pool?: ArrayPool,
 ): PhraseMask {
-  const mask = new Uint8Array(width * height); // [height, width] 0/1
+  const mask = pool ? pool.uint8(width * height, true) : new Uint8Array(width * height); // [height, width] 0/1
   let area = 0;
   let probSum = 0;
   let minX = width;
@@ -155,10 +158,24 @@ const UPSAMPLE_NEGATIVE_BOUND = 0.5;
  * their lowest value (or -0.5 * hot, the lowest any other can be) bounds candidateRegion's.
  * A map with NaN (which zero weights do not cancel) is upsampled whole.
  */
-export function probabilityAndRegion(logits: Float32Array, transform: LetterboxTransform, threshold: number): { prob: Float32Array; region: WarpRegion | null } {
+export function probabilityAndRegion(
+  logits: Float32Array,
+  transform: LetterboxTransform,
+  threshold: number,
+  pool?: ArrayPool,
+): { prob: Float32Array; region: WarpRegion | null } {
+  const cells = sigmoid(logits, pool); // [G, G]
+  try {
+    return probabilityAndRegionOf(cells, transform, threshold, pool);
+  } finally {
+    pool?.give(cells);
+  }
+}
+
+/** probabilityAndRegion from the cells (the logits' sigmoid); prob from `pool` when given. */
+function probabilityAndRegionOf(cells: Float32Array, transform: LetterboxTransform, threshold: number, pool?: ArrayPool): { prob: Float32Array; region: WarpRegion | null } {
   const S = transform.size;
-  const grid = gridSide(logits);
-  const cells = sigmoid(logits); // [G, G]
+  const grid = gridSide(cells);
   let highest = 0;
   let nan = false;
   for (let i = 0; i < cells.length; i++) {
@@ -169,14 +186,14 @@ export function probabilityAndRegion(logits: Float32Array, transform: LetterboxT
     const prob = upsampleBicubicAlignCorners(cells, grid, grid, S, S);
     return { prob, region: candidateRegion(prob, transform, threshold) };
   }
-  const prob = new Float32Array(S * S); // [S, S]
+  const prob = pool ? pool.float32(S * S, true) : new Float32Array(S * S); // [S, S], 0 where not upsampled
   const lowestFloor = (threshold - NEGATIVE_WEIGHT_BOUND * UPSAMPLE_NEGATIVE_BOUND * highest) / POSITIVE_WEIGHT_BOUND;
   const hot = lowestFloor / UPSAMPLE_POSITIVE_BOUND;
   const hotCells = boxAbove(cells, grid, grid, hot, { x0: 0, y0: 0, x1: grid - 1, y1: grid - 1 });
   if (!hotCells) return { prob, region: null };
   const taps = alignCornersTaps(grid, S);
   const window = { x0: firstTouching(taps, hotCells.x0), y0: firstTouching(taps, hotCells.y0), x1: lastTouching(taps, hotCells.x1), y1: lastTouching(taps, hotCells.y1) };
-  upsampleWindow(cells, grid, taps, taps, prob, S, window);
+  upsampleWindow(cells, grid, taps, taps, prob, S, window, pool);
   let lowest = Math.min(0, -UPSAMPLE_NEGATIVE_BOUND * hot);
   for (let v = window.y0; v <= window.y1; v++) for (let u = window.x0; u <= window.x1; u++) if (prob[v * S + u] < lowest) lowest = prob[v * S + u];
   const floor = (threshold - NEGATIVE_WEIGHT_BOUND * -lowest) / POSITIVE_WEIGHT_BOUND;
@@ -197,7 +214,7 @@ export function probabilityAndRegion(logits: Float32Array, transform: LetterboxT
       y0: Math.min(reads.y0, window.y0),
       x1: Math.max(reads.x1, window.x1),
       y1: Math.max(reads.y1, window.y1),
-    });
+    }, pool);
   }
   return { prob, region };
 }
@@ -252,22 +269,32 @@ function lastTouching(taps: CubicTaps, cell: number): number {
  * bundle has one) -> PhraseMask on the original image. A phrase the presence rules out costs no
  * mask work. The upsample is computed only where the warp can read it and the inverse letterbox
  * only on the candidate region (probabilityAndRegion: same mask, far less work on a 12 MP photo
- * with a small object).
+ * with a small object). `pool`: the scratch arrays come from it and go back to it before the
+ * call returns (it is synchronous: no other request can see them); the mask comes from it too,
+ * and the caller gives it back once the mask is encoded.
  */
 export function logitsToPhraseMask(
   logits: Float32Array,
   transform: LetterboxTransform,
   threshold: number,
   presenceInput: PresenceInput = NO_PRESENCE,
+  pool?: ArrayPool,
 ): PhraseMask {
   const presence = presenceProbability(presenceInput);
-  if (presenceRulesOut(presence, presenceInput.threshold)) return notFound(transform.width, transform.height, presence);
-  const { prob, region } = probabilityAndRegion(logits, transform, threshold); // prob [S, S]
-  if (!region) return notFound(transform.width, transform.height, presence);
+  if (presenceRulesOut(presence, presenceInput.threshold)) return notFound(transform.width, transform.height, presence, pool);
+  const { prob, region } = probabilityAndRegion(logits, transform, threshold, pool); // prob [S, S]
+  if (!region) {
+    pool?.give(prob);
+    return notFound(transform.width, transform.height, presence, pool);
+  }
   const probRegion = warpAffineCubicF32(
     { src: prob, width: transform.size, height: transform.size, channels: 1 },
     { matrix: inverseLetterboxMatrix(transform), dstWidth: transform.width, dstHeight: transform.height, border: [0] },
     region,
+    pool,
   );
-  return { ...thresholdMask(probRegion, transform.width, transform.height, threshold, region), presence };
+  pool?.give(prob);
+  const mask = thresholdMask(probRegion, transform.width, transform.height, threshold, region, pool);
+  pool?.give(probRegion);
+  return { ...mask, presence };
 }

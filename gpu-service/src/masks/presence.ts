@@ -4,6 +4,7 @@
  * threshold. A phrase not found answers an empty mask (area 0, bbox zeros, score 0, 0 regions),
  * so every encoding of it is a valid empty mask.
  */
+import type { ArrayPool } from '../core/array-pool.js';
 import type { PhraseMask, PresenceInput } from '../core/types.js';
 
 /** No presence output: found is area > 0. */
@@ -20,8 +21,9 @@ export function presenceRulesOut(probability: number | null, threshold: number):
 }
 
 /** The answer for a phrase that names nothing here: an all-zero [height, width] mask. */
-export function notFound(width: number, height: number, presence: number | null): PhraseMask {
-  return { found: false, presence, regions: 0, mask: new Uint8Array(width * height), width, height, score: 0, bbox: [0, 0, 0, 0], area: 0 };
+export function notFound(width: number, height: number, presence: number | null, pool?: ArrayPool): PhraseMask {
+  const mask = pool ? pool.uint8(width * height, true) : new Uint8Array(width * height);
+  return { found: false, presence, regions: 0, mask, width, height, score: 0, bbox: [0, 0, 0, 0], area: 0 };
 }
 
 /**

@@ -3,6 +3,7 @@
  * (rows first, then columns), over the whole output or over a window of it: each output value is
  * computed the same way whichever window holds it.
  */
+import type { ArrayPool } from '../core/array-pool.js';
 
 export interface CubicTaps {
   /** [out, 4] source indices, clamped to the input. */
@@ -57,8 +58,9 @@ export function upsampleBicubicAlignCorners(
 /**
  * The upsample's values inside `window` of `out` ([outH, outW]; `tx`, `ty` the taps of each axis),
  * left as they are elsewhere. Each sum adds its four products left to right from 0, in float64.
+ * `pool`: where the horizontal pass's scratch comes from (given back before the call returns).
  */
-export function upsampleWindow(src: Float32Array, inW: number, tx: CubicTaps, ty: CubicTaps, out: Float32Array, outW: number, window: Window): void {
+export function upsampleWindow(src: Float32Array, inW: number, tx: CubicTaps, ty: CubicTaps, out: Float32Array, outW: number, window: Window, pool?: ArrayPool): void {
   const { x0, y0, x1, y1 } = window;
   const xi = tx.index;
   const xw = tx.weight;
@@ -66,7 +68,8 @@ export function upsampleWindow(src: Float32Array, inW: number, tx: CubicTaps, ty
   // The input rows the window's vertical taps read (monotone in the output row).
   const first = ty.index[y0 * 4];
   const last = ty.index[y1 * 4 + 3];
-  const rows = new Float64Array((last - first + 1) * w); // [last - first + 1, w]: horizontal pass first
+  const size = (last - first + 1) * w;
+  const rows = pool ? pool.float64(size) : new Float64Array(size); // [last - first + 1, w]: horizontal pass first, every value written
   for (let y = first; y <= last; y++) {
     const s = y * inW;
     const o = (y - first) * w - x0;
@@ -86,4 +89,5 @@ export function upsampleWindow(src: Float32Array, inW: number, tx: CubicTaps, ty
     const o = y * outW;
     for (let x = 0; x < w; x++) out[o + x0 + x] = 0 + w0 * rows[r0 + x] + w1 * rows[r1 + x] + w2 * rows[r2 + x] + w3 * rows[r3 + x];
   }
+  pool?.give(rows);
 }

@@ -9,12 +9,16 @@
  * this batch's post-processing.
  */
 import type { MaskFormat } from '../../../contract/segment.js';
+import type { ArrayPool } from '../core/array-pool.js';
 import type { EncodeMask, ImageFeatures, LetterboxTransform, ModelRunner, PhraseMask, PresenceInput } from '../core/types.js';
 import type { FeatureCache } from './feature-cache.js';
 import type { BatchInferenceOutput, BatchJob, ItemInference, PhraseOutput, PostprocessInput, PostprocessOutput } from '../core/jobs.js';
 
-/** logits of one row ([(S/stride)^2]) and its presence -> the phrase's mask on the original image. */
-export type Postprocess = (logits: Float32Array, transform: LetterboxTransform, threshold: number, presence: PresenceInput) => PhraseMask;
+/**
+ * logits of one row ([(S/stride)^2]) and its presence -> the phrase's mask on the original image;
+ * with a pool, its scratch and the mask come from it (postprocessItem gives the mask back).
+ */
+export type Postprocess = (logits: Float32Array, transform: LetterboxTransform, threshold: number, presence: PresenceInput, pool?: ArrayPool) => PhraseMask;
 
 export interface InferenceDeps {
   runner: ModelRunner;
@@ -28,6 +32,8 @@ export interface PostprocessDeps {
   postprocess: Postprocess;
   encodeMask: EncodeMask;
   now?: () => number;
+  /** This thread's scratch arrays (core/array-pool.ts); each request's own when absent. */
+  pool?: ArrayPool;
 }
 
 export async function runInference(deps: InferenceDeps, job: BatchJob): Promise<BatchInferenceOutput> {
@@ -153,17 +159,22 @@ export async function postprocessItem(deps: PostprocessDeps, input: PostprocessI
   const start = now();
   const phrases: PhraseOutput[] = [];
   for (let phrase = 0; phrase < input.phraseCount; phrase++) {
-    phrases.push(await encodePhrase(deps.encodeMask, phraseMask(deps.postprocess, input, phrase), input.formats));
+    const mask = phraseMask(deps, input, phrase);
+    try {
+      phrases.push(await encodePhrase(deps.encodeMask, mask, input.formats));
+    } finally {
+      deps.pool?.give(mask.mask); // the encodings hold none of it
+    }
   }
   return { phrases, postprocessMs: now() - start };
 }
 
 /** Row `phrase` of one request's logits -> that phrase's mask on the original image. */
-function phraseMask(postprocess: Postprocess, input: PostprocessInput, phrase: number): PhraseMask {
+function phraseMask(deps: PostprocessDeps, input: PostprocessInput, phrase: number): PhraseMask {
   const rowSize = input.logits.length / input.phraseCount;
   const row = input.logits.subarray(phrase * rowSize, (phrase + 1) * rowSize); // [(S/stride)^2]
   const presence = { logit: input.presence ? input.presence[phrase] : null, threshold: input.presenceThreshold };
-  return postprocess(row, input.transform, input.threshold, presence);
+  return deps.postprocess(row, input.transform, input.threshold, presence, deps.pool);
 }
 
 async function encodePhrase(encodeMask: EncodeMask, mask: PhraseMask, formats: MaskFormat[]): Promise<PhraseOutput> {

@@ -27,7 +27,7 @@ export async function runFusedJob(deps: FusedDeps, job: BatchJob): Promise<Batch
     }
     const start = now();
     try {
-      const image = await deps.prepare(item.raw.bytes, item.raw.originalSize, item.raw.sha256);
+      const image = await deps.prepare(item.raw.bytes, item.raw.originalSize, item.raw.sha256, deps.pool); // given back after the encoder
       prepared.push({ ...image, preprocessMs: now() - start });
       ready.push({ ...item, tensor: image.tensor, sha256: image.sha256 });
     } catch (error) {
@@ -35,7 +35,13 @@ export async function runFusedJob(deps: FusedDeps, job: BatchJob): Promise<Batch
       prepared.push({ error: { code: failure.code, message: failure.message } });
     }
   }
-  const inference = await runInference(deps, { ...job, items: ready });
+  let inference: BatchInferenceOutput;
+  try {
+    inference = await runInference(deps, { ...job, items: ready });
+  } finally {
+    // The encoder has read them (its features are onnxruntime's own arrays): nothing holds them now.
+    for (const image of prepared) if (image && 'tensor' in image) deps.pool?.give(image.tensor);
+  }
   const items: ItemInference[] = [];
   let next = 0;
   for (const [index, item] of job.items.entries()) {

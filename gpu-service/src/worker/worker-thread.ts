@@ -55,9 +55,10 @@ async function startInference(): Promise<{ deps: InferenceDeps; provider: Execut
   return { deps: { runner, cache: new FeatureCache(init.featureCache) }, provider: runner.provider, providerNote: notes.join('; ') };
 }
 
+/** The imaging parts, with this thread's scratch arrays (one pool: jobs here run one at a time). */
 async function startImaging(): Promise<ImagingParts> {
-  const [bundle, { imagingParts }] = await Promise.all([openBundle(), import('../pipeline/imaging-parts.js')]);
-  return imagingParts(bundle.manifest.input);
+  const [bundle, { imagingParts }, { ArrayPool }] = await Promise.all([openBundle(), import('../pipeline/imaging-parts.js'), import('../core/array-pool.js')]);
+  return imagingParts(bundle.manifest.input, new ArrayPool());
 }
 
 async function start(): Promise<void> {

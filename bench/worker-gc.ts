@@ -1,0 +1,160 @@
+/**
+ * `npm run bench:worker-gc`: what one request costs the inference worker thread (role 'both': a
+ * lone request runs fused, prepare -> encoder -> head -> masks in that thread), old code against
+ * new: CPU ms per request of that thread alone (/proc/<pid>/task/<tid>/stat) and its garbage
+ * collection per request (the service run with --trace-gc: scavenges, mark-compacts and their
+ * pauses, incremental marking steps included, of the worker's isolate). bench:service's requests
+ * (480x360 PNG scenes, one phrase, rle) at concurrency 1, one worker with imaging inside it
+ * (CRIS_IMAGING_WORKERS=0), one intra-op thread, no feature cache, as bench:service runs ours:
+ * the JavaScript bundle with the service's Node flags.
+ * "old" is the bundle built from a git revision (CRIS_BENCH_BASE, default main; its sources
+ * exported under .cache/worker-gc/), "new" the working tree's; runs alternate old, new, new, old.
+ * Env: CRIS_BENCH_BASE ('.': the working tree's bundle on both sides, to compare flags only),
+ * CRIS_BENCH_OLD_FLAGS / CRIS_BENCH_NEW_FLAGS (extra Node flags of a side, space-separated),
+ * CRIS_BENCH_BUNDLE (default: the test bundle), CRIS_BENCH_REQUESTS (per run, 400),
+ * CRIS_BENCH_ROUNDS (2: old new new old), CRIS_FEATURE_CACHE_ENTRIES (0).
+ */
+import { execFileSync, execSync } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { join } from 'node:path';
+import { REPO_ROOT, defaultTestBundle, startService, type ServiceHandle } from '../test/helpers/service-process.js';
+import { segmentInit } from '../test/helpers/service-requests.js';
+import { load, scene } from './load.js';
+
+const BASE = process.env.CRIS_BENCH_BASE ?? 'main';
+const BUNDLE = process.env.CRIS_BENCH_BUNDLE ?? defaultTestBundle();
+const REQUESTS = Number(process.env.CRIS_BENCH_REQUESTS ?? 400);
+const ROUNDS = Number(process.env.CRIS_BENCH_ROUNDS ?? 2);
+const CACHE_ENTRIES = process.env.CRIS_FEATURE_CACHE_ENTRIES ?? '0';
+const FLAGS = { old: (process.env.CRIS_BENCH_OLD_FLAGS ?? '').split(' ').filter(Boolean), new: (process.env.CRIS_BENCH_NEW_FLAGS ?? '').split(' ').filter(Boolean) };
+const WARM_UP = 60;
+const PORT = 18190;
+const OLD_DIR = join(REPO_ROOT, '.cache', 'worker-gc', 'old');
+const started = performance.now();
+
+function log(message: string): void {
+  process.stderr.write(`[worker-gc ${((performance.now() - started) / 1000).toFixed(0)}s] ${message}\n`);
+}
+
+/** The bundle of `rev`'s service sources (exported beside the repo's node_modules, which it resolves). */
+function buildOld(rev: string): string {
+  rmSync(OLD_DIR, { recursive: true, force: true });
+  mkdirSync(OLD_DIR, { recursive: true });
+  execSync(`git archive ${rev} gpu-service contract | tar -x -C ${JSON.stringify(OLD_DIR)}`, { cwd: REPO_ROOT, stdio: 'inherit' });
+  execFileSync(process.execPath, [join(OLD_DIR, 'gpu-service', 'deploy', 'build.mjs')], { cwd: OLD_DIR, stdio: 'ignore' });
+  return join(OLD_DIR, 'dist', 'gpu-service', 'main.mjs');
+}
+
+/** CPU seconds (user + system) of each thread of `pid`, by thread id. */
+function threadCpu(pid: number): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const fields = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1].split(' ');
+      out.set(Number(tid), (Number(fields[11]) + Number(fields[12])) / 100); // clock ticks of 1/100 s
+    } catch {
+      // the thread ended
+    }
+  }
+  return out;
+}
+
+interface GcTotals {
+  scavenges: number;
+  markCompacts: number;
+  ms: number;
+}
+
+/** --trace-gc lines per isolate: counts and pause ms (+ incremental marking steps). */
+function gcByIsolate(trace: string): Map<string, GcTotals> {
+  const out = new Map<string, GcTotals>();
+  for (const line of trace.split('\n')) {
+    const match = /^\[\d+:(0x[0-9a-f]+)\]\s+\d+ ms: (Scavenge|Mark-Compact|Mark-Compact \(reduce\)|Minor Mark-Compact)\b.*?MB, ([\d.]+) \/ [\d.]+ ms(?:\s+\(\+ ([\d.]+) ms in)?/.exec(line);
+    if (!match) continue;
+    const totals = out.get(match[1]) ?? { scavenges: 0, markCompacts: 0, ms: 0 };
+    if (match[2] === 'Scavenge' || match[2] === 'Minor Mark-Compact') totals.scavenges++;
+    else totals.markCompacts++;
+    totals.ms += Number(match[3]) + Number(match[4] ?? 0);
+    out.set(match[1], totals);
+  }
+  return out;
+}
+
+interface RunResult {
+  side: 'old' | 'new';
+  workerCpuMs: number;
+  processCpuMs: number;
+  gc: GcTotals;
+  throughput: number;
+}
+
+async function measure(side: 'old' | 'new', mainScript: string, inits: RequestInit[]): Promise<RunResult> {
+  const service: ServiceHandle = await startService({
+    port: PORT,
+    bundleDir: BUNDLE,
+    mainScript,
+    extraNodeFlags: ['--trace-gc', ...FLAGS[side]],
+    readyTimeoutMs: 120_000,
+    // One worker thread, imaging inside it (the fused path a lone request takes by default): its
+    // isolate is then the only one beside the main thread's.
+    env: { CRIS_FEATURE_CACHE_ENTRIES: CACHE_ENTRIES, CRIS_WORKERS: '1', CRIS_IMAGING_WORKERS: '0', CRIS_THREADS: '1', CRIS_INSECURE_NO_AUTH: '1', CRIS_HMAC_SECRET: '', CRIS_LOG_LEVEL: 'warn' },
+  });
+  try {
+    const pid = service.child.pid!;
+    await load(service.url, inits, 1, WARM_UP);
+    const traceBefore = service.logs().length;
+    const cpuBefore = threadCpu(pid);
+    const processBefore = service.cpuSeconds();
+    const result = await load(service.url, inits, 1, REQUESTS);
+    const cpuAfter = threadCpu(pid);
+    const processMs = (service.cpuSeconds() - processBefore) * 1000;
+    if (result.errors > 0) throw new Error(`${side}: ${result.errors} requests failed`);
+    // The worker: the busiest thread other than the main one (whose id is the pid).
+    let workerTid = -1;
+    let workerSeconds = -1;
+    for (const [tid, seconds] of cpuAfter) {
+      const used = seconds - (cpuBefore.get(tid) ?? 0);
+      if (tid !== pid && used > workerSeconds) [workerTid, workerSeconds] = [tid, used];
+    }
+    // Its isolate: the one that is not the main thread's (the first to collect, at start-up).
+    const [mainIsolate] = gcByIsolate(service.logs()).keys();
+    const window = [...gcByIsolate(service.logs().slice(traceBefore)).entries()].filter(([isolate]) => isolate !== mainIsolate);
+    if (window.length > 1) throw new Error(`${side}: ${window.length} worker isolates collected garbage`);
+    const gc = window[0]?.[1] ?? { scavenges: 0, markCompacts: 0, ms: 0 };
+    log(`${side}: worker thread ${workerTid}, ${result.requests} requests, ${result.throughput.toFixed(1)} req/s`);
+    return { side, workerCpuMs: (workerSeconds * 1000) / result.requests, processCpuMs: processMs / result.requests, gc, throughput: result.throughput };
+  } finally {
+    await service.stop();
+  }
+}
+
+async function main(): Promise<void> {
+  log(`old: ${BASE} ${FLAGS.old.join(' ')}; new: the working tree ${FLAGS.new.join(' ')}; bundle ${BUNDLE}; ${REQUESTS} requests a run at c=1, feature cache ${CACHE_ENTRIES} entries`);
+  execFileSync(process.execPath, [join(REPO_ROOT, 'gpu-service', 'deploy', 'build.mjs')], { cwd: REPO_ROOT, stdio: 'ignore' });
+  const newMain = join(REPO_ROOT, 'dist', 'gpu-service', 'main.mjs');
+  const oldMain = BASE === '.' ? newMain : buildOld(BASE);
+  const images = await Promise.all(Array.from({ length: 48 }, (_, i) => scene(i + 1)));
+  const inits = await Promise.all(images.map((image, i) => segmentInit({ image, texts: [`the ${i % 2 ? 'round' : 'square'} shape`], options: { format: 'rle' } }, undefined)));
+  const loadAtStart = loadavg();
+  const runs: RunResult[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const side of round % 2 ? (['new', 'old'] as const) : (['old', 'new'] as const)) runs.push(await measure(side, side === 'old' ? oldMain : newMain, inits));
+  }
+  const lines = ['side  run  worker CPU ms/req  process CPU ms/req  GC ms/req  scavenges/req  mark-compacts/req  req/s'];
+  for (const [index, run] of runs.entries()) {
+    const n = REQUESTS;
+    lines.push(
+      `${run.side.padEnd(4)}  ${String(index + 1).padStart(3)}  ${run.workerCpuMs.toFixed(2).padStart(17)}  ${run.processCpuMs.toFixed(2).padStart(18)}  ${(run.gc.ms / n).toFixed(3).padStart(9)}  ${(run.gc.scavenges / n).toFixed(3).padStart(13)}  ${(run.gc.markCompacts / n).toFixed(4).padStart(17)}  ${run.throughput.toFixed(1).padStart(5)}`,
+    );
+  }
+  for (const side of ['old', 'new'] as const) {
+    const mine = runs.filter((run) => run.side === side);
+    const mean = (f: (run: RunResult) => number) => mine.reduce((sum, run) => sum + f(run), 0) / mine.length;
+    lines.push(`${side} mean: worker CPU ${mean((r) => r.workerCpuMs).toFixed(2)} ms/req, GC ${mean((r) => r.gc.ms / REQUESTS).toFixed(3)} ms/req`);
+  }
+  lines.push(`load average at start ${loadAtStart.map((l) => l.toFixed(2)).join(' ')}, at end ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  console.log(lines.join('\n'));
+}
+
+await main();
