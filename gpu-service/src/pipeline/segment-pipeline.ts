@@ -10,7 +10,7 @@
  * decoding, the encoder and the head): a request past it is answered 504 and its result is
  * never stored.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { ApiError } from '../../../contract/errors.js';
 import type { Size } from '../../../contract/images.js';
 import type { Mask, MaskFormat, PhraseResult, SegmentResult } from '../../../contract/segment.js';
@@ -79,7 +79,7 @@ export function createSegmentPipeline(deps: SegmentPipelineDeps): SegmentPipelin
     const start = now();
     checkDeadline(signal, 'before decoding');
     // The image's id (the parser's hash when it made one), and a copy to keep for image_id: the bytes go to a worker thread (transferred when they own their buffer, so detached here).
-    const imageId = request.imageSha256 ?? createHash('sha256').update(request.image).digest('hex');
+    const imageId = request.imageSha256 ?? hash('sha256', request.image, 'hex');
     const keep = request.storeImage && deps.images ? request.image.slice() : undefined;
     const formats: MaskFormat[] = wantPng ? [request.options.format, 'png'] : [request.options.format];
     const params: PostprocessParams = {

@@ -4,7 +4,7 @@
  * from the edge, and is derived here from the contract's resultKeyMaterial when absent). The
  * image is hashed once, here: its image_id, and the derived key's input.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { z } from 'zod';
 import { ApiError } from '../../../contract/errors.js';
 import { checkPhrases } from '../../../contract/phrases.js';
@@ -15,7 +15,8 @@ import { MultipartError, multipartBoundary, parseMultipart, type MultipartPart }
 
 const UTF8 = new TextDecoder();
 
-const OptionsFieldSchema = ForwardOptionsSchema.extend({ resultKey: ForwardOptionsSchema.shape.resultKey.optional() });
+/** The `options` field: the edge's ForwardOptions, its resultKey optional (derived here when absent). */
+export const OptionsFieldSchema = ForwardOptionsSchema.extend({ resultKey: ForwardOptionsSchema.shape.resultKey.optional() });
 
 export function parseSegmentRequest(body: Uint8Array, contentType: string | undefined, model: string): SegmentRequest {
   if (!contentType || !/^multipart\/form-data\s*;/i.test(contentType)) {
@@ -50,9 +51,9 @@ export function parseSegmentRequest(body: Uint8Array, contentType: string | unde
   return { image: imageBytes, imageSha256, phrases, options: segmentOptions, resultKey: key, storeImage: options.storeImage };
 }
 
-/** Synchronous (node:crypto): no WebCrypto job on the thread pool, no promise. */
+/** Synchronous and one-shot (node:crypto hash): no WebCrypto job on the thread pool, no promise, no Hash object. */
 function sha256Hex(data: Uint8Array | string): string {
-  return createHash('sha256').update(data).digest('hex');
+  return hash('sha256', data, 'hex');
 }
 
 function parseOptions(field: MultipartPart | undefined): z.infer<typeof OptionsFieldSchema> {
@@ -64,10 +65,36 @@ function parseOptions(field: MultipartPart | undefined): z.infer<typeof OptionsF
   } catch {
     throw new ApiError('invalid_options', '`options` is not valid JSON');
   }
+  const plain = plainOptions(json);
+  if (plain) return plain;
   const parsed = OptionsFieldSchema.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     throw new ApiError('invalid_options', `options.${issue.path.join('.') || '(root)'}: ${issue.message}`);
   }
   return parsed.data;
+}
+
+type OptionsField = z.infer<typeof OptionsFieldSchema>;
+const FORMATS: ReadonlySet<unknown> = new Set(ForwardOptionsSchema.shape.format.unwrap().options);
+const RESULT_KEY = /^[0-9a-f]{64}$/;
+
+/**
+ * The common options (format, threshold, presence_threshold, resultKey: what the edge sends),
+ * checked without zod: the value OptionsFieldSchema gives when each is plainly valid; undefined
+ * for anything else (other fields, a value out of range, another type), which then goes
+ * through the schema and its error messages. segment-request.test.ts holds the two alike.
+ */
+export function plainOptions(json: unknown): OptionsField | undefined {
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) return undefined;
+  const out: OptionsField = { format: 'polygon' };
+  for (const key in json) {
+    const value = (json as Record<string, unknown>)[key];
+    if (key === 'format' && FORMATS.has(value)) out.format = value as OptionsField['format'];
+    else if (key === 'threshold' && typeof value === 'number' && value > 0 && value < 1) out.threshold = value;
+    else if (key === 'presence_threshold' && typeof value === 'number' && value >= 0 && value <= 1) out.presence_threshold = value;
+    else if (key === 'resultKey' && typeof value === 'string' && RESULT_KEY.test(value)) out.resultKey = value;
+    else return undefined;
+  }
+  return out;
 }
