@@ -1,7 +1,8 @@
 /**
- * Image bytes -> packed RGB with sharp: JPEG, PNG and WebP only (sniffed from the bytes), EXIF
- * orientation applied, grey and alpha images to 3-channel RGB (alpha dropped, as cv2 IMREAD_COLOR
- * does), the pixel limit checked from the header before anything is decoded. Embedded ICC
+ * Image bytes -> packed RGB, as sharp gives it (png-decode.ts and jpeg-decode.ts decode the files
+ * they cover without it): JPEG, PNG and WebP only (sniffed from the bytes), EXIF orientation
+ * applied, grey and alpha images to 3-channel RGB (alpha dropped, as cv2 IMREAD_COLOR does), the
+ * pixel limit checked from the header before anything is decoded. Embedded ICC
  * profiles are ignored, as cv2 ignores them: a Display-P3 phone photo gives the network the same
  * stored values the reference would see.
  */
@@ -77,8 +78,9 @@ export async function readImageHeader(bytes: Uint8Array, maxPixels: number = LIM
  * Decodes to packed RGB (uint8), EXIF-rotated, optionally shrunk on load. A full-size decode
  * whose header the JavaScript parser reads within the pixel limit skips sharp's header call: a
  * PNG the JavaScript decoder covers, or a small JPEG the WebAssembly libjpeg-turbo covers
- * (jpeg-decode.ts), never reaches sharp, other images take the single sharp pipeline. Anything refused on that way is decoded again the long way (sharp's header, then its
- * pipeline), so refusals keep the codes they always had.
+ * (jpeg-decode.ts), never reaches sharp, other images take the single sharp pipeline. Anything
+ * refused on that way is decoded again the long way (sharp's header, then its pipeline), so
+ * refusals keep the codes they always had.
  */
 export async function decodeImage(bytes: Uint8Array, options: DecodeOptions = {}): Promise<DecodedRgb> {
   const maxPixels = options.maxPixels ?? LIMITS.maxImagePixels;

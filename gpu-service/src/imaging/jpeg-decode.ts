@@ -31,7 +31,7 @@ import { uninitialised } from './uninitialised.js';
  * the slower per-pixel work. CPU ms per call, warmed up, load 8 (A B B A): photos at quality
  * 70 / 90, 240x180 0.86 / 1.18 here against 1.86 / 2.09 through sharp, 320x240 1.44 / 1.59 against
  * 2.38 / 2.36, 480x360 2.58 / 3.22 against 3.24 / 3.39; bench scenes 480x360 1.85 against 2.86;
- * at 640x480 sharp is ahead for photos (bench/decode-ab.ts).
+ * at 640x480 sharp is ahead for photos (bench/decode-ab.ts times the 480x360 and 640x480 ones).
  */
 export const JPEG_WASM_MAX_PIXELS = 200_000;
 /** Larger files (a small image with megabytes of metadata) go to sharp: the module's heap is fixed. */
