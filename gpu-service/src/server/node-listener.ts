@@ -49,10 +49,10 @@ async function serveSegment(incoming: IncomingMessage, outgoing: ServerResponse,
   } catch (error) {
     answer = errorAnswer(error, SEGMENT_PATH, deps);
   }
-  recordRequest(deps.metrics, SEGMENT_PATH, answer.status, started);
   writeNodeAnswer(outgoing, answer);
   // Answered before its body was read (413, 503): read the rest away so the connection can carry the next request.
   if (!incoming.readableEnded) drain(incoming);
+  recordRequest(deps.metrics, SEGMENT_PATH, answer.status, started); // after the answer left: off its critical path
 }
 
 /**
