@@ -119,6 +119,16 @@ export function harness(options: HarnessOptions = {}): Harness {
   return built;
 }
 
+/** Holds the fake runner's batches until the returned function is called. */
+export function hold(h: Harness): () => void {
+  let release!: () => void;
+  h.runner.gate = new Promise<void>((resolve) => (release = resolve));
+  return () => {
+    h.runner.gate = undefined;
+    release();
+  };
+}
+
 export async function post(h: Harness, init: RequestInit) {
   return h.app.request('http://service.local/v1/segment', init);
 }

@@ -15,7 +15,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { CostBudget } from '../../../gpu-service/src/admission/cost-budget.js';
 import { Coalescer } from '../../../gpu-service/src/server/coalescer.js';
 import { pipelined, raw, requestBytes, type RawAnswer, type RawOptions } from '../../helpers/raw-http.js';
-import { IMAGE, SECRET, drainHarnesses, harness, type Harness, type HarnessOptions } from '../../helpers/service-app.js';
+import { IMAGE, SECRET, drainHarnesses, hold, harness, type Harness, type HarnessOptions } from '../../helpers/service-app.js';
 import { segmentInit, signedHeaders, type SegmentForm, type SignOverrides } from '../../helpers/service-requests.js';
 
 const servers: Server[] = [];
@@ -76,14 +76,6 @@ async function same(sides: Record<Carrier, Side>, make: () => Promise<Request> |
   return answers.listener!;
 }
 
-const hold = (h: Harness) => {
-  let release!: () => void;
-  h.runner.gate = new Promise<void>((resolve) => (release = resolve));
-  return () => {
-    h.runner.gate = undefined;
-    release();
-  };
-};
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const text = (value: string) => new TextEncoder().encode(value);
 

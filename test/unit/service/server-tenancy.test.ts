@@ -6,19 +6,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { CostBudget } from '../../../gpu-service/src/admission/cost-budget.js';
 import { Coalescer } from '../../../gpu-service/src/server/coalescer.js';
-import { IMAGE, SECRET, drainHarnesses, expectError, harness, post, type Harness } from '../../helpers/service-app.js';
+import { IMAGE, SECRET, drainHarnesses, hold, expectError, harness, post, type Harness } from '../../helpers/service-app.js';
 import { segmentInit, type SignOverrides } from '../../helpers/service-requests.js';
 
 afterEach(drainHarnesses);
 
-const hold = (h: Harness) => {
-  let release!: () => void;
-  h.runner.gate = new Promise<void>((resolve) => (release = resolve));
-  return () => {
-    h.runner.gate = undefined;
-    release();
-  };
-};
 
 const send = async (h: Harness, sign: SignOverrides, texts = ['a star'], image = IMAGE) =>
   post(h, await segmentInit({ image, texts }, SECRET, {}, '/v1/segment', sign));
