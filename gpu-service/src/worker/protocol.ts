@@ -37,19 +37,22 @@ export type FromWorker =
 
 /**
  * ArrayBuffers that can be moved instead of copied: only those a typed array owns whole (a view
- * into a shared pool, such as a Node Buffer's, is copied).
+ * into a shared pool, such as a Node Buffer's, is copied), and never an empty one (nothing to
+ * move, and a message with a transfer list reaches the other thread ~15 us later than one
+ * without: gpu-service/README.md, "Threads per host").
  */
 export function transferables(views: readonly ArrayBufferView[]): ArrayBuffer[] {
   const buffers = new Set<ArrayBuffer>();
   for (const view of views) {
     const buffer = view.buffer;
-    if (buffer instanceof ArrayBuffer && view.byteOffset === 0 && view.byteLength === buffer.byteLength) {
+    if (buffer instanceof ArrayBuffer && view.byteLength > 0 && view.byteOffset === 0 && view.byteLength === buffer.byteLength) {
       buffers.add(buffer);
     }
   }
   return [...buffers];
 }
 
+/** A batch's image tensors and encoded images; the token ids (a few KB at most) are copied, which is cheaper than moving them. */
 export function jobTransferables(job: BatchJob): ArrayBuffer[] {
-  return transferables(job.items.flatMap((item) => [item.tensor, item.tokens, ...(item.raw ? [item.raw.bytes] : [])]));
+  return transferables(job.items.flatMap((item) => [item.tensor, ...(item.raw ? [item.raw.bytes] : [])]));
 }

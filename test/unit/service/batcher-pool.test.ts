@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ApiError } from '../../../contract/errors.js';
 import { WorkerPool } from '../../../gpu-service/src/worker/pool.js';
+import { jobTransferables, transferables } from '../../../gpu-service/src/worker/protocol.js';
 import type { WorkerInit } from '../../../gpu-service/src/worker/protocol.js';
 import { fakeItem, fakePostprocessInput, rowScores } from '../../helpers/service-fakes.js';
 
@@ -12,6 +13,21 @@ const init = (bundleDir = 'fake'): WorkerInit => ({
   threads: 1,
   ortSpinning: false,
   featureCache: { maxEntries: 4, maxBytes: 1 << 20 },
+});
+
+describe('what moves to a worker instead of being copied', () => {
+  it('moves whole, non-empty buffers only: not an empty one, not a view into a shared pool', () => {
+    const whole = new Float32Array(4);
+    const pooled = Buffer.from('pooled'); // a view into Node's shared Buffer pool
+    expect(transferables([whole, new Float32Array(0), pooled, whole])).toEqual([whole.buffer]);
+  });
+
+  it("moves a batch's image tensors and owned image bytes, and copies its token ids", () => {
+    const prepared = fakeItem('img-a', 10, [1, 2]);
+    const bytes = new Uint8Array(16);
+    const fused = { ...fakeItem('img-b', 20, [3]), tensor: new Float32Array(0), raw: { bytes, threshold: 0.5, presenceThreshold: 0.5, formats: ['rle' as const] } };
+    expect(jobTransferables({ items: [prepared, fused], maxBatch: 8 })).toEqual([prepared.tensor.buffer, bytes.buffer]);
+  });
 });
 
 describe('WorkerPool (worker threads running batches)', () => {
