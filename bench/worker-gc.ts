@@ -1,16 +1,18 @@
 /**
- * `npm run bench:worker-gc`: what one request costs the inference worker thread (role 'both': a
- * lone request runs fused, prepare -> encoder -> head -> masks in that thread), old code against
- * new: CPU ms per request of that thread alone (/proc/<pid>/task/<tid>/stat) and its garbage
- * collection per request (the service run with --trace-gc: scavenges, mark-compacts and their
- * pauses, incremental marking steps included, of the worker's isolate). bench:service's requests
- * (480x360 PNG scenes, one phrase, rle) at concurrency 1, one worker with imaging inside it
- * (CRIS_IMAGING_WORKERS=0), one intra-op thread, no feature cache, as bench:service runs ours:
- * the JavaScript bundle with the service's Node flags.
+ * `npm run bench:worker-gc`: what one request costs the service's worker threads, old code
+ * against new: CPU ms per request of the threads other than the main one (/proc/<pid>/task/<tid>/stat)
+ * and their garbage collection per request (the service run with --trace-gc: scavenges,
+ * mark-compacts and their pauses, incremental marking steps included, of every isolate but the
+ * main thread's). By default the inference worker alone, with imaging inside it
+ * (CRIS_IMAGING_WORKERS=0: prepare -> encoder -> head -> masks in that thread, the fused path a
+ * lone request takes), at concurrency 1: bench:service's requests (480x360 PNG scenes, one
+ * phrase, rle), one intra-op thread, no feature cache, as bench:service runs ours: the
+ * JavaScript bundle with the service's Node flags.
  * "old" is the bundle built from a git revision (CRIS_BENCH_BASE, default main; its sources
  * exported under .cache/worker-gc/), "new" the working tree's; runs alternate old, new, new, old.
  * Env: CRIS_BENCH_BASE ('.': the working tree's bundle on both sides, to compare flags only),
  * CRIS_BENCH_OLD_FLAGS / CRIS_BENCH_NEW_FLAGS (extra Node flags of a side, space-separated),
+ * CRIS_BENCH_CONCURRENCY (1), CRIS_BENCH_IMAGING_WORKERS (0),
  * CRIS_BENCH_BUNDLE (default: the test bundle), CRIS_BENCH_REQUESTS (per run, 400),
  * CRIS_BENCH_ROUNDS (2: old new new old), CRIS_FEATURE_CACHE_ENTRIES (0).
  */
@@ -28,6 +30,8 @@ const REQUESTS = Number(process.env.CRIS_BENCH_REQUESTS ?? 400);
 const ROUNDS = Number(process.env.CRIS_BENCH_ROUNDS ?? 2);
 const CACHE_ENTRIES = process.env.CRIS_FEATURE_CACHE_ENTRIES ?? '0';
 const FLAGS = { old: (process.env.CRIS_BENCH_OLD_FLAGS ?? '').split(' ').filter(Boolean), new: (process.env.CRIS_BENCH_NEW_FLAGS ?? '').split(' ').filter(Boolean) };
+const CONCURRENCY = Number(process.env.CRIS_BENCH_CONCURRENCY ?? 1);
+const IMAGING_WORKERS = process.env.CRIS_BENCH_IMAGING_WORKERS ?? '0';
 const WARM_UP = 60;
 const PORT = 18190;
 const OLD_DIR = join(REPO_ROOT, '.cache', 'worker-gc', 'old');
@@ -96,33 +100,31 @@ async function measure(side: 'old' | 'new', mainScript: string, inits: RequestIn
     mainScript,
     extraNodeFlags: ['--trace-gc', ...FLAGS[side]],
     readyTimeoutMs: 120_000,
-    // One worker thread, imaging inside it (the fused path a lone request takes by default): its
-    // isolate is then the only one beside the main thread's.
-    env: { CRIS_FEATURE_CACHE_ENTRIES: CACHE_ENTRIES, CRIS_WORKERS: '1', CRIS_IMAGING_WORKERS: '0', CRIS_THREADS: '1', CRIS_INSECURE_NO_AUTH: '1', CRIS_HMAC_SECRET: '', CRIS_LOG_LEVEL: 'warn' },
+    env: { CRIS_FEATURE_CACHE_ENTRIES: CACHE_ENTRIES, CRIS_WORKERS: '1', CRIS_IMAGING_WORKERS: IMAGING_WORKERS, CRIS_THREADS: '1', CRIS_INSECURE_NO_AUTH: '1', CRIS_HMAC_SECRET: '', CRIS_LOG_LEVEL: 'warn' },
   });
   try {
     const pid = service.child.pid!;
-    await load(service.url, inits, 1, WARM_UP);
+    await load(service.url, inits, CONCURRENCY, WARM_UP);
     const traceBefore = service.logs().length;
     const cpuBefore = threadCpu(pid);
     const processBefore = service.cpuSeconds();
-    const result = await load(service.url, inits, 1, REQUESTS);
+    const result = await load(service.url, inits, CONCURRENCY, REQUESTS);
     const cpuAfter = threadCpu(pid);
     const processMs = (service.cpuSeconds() - processBefore) * 1000;
     if (result.errors > 0) throw new Error(`${side}: ${result.errors} requests failed`);
-    // The worker: the busiest thread other than the main one (whose id is the pid).
-    let workerTid = -1;
-    let workerSeconds = -1;
-    for (const [tid, seconds] of cpuAfter) {
-      const used = seconds - (cpuBefore.get(tid) ?? 0);
-      if (tid !== pid && used > workerSeconds) [workerTid, workerSeconds] = [tid, used];
-    }
-    // Its isolate: the one that is not the main thread's (the first to collect, at start-up).
+    // The worker threads: every thread but the main one (whose id is the pid).
+    let workerSeconds = 0;
+    for (const [tid, seconds] of cpuAfter) if (tid !== pid) workerSeconds += seconds - (cpuBefore.get(tid) ?? 0);
+    // Their isolates: all but the main thread's (the first to collect, at start-up).
     const [mainIsolate] = gcByIsolate(service.logs()).keys();
-    const window = [...gcByIsolate(service.logs().slice(traceBefore)).entries()].filter(([isolate]) => isolate !== mainIsolate);
-    if (window.length > 1) throw new Error(`${side}: ${window.length} worker isolates collected garbage`);
-    const gc = window[0]?.[1] ?? { scavenges: 0, markCompacts: 0, ms: 0 };
-    log(`${side}: worker thread ${workerTid}, ${result.requests} requests, ${result.throughput.toFixed(1)} req/s`);
+    const gc = { scavenges: 0, markCompacts: 0, ms: 0 };
+    for (const [isolate, totals] of gcByIsolate(service.logs().slice(traceBefore))) {
+      if (isolate === mainIsolate) continue;
+      gc.scavenges += totals.scavenges;
+      gc.markCompacts += totals.markCompacts;
+      gc.ms += totals.ms;
+    }
+    log(`${side}: ${result.requests} requests at c=${CONCURRENCY}, ${result.throughput.toFixed(1)} req/s`);
     return { side, workerCpuMs: (workerSeconds * 1000) / result.requests, processCpuMs: processMs / result.requests, gc, throughput: result.throughput };
   } finally {
     await service.stop();
@@ -141,17 +143,17 @@ async function main(): Promise<void> {
   for (let round = 0; round < ROUNDS; round++) {
     for (const side of round % 2 ? (['new', 'old'] as const) : (['old', 'new'] as const)) runs.push(await measure(side, side === 'old' ? oldMain : newMain, inits));
   }
-  const lines = ['side  run  worker CPU ms/req  process CPU ms/req  GC ms/req  scavenges/req  mark-compacts/req  req/s'];
+  const lines = ['side  run  workers CPU ms/req  process CPU ms/req  GC ms/req  scavenges/req  mark-compacts/req  req/s'];
   for (const [index, run] of runs.entries()) {
     const n = REQUESTS;
     lines.push(
-      `${run.side.padEnd(4)}  ${String(index + 1).padStart(3)}  ${run.workerCpuMs.toFixed(2).padStart(17)}  ${run.processCpuMs.toFixed(2).padStart(18)}  ${(run.gc.ms / n).toFixed(3).padStart(9)}  ${(run.gc.scavenges / n).toFixed(3).padStart(13)}  ${(run.gc.markCompacts / n).toFixed(4).padStart(17)}  ${run.throughput.toFixed(1).padStart(5)}`,
+      `${run.side.padEnd(4)}  ${String(index + 1).padStart(3)}  ${run.workerCpuMs.toFixed(2).padStart(18)}  ${run.processCpuMs.toFixed(2).padStart(18)}  ${(run.gc.ms / n).toFixed(3).padStart(9)}  ${(run.gc.scavenges / n).toFixed(3).padStart(13)}  ${(run.gc.markCompacts / n).toFixed(4).padStart(17)}  ${run.throughput.toFixed(1).padStart(5)}`,
     );
   }
   for (const side of ['old', 'new'] as const) {
     const mine = runs.filter((run) => run.side === side);
     const mean = (f: (run: RunResult) => number) => mine.reduce((sum, run) => sum + f(run), 0) / mine.length;
-    lines.push(`${side} mean: worker CPU ${mean((r) => r.workerCpuMs).toFixed(2)} ms/req, GC ${mean((r) => r.gc.ms / REQUESTS).toFixed(3)} ms/req`);
+    lines.push(`${side} mean: workers CPU ${mean((r) => r.workerCpuMs).toFixed(2)} ms/req, GC ${mean((r) => r.gc.ms / REQUESTS).toFixed(3)} ms/req`);
   }
   lines.push(`load average at start ${loadAtStart.map((l) => l.toFixed(2)).join(' ')}, at end ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   console.log(lines.join('\n'));

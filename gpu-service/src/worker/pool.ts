@@ -26,6 +26,18 @@ interface PoolWorker {
 
 const WORKER_ENTRY = new URL('./bootstrap.mjs', import.meta.url);
 
+/**
+ * The young generation of each worker thread's V8 heap, in MiB: 3 = two 1 MiB semi-spaces and
+ * 1 MiB for new large objects (V8's default here: 8 MiB semi-spaces). V8 starts marking the old
+ * generation once what is left below its limit (the old objects and the external memory since
+ * the last mark-compact, every ArrayBuffer included, counted against it) is no more than the new
+ * space; a worker's ~10 MB heap gets a limit only ~16 MB above it, so with 8 MiB semi-spaces
+ * the fused worker was marking most of the time: a mark-compact every 25-30 requests, 15-35 ms
+ * of marking each. With 1 MiB ones a scavenge comes every few requests and costs about as much
+ * as before, and mark-compacts all but stop (bench:worker-gc; gpu-service/README.md).
+ */
+export const WORKER_YOUNG_GENERATION_MB = 3;
+
 export class WorkerPool implements InferenceBackend, Postprocessor, ImagePreparer {
   private nextJobId = 1;
   private closing = false;
@@ -136,7 +148,7 @@ interface StartedWorker {
 }
 
 function startWorker(init: WorkerInit, entry: URL): Promise<StartedWorker> {
-  const worker = new Worker(entry, { workerData: init });
+  const worker = new Worker(entry, { workerData: init, resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB } });
   return new Promise((resolve, reject) => {
     const onMessage = (message: FromWorker) => {
       if (message.type === 'ready') {
