@@ -132,7 +132,7 @@ async function measure(side: 'old' | 'new', mainScript: string, inits: RequestIn
 }
 
 async function main(): Promise<void> {
-  log(`old: ${BASE} ${FLAGS.old.join(' ')}; new: the working tree ${FLAGS.new.join(' ')}; bundle ${BUNDLE}; ${REQUESTS} requests a run at c=1, feature cache ${CACHE_ENTRIES} entries`);
+  log(`old: ${BASE} ${FLAGS.old.join(' ')}; new: the working tree ${FLAGS.new.join(' ')}; bundle ${BUNDLE}; ${REQUESTS} requests a run at c=${CONCURRENCY}, ${IMAGING_WORKERS} imaging threads, feature cache ${CACHE_ENTRIES} entries`);
   execFileSync(process.execPath, [join(REPO_ROOT, 'gpu-service', 'deploy', 'build.mjs')], { cwd: REPO_ROOT, stdio: 'ignore' });
   const newMain = join(REPO_ROOT, 'dist', 'gpu-service', 'main.mjs');
   const oldMain = BASE === '.' ? newMain : buildOld(BASE);

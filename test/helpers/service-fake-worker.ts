@@ -1,8 +1,10 @@
 /**
  * A WorkerPool worker with the real protocol and executor but a FakeRunner and fake imaging:
  * bundleDir 'fail' refuses to start; an item with sha256 'crash' kills the thread mid-job; image
- * bytes starting with 0xff are "not an image" (an ApiError).
+ * bytes starting with 0xff are "not an image" (an ApiError). Its ready message's providerNote
+ * says the size of its V8 new space (what WorkerPool's resource limits gave it).
  */
+import { getHeapSpaceStatistics } from 'node:v8';
 import { parentPort, workerData } from 'node:worker_threads';
 import { postprocessItem, runInference } from '../../gpu-service/src/pipeline/batch-executor.js';
 import { FeatureCache } from '../../gpu-service/src/pipeline/feature-cache.js';
@@ -37,5 +39,6 @@ if (init.bundleDir === 'fail') {
     if (message.job.items.some((item) => item.sha256 === 'crash')) process.exit(3);
     send({ type: 'result', id: message.id, output: await runInference(inference, message.job) });
   });
-  send({ type: 'ready', provider: 'cpu' });
+  const newSpace = getHeapSpaceStatistics().find((space) => space.space_name === 'new_space');
+  send({ type: 'ready', provider: 'cpu', providerNote: `new_space ${newSpace?.space_size}` });
 }

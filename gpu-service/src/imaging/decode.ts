@@ -31,8 +31,8 @@ export interface DecodeOptions {
   /** The header when the caller has already read it (readImageHeader with the same maxPixels): sharp then decodes. */
   header?: ImageHeader;
   /**
-   * Where the JavaScript PNG decoder takes its pixels from: the caller gives `rgb` back to it
-   * once done with them (ArrayPool.give ignores sharp's, which are not the pool's).
+   * Where the JavaScript PNG and WebAssembly JPEG decoders take their pixels from: the caller
+   * gives `rgb` back to it once done with them (ArrayPool.give ignores sharp's, not the pool's).
    */
   pool?: ArrayPool;
 }
@@ -104,7 +104,7 @@ export async function decodeFullSize(bytes: Uint8Array, maxPixels: number = LIMI
     return rgb && { ...stored, rgb, originalWidth: stored.width, originalHeight: stored.height, format };
   }
   if (format === 'jpeg') {
-    const oriented = await decodeJpegRgb(bytes, stored); // small files only; null: sharp decodes
+    const oriented = await decodeJpegRgb(bytes, stored, pool); // small files only; null: sharp decodes
     if (oriented) return { ...oriented, originalWidth: oriented.width, originalHeight: oriented.height, format };
   }
   try {

@@ -22,6 +22,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { Dimensions } from '../admission/image-dimensions.js';
+import type { ArrayPool } from '../core/array-pool.js';
 import { readJpegLayout, type JpegLayout } from './jpeg-layout.js';
 import { orientToRgb, type Oriented } from './orient.js';
 import { uninitialised } from './uninitialised.js';
@@ -87,8 +88,8 @@ class TurboJpeg {
 
 const turbo = new TurboJpeg();
 
-/** Oriented packed RGB of a JPEG this path covers; null for every other file. */
-export async function decodeJpegRgb(bytes: Uint8Array, stored: Dimensions): Promise<Oriented | null> {
+/** Oriented packed RGB of a JPEG this path covers; null for every other file. With a pool the pixels are taken from it (the caller gives them back). */
+export async function decodeJpegRgb(bytes: Uint8Array, stored: Dimensions, pool?: ArrayPool): Promise<Oriented | null> {
   if (stored.width * stored.height > JPEG_WASM_MAX_PIXELS || bytes.length > MAX_INPUT_BYTES) return null;
   const layout = readJpegLayout(bytes);
   if (!layout || !covered(layout) || layout.width !== stored.width || layout.height !== stored.height) return null;
@@ -104,7 +105,8 @@ export async function decodeJpegRgb(bytes: Uint8Array, stored: Dimensions): Prom
   }
   const channels = layout.components.length as 1 | 3;
   if (decoded.length !== layout.width * layout.height * channels) return null;
-  return orientToRgb(decoded, layout.width, layout.height, channels, layout.orientation, uninitialised(decoded.length * (3 / channels)));
+  const length = decoded.length * (3 / channels);
+  return orientToRgb(decoded, layout.width, layout.height, channels, layout.orientation, pool ? pool.uint8(length) : uninitialised(length));
 }
 
 const SOF_BASELINE = 0xc0;

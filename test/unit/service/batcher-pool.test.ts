@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ApiError } from '../../../contract/errors.js';
-import { WorkerPool } from '../../../gpu-service/src/worker/pool.js';
+import { WORKER_YOUNG_GENERATION_MB, WorkerPool } from '../../../gpu-service/src/worker/pool.js';
 import { jobTransferables, transferables } from '../../../gpu-service/src/worker/protocol.js';
 import type { WorkerInit } from '../../../gpu-service/src/worker/protocol.js';
 import { fakeItem, fakePostprocessInput, rowScores } from '../../helpers/service-fakes.js';
@@ -42,6 +42,16 @@ describe('WorkerPool (worker threads running batches)', () => {
       expect(rowScores(outA.items[0])).toEqual([11, 12]);
       expect(rowScores(outB.items[0])).toEqual([23]);
       expect(a.tensor.byteLength).toBe(0); // transferred to the worker
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('starts its threads with a small young generation (1 MiB semi-spaces: V8 then rarely marks their old generation)', async () => {
+    const pool = await WorkerPool.start(init(), 1, ENTRY);
+    try {
+      expect(WORKER_YOUNG_GENERATION_MB).toBe(3);
+      expect(pool.providerNote).toBe(`new_space ${2 * 2 ** 20}`); // two semi-spaces of 1 MiB (V8's default: 8 MiB each)
     } finally {
       await pool.close();
     }
