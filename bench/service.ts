@@ -11,7 +11,11 @@
  * first) with the service's Node flags (gpu-service/node-flags.json), as the image's CMD does.
  * Prints a table, writes .cache/bench-service.txt and .png. Bounded: a fixed number of requests.
  * Env: CRIS_BENCH_BUNDLE (default: the test bundle), CRIS_BENCH_SCALE (request-count multiplier,
- * default 1), CRIS_BENCH_THREADS (intra-op threads of both, default 1), CRIS_BENCH_ROUNDS (2).
+ * default 1), CRIS_BENCH_THREADS (intra-op threads of both, default 1), CRIS_BENCH_ROUNDS (2),
+ * CRIS_BENCH_WARMUP (requests per side at c=1 and again at c=8 before anything is timed, 400).
+ * Why a warm-up that long: a running service has answered thousands of requests, and V8 gives
+ * code that runs once per request (node:http's, the route's) its optimised tier only after some
+ * hundreds to ~1,500 requests; the timed levels measure that steady state. Both sides get it.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -31,6 +35,7 @@ const BUNDLE = process.env.CRIS_BENCH_BUNDLE ?? defaultTestBundle();
 const SCALE = Number(process.env.CRIS_BENCH_SCALE ?? 1);
 const THREADS = Number(process.env.CRIS_BENCH_THREADS ?? 1);
 const ROUNDS = Number(process.env.CRIS_BENCH_ROUNDS ?? 2);
+const WARM_UP = Number(process.env.CRIS_BENCH_WARMUP ?? 400);
 const CONCURRENCY = [1, 8, 32];
 const benchStart = performance.now();
 
@@ -106,7 +111,12 @@ async function main(): Promise<void> {
   try {
     // Warm both alike, at c=1 and c=8: every code path the levels take (JIT tiers, WebAssembly
     // tier-up, the fused and the split layout) compiled before anything is measured.
-    for (const side of ['ours', 'peer'] as const) for (const concurrency of [1, 8]) await load(sides[side].url, inits, concurrency, 48);
+    for (const side of ['ours', 'peer'] as const) {
+      for (const concurrency of [1, 8]) {
+        log(`${side}: warm-up, ${WARM_UP} requests at c=${concurrency}`);
+        await load(sides[side].url, inits, concurrency, WARM_UP);
+      }
+    }
     for (const concurrency of CONCURRENCY) {
       const parts: Record<Side, LoadResult[]> = { ours: [], peer: [] };
       const cpu: Record<Side, number> = { ours: 0, peer: 0 };
@@ -147,7 +157,7 @@ async function main(): Promise<void> {
   const mean = agreement.reduce((s, v) => s + v, 0) / Math.max(1, agreement.length);
   const fmt = (l: number[]) => l.map((v) => v.toFixed(2)).join(' / ');
   const lines = [
-    `GPU service vs the peer baseline (bench/peer/app.py) — bundle ${BUNDLE.replace(REPO_ROOT + '/', '')}, CPU provider, loopback, ${THREADS} intra-op thread(s) each, rounds ${ROUNDS} (ours, peer, peer, ours, ...)`,
+    `GPU service vs the peer baseline (bench/peer/app.py) — bundle ${BUNDLE.replace(REPO_ROOT + '/', '')}, CPU provider, loopback, ${THREADS} intra-op thread(s) each, warm-up ${WARM_UP} requests per side at c=1 and c=8, rounds ${ROUNDS} (ours, peer, peer, ours, ...)`,
     `machine: ${availableParallelism()} CPU cores; load average (1/5/15 min) ${fmt(loadAtStart)} at start, ${fmt(loadAtEnd)} at end (shared machine: absolute numbers move with it)`,
     '',
     '| side | c   | requests | req/s   | p50 ms  | p99 ms  | CPU ms/req  | errors | load avg |',
