@@ -280,6 +280,24 @@ describe('GPU service process', () => {
     expect((await hits()) - before).toBe(1);
   });
 
+  it("never serves one tenant's image features to another: the same upload from a second API key is encoded again", async () => {
+    const image = new Uint8Array(await sharp(readFileSync(join(dataset, refs[1].image))).flop().png().toBuffer()); // an image no other test sends
+    const hits = async () => Number(/^cris_feature_cache_hits_total (\d+)/m.exec(await (await fetch(`${service.url}/metrics`)).text())?.[1]);
+    const as = async (tenant: string, text: string) => {
+      const init = await segmentInit({ image, texts: [text] }, service.secret, {}, '/v1/segment', { tenant });
+      const response = await fetch(`${service.url}/v1/segment`, init);
+      expect(response.status).toBe(200);
+      return ((await response.json()) as { timing: { image_encoder_ms: number } }).timing;
+    };
+    const before = await hits();
+    await as('key_owner', 'the red one');
+    const other = await as('key_other', 'the blue one');
+    expect(await hits()).toBe(before); // a miss for the other key: no hit to time, nothing learnt
+    expect(other.image_encoder_ms).toBeGreaterThan(0);
+    await as('key_owner', 'the blue one');
+    expect((await hits()) - before).toBe(1); // the owner's own upload is cached for the owner
+  });
+
   it('answers the same in every layout: imaging inside the inference worker (CRIS_IMAGING_WORKERS=0), imaging threads apart (1, CRIS_FUSE_WHEN_IDLE=0), and apart but a lone small request fused (1, the default)', async () => {
     const image = new Uint8Array(readFileSync(join(dataset, refs[2].image)));
     const fields = { image, texts: [refs[2].sentences[0], 'the small circle'], options: { format: 'rle' } };

@@ -25,8 +25,14 @@ export interface SegmentRequest {
 export interface BatchItemInput {
   /** [3, S, S] float32, letterboxed and normalised. */
   tensor: Float32Array;
-  /** Feature-cache key. */
+  /** The image's hex sha256: with `owner`, the feature-cache key. */
   sha256: string;
+  /**
+   * Whose request (the edge's API key id; '' unsigned): features are cached and shared within a
+   * batch per owner and image, never across owners. A hit on another tenant's upload would show
+   * in the answer's timing (no encoder time) and say what that tenant sent.
+   */
+  owner?: string;
   /** [phrases, L] int64 token ids. */
   tokens: BigInt64Array;
   phraseCount: number;

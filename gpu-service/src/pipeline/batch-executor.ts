@@ -12,7 +12,7 @@ import type { MaskFormat } from '../../../contract/segment.js';
 import type { ArrayPool } from '../core/array-pool.js';
 import type { EncodeMask, ImageFeatures, LetterboxTransform, ModelRunner, PhraseMask, PresenceInput } from '../core/types.js';
 import type { FeatureCache } from './feature-cache.js';
-import type { BatchInferenceOutput, BatchJob, ItemInference, PhraseOutput, PostprocessInput, PostprocessOutput } from '../core/jobs.js';
+import type { BatchInferenceOutput, BatchItemInput, BatchJob, ItemInference, PhraseOutput, PostprocessInput, PostprocessOutput } from '../core/jobs.js';
 
 /**
  * logits of one row ([(S/stride)^2]) and its presence -> the phrase's mask on the original image;
@@ -36,6 +36,11 @@ export interface PostprocessDeps {
   pool?: ArrayPool;
 }
 
+/** An item's key in the feature cache and among a batch's images: its owner's and its image's. */
+export function featureKey(item: Pick<BatchItemInput, 'sha256' | 'owner'>): string {
+  return `${item.owner ?? ''}\n${item.sha256}`;
+}
+
 export async function runInference(deps: InferenceDeps, job: BatchJob): Promise<BatchInferenceOutput> {
   const now = deps.now ?? (() => performance.now());
   const clock = deps.clock ?? Date.now;
@@ -53,13 +58,14 @@ export async function runInference(deps: InferenceDeps, job: BatchJob): Promise<
   const misses = new Map<string, Float32Array>();
   for (const [index, item] of job.items.entries()) {
     if (expired.has(index)) continue;
-    if (features.has(item.sha256) || misses.has(item.sha256)) continue;
-    const cached = job.bypassCache ? undefined : deps.cache.get(item.sha256);
+    const key = featureKey(item);
+    if (features.has(key) || misses.has(key)) continue;
+    const cached = job.bypassCache ? undefined : deps.cache.get(key);
     if (cached) {
-      features.set(item.sha256, cached);
-      hitImages.add(item.sha256);
+      features.set(key, cached);
+      hitImages.add(key);
     } else {
-      misses.set(item.sha256, item.tensor);
+      misses.set(key, item.tensor);
     }
   }
   const missList = [...misses];
@@ -73,9 +79,9 @@ export async function runInference(deps: InferenceDeps, job: BatchJob): Promise<
       chunk.forEach(([, tensor], row) => images.set(tensor, row * imageSize));
     }
     const encoded = await deps.runner.encodeImages(images, chunk.length);
-    chunk.forEach(([sha256], row) => {
-      features.set(sha256, encoded[row]);
-      if (!job.bypassCache) deps.cache.set(sha256, encoded[row]);
+    chunk.forEach(([key], row) => {
+      features.set(key, encoded[row]);
+      if (!job.bypassCache) deps.cache.set(key, encoded[row]);
     });
   }
   const imageEncoderMs = missList.length > 0 ? now() - encoderStart : 0;
@@ -101,7 +107,7 @@ export async function runInference(deps: InferenceDeps, job: BatchJob): Promise<
     const chunkFeatures = chunk.map(({ item, phrase }, row) => {
       const input = job.items[item];
       tokens.set(input.tokens.subarray(phrase * wordLen, (phrase + 1) * wordLen), row * wordLen);
-      return features.get(input.sha256)!;
+      return features.get(featureKey(input))!;
     });
     const { logits, presence } = await deps.runner.runHead(chunkFeatures, tokens); // [B, (S/stride)^2], [B]
     rowSize = logits.length / chunk.length;
@@ -132,7 +138,7 @@ export async function runInference(deps: InferenceDeps, job: BatchJob): Promise<
       logits = new Float32Array(item.phraseCount * rowSize);
       for (let phrase = 0; phrase < item.phraseCount; phrase++) logits.set(rowLogits[cursor++], phrase * rowSize);
     }
-    items.push({ logits, presence, cacheHit: hitImages.has(item.sha256) });
+    items.push({ logits, presence, cacheHit: hitImages.has(featureKey(item)) });
   }
 
   return {

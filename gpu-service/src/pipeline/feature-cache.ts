@@ -1,7 +1,8 @@
 /**
- * Image-feature LRU, keyed by the image's sha256, bounded in entries and in bytes (whichever
- * limit is reached first evicts the least recently used entries). Lives inside a worker thread:
- * features never cross a thread boundary.
+ * Image-feature LRU, keyed by owner and image (batch-executor.ts featureKey: never shared
+ * between tenants), bounded in entries and in bytes (whichever limit is reached first evicts the
+ * least recently used entries). Lives inside a worker thread: features never cross a thread
+ * boundary.
  */
 import type { ImageFeatures } from '../core/types.js';
 
@@ -33,27 +34,27 @@ export class FeatureCache {
     return this.totalBytes;
   }
 
-  get(sha256: string): ImageFeatures | undefined {
-    const entry = this.entries.get(sha256);
+  get(key: string): ImageFeatures | undefined {
+    const entry = this.entries.get(key);
     if (!entry) {
       this.misses++;
       return undefined;
     }
     this.hits++;
-    this.entries.delete(sha256);
-    this.entries.set(sha256, entry);
+    this.entries.delete(key);
+    this.entries.set(key, entry);
     return entry.features;
   }
 
-  set(sha256: string, features: ImageFeatures): void {
+  set(key: string, features: ImageFeatures): void {
     const bytes = featureBytes(features);
     if (this.limits.maxEntries === 0 || bytes > this.limits.maxBytes) return;
-    const previous = this.entries.get(sha256);
+    const previous = this.entries.get(key);
     if (previous) {
       this.totalBytes -= previous.bytes;
-      this.entries.delete(sha256);
+      this.entries.delete(key);
     }
-    this.entries.set(sha256, { features, bytes });
+    this.entries.set(key, { features, bytes });
     this.totalBytes += bytes;
     for (const [key, entry] of this.entries) {
       if (this.entries.size <= this.limits.maxEntries && this.totalBytes <= this.limits.maxBytes) break;

@@ -150,7 +150,7 @@ async function runSplit(deps: SegmentPipelineDeps, request: SegmentRequest, imag
   const preprocessMs = now() - start;
   checkDeadline(job.signal, 'before the queue');
   const phraseCount = request.phrases.length;
-  const item: BatchItemInput = { tensor: prepared.tensor, sha256: prepared.sha256, tokens: deps.tokenize(request.phrases), phraseCount, deadlineMs: job.deadlineMs };
+  const item: BatchItemInput = { tensor: prepared.tensor, sha256: prepared.sha256, owner: job.tenant ?? '', tokens: deps.tokenize(request.phrases), phraseCount, deadlineMs: job.deadlineMs };
   const scheduled = await inferred(deps, item, job);
   const output = await deps.postprocess({ ...params, logits: scheduled.item.logits, presence: scheduled.item.presence, phraseCount, transform: prepared.transform }, job);
   return { scheduled, transform: prepared.transform, preprocessMs, output };
@@ -162,6 +162,7 @@ async function runFused(deps: SegmentPipelineDeps, request: SegmentRequest, imag
   const item: BatchItemInput = {
     tensor: new Float32Array(0), // prepared in the worker
     sha256: '',
+    owner: job.tenant ?? '',
     tokens: deps.tokenize(request.phrases),
     phraseCount,
     raw: { bytes: request.image, originalSize: request.options.original_size, sha256: imageId, ...params },

@@ -165,6 +165,21 @@ describe('runInference', () => {
     expect(d.cache.hits).toBe(1);
   });
 
+  it('never shares features between owners: the cache and a batch key them by owner and image', async () => {
+    const d = deps();
+    const owned = (owner: string, tokens: number[]) => ({ ...fakeItem('img-a', 10, tokens), owner });
+    await runInference(d, { items: [owned('key_a', [1])], maxBatch: 8 });
+    const other = await runInference(d, { items: [owned('key_b', [2])], maxBatch: 8 });
+    expect(other.items[0].cacheHit).toBe(false);
+    expect(other.stats).toMatchObject({ cacheHits: 0, cacheMisses: 1, encodedImages: 1 });
+    const same = await runInference(d, { items: [owned('key_a', [3])], maxBatch: 8 });
+    expect(same.items[0].cacheHit).toBe(true);
+    // one batch, one image, two owners: encoded once for each, rows still paired with their phrases
+    const batch = await runInference(d, { items: [owned('key_c', [4]), owned('key_d', [5]), owned('key_c', [6])], maxBatch: 8 });
+    expect(d.runner.encodeCalls).toEqual([1, 1, 2]);
+    expect(batch.items.map(rowScores)).toEqual([[14], [15], [16]]);
+  });
+
   it('warm-up jobs bypass the cache', async () => {
     const d = deps();
     await runInference(d, { items: [fakeItem('warm', 1, [1])], maxBatch: 8, bypassCache: true });
