@@ -15,9 +15,10 @@
  * CRIS_AB_CONCURRENCY (`1,8`), CRIS_AB_SIGNED, CRIS_BENCH_BUNDLE (default: the test bundle).
  */
 import { execFileSync, execSync } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
+import { processCpuSeconds, statCpuSeconds } from '../test/helpers/proc-cpu.js';
 import { REPO_ROOT, defaultTestBundle, startService, type ServiceHandle } from '../test/helpers/service-process.js';
 import { segmentInit } from '../test/helpers/service-requests.js';
 import { scene } from './load.js';
@@ -38,11 +39,6 @@ function log(message: string): void {
 }
 
 /** CPU seconds (user + system) of one /proc stat file. */
-function cpuSeconds(statPath: string): number {
-  const fields = readFileSync(statPath, 'utf8').split(') ')[1].split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100; // clock ticks of 1/100 s
-}
-
 /** Bundles `root`'s service into `out` with the working tree's build script and node_modules. */
 function bundle(root: string, out: string): string {
   const script = join(root, 'gpu-service', 'deploy', 'build.mjs');
@@ -93,12 +89,12 @@ function requestInit(image: Uint8Array, i: number, secret: string | undefined) {
 
 async function measure(service: ServiceHandle, images: Uint8Array[], concurrency: number): Promise<Round> {
   const pid = service.child.pid!;
-  const main0 = cpuSeconds(`/proc/${pid}/task/${pid}/stat`);
-  const all0 = cpuSeconds(`/proc/${pid}/stat`);
+  const main0 = statCpuSeconds(`/proc/${pid}/task/${pid}/stat`);
+  const all0 = processCpuSeconds(pid);
   const { seconds, errors } = await drive(service.url, images, concurrency, REQUESTS);
   return {
-    mainMs: ((cpuSeconds(`/proc/${pid}/task/${pid}/stat`) - main0) * 1000) / REQUESTS,
-    processMs: ((cpuSeconds(`/proc/${pid}/stat`) - all0) * 1000) / REQUESTS,
+    mainMs: ((statCpuSeconds(`/proc/${pid}/task/${pid}/stat`) - main0) * 1000) / REQUESTS,
+    processMs: ((processCpuSeconds(pid) - all0) * 1000) / REQUESTS,
     reqPerS: REQUESTS / seconds,
     errors,
   };

@@ -7,6 +7,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { processCpuSeconds } from '../test/helpers/proc-cpu.js';
 import { REPO_ROOT } from '../test/helpers/service-process.js';
 
 const VENV = join(REPO_ROOT, '.cache', 'peer-venv');
@@ -30,12 +31,6 @@ export function ensurePeerVenv(log: (message: string) => void): void {
   execFileSync('python3', ['-m', 'venv', '--clear', VENV], { stdio: 'inherit', env });
   execFileSync(PYTHON, ['-m', 'pip', 'install', '-q', '-r', REQUIREMENTS], { stdio: ['ignore', 'inherit', 'inherit'], env });
   writeFileSync(stamp, digest);
-}
-
-/** CPU seconds (user + system, every thread) of a Linux process so far. */
-export function processCpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, clock ticks of 1/100 s
 }
 
 export async function startPeer(options: { port: number; bundleDir: string; threads: number }): Promise<PeerHandle> {

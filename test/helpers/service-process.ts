@@ -4,11 +4,12 @@
  * and by bench/service.ts.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { SERVICE_NODE_FLAGS } from '../../gpu-service/src/boot/node-flags.js';
+import { processCpuSeconds } from './proc-cpu.js';
 
 export const REPO_ROOT = resolve(import.meta.dirname, '..', '..');
 export const TRAINED_BUNDLE = join(REPO_ROOT, 'models', 'cris-shapes-s');
@@ -193,10 +194,7 @@ export async function startService(options: StartServiceOptions): Promise<Servic
     child,
     readyMs: performance.now() - started,
     logs: () => output,
-    cpuSeconds: () => {
-      const fields = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1].split(' ');
-      return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in clock ticks of 1/100 s
-    },
+    cpuSeconds: () => processCpuSeconds(child.pid!),
     exited: () => exitCode !== undefined,
     stop,
   };
